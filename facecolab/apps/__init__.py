@@ -1,0 +1,10 @@
+"""Applications built on the library: each module is a script with ``main(argv)``.
+
+``face_parsing``: parse a face photo and save the labels as a mask, overlay, side-by-side or
+per-part picture (project 2's ``test.py``). ``recolour``: change lip or hair colour inside a
+predicted mask (project 2's experiment). ``portrait``: person mask and background replacement
+(project 5's ``test.py``). ``webcam``: the same in real time from a camera (project 5's
+``webcam.py``). ``notebook``: the few helpers the notebooks share.
+
+Nothing is imported here, so ``python -m facecolab.apps.<app> --help`` answers at once.
+"""

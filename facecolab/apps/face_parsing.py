@@ -1,0 +1,124 @@
+"""Parse a face photo and save the labels as a picture (project 2's ``test.py``).
+
+``python -m facecolab.apps.face_parsing -i face.jpg -m model.keras -v overlay [-o out.png]``
+
+Views: ``mask`` (class colours), ``overlay`` (colours blended over the photo),
+``side_by_side`` (photo | mask) and ``parts`` (one panel per predicted part, with its name).
+The labels are predicted at the model's input size and brought back to the photo's own size
+(probabilities resized, then argmax), so every view has the photo's resolution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..resize import ASPECT_MODES
+from .common import load_app_model, load_image, palette_of, save_image
+
+VIEWS = ("mask", "overlay", "side_by_side", "parts")
+DIMMED = 0.25  # brightness of the pixels outside the part in the ``parts`` view
+
+
+def parse_face(model, image: np.ndarray, aspect: str = "stretch") -> np.ndarray:
+    """``uint8 (H, W, 3)`` photo → ``uint8 (H, W)`` class ids at the photo's size."""
+    from ..predict import predict_labels
+
+    return next(predict_labels(model, [image], aspect=aspect, batch_size=1))
+
+
+def parts_grid(image: np.ndarray, label: np.ndarray, class_names: Sequence[str],
+               columns: int = 4) -> np.ndarray:  # fmt: skip
+    """``uint8 (h, w, 3)`` figure: one panel per predicted class except background (id 0),
+    showing the photo with everything outside that class dimmed, titled with its name and
+    share of the pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    ids = [int(i) for i in np.unique(label) if i != 0]
+    if not ids:
+        ids = [0]  # nothing but background: show that rather than an empty figure
+    rows = -(-len(ids) // columns)
+    cols = min(columns, len(ids))
+    height, width = label.shape
+    figure = Figure(figsize=(3 * cols, 3 * rows * height / width + 0.4 * rows))
+    FigureCanvasAgg(figure)
+    for index, class_id in enumerate(ids, start=1):
+        inside = label == class_id
+        shown = np.where(inside[..., None], image, (image * DIMMED).astype(np.uint8))
+        axes = figure.add_subplot(rows, cols, index)
+        axes.imshow(shown)
+        name = class_names[class_id] if class_id < len(class_names) else str(class_id)
+        axes.set_title(f"{class_id} {name} ({100 * inside.mean():.1f}%)", fontsize=9)
+        axes.axis("off")
+    figure.tight_layout()
+    figure.canvas.draw()
+    return np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+
+
+def render(image: np.ndarray, label: np.ndarray, view: str, palette: np.ndarray,
+           class_names: Sequence[str] | None = None) -> np.ndarray:  # fmt: skip
+    """The picture of one view as ``uint8 (h, w, 3)``.
+
+    Args:
+        image: ``uint8 (H, W, 3)`` photo.
+        label: ``uint8 (H, W)`` class ids.
+        view: one of ``VIEWS``.
+        palette: ``uint8 (256, 3)`` colour per id.
+        class_names: names in id order for the ``parts`` titles (default: the ids).
+    """
+    from ..viz import colorize, overlay
+
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+    if image.shape[:2] != label.shape:
+        raise ValueError(f"image {image.shape[:2]} and label {label.shape} sizes differ")
+    if view == "mask":
+        return colorize(label, palette)
+    if view == "overlay":
+        return overlay(image, label, palette)
+    if view == "side_by_side":
+        return np.concatenate([image, colorize(label, palette)], axis=1)
+    names = class_names or [str(i) for i in range(int(label.max()) + 1)]
+    return parts_grid(image, label, names)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m facecolab.apps.face_parsing", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("-i", "--image", required=True, help="face photo (any size)")
+    parser.add_argument("-m", "--model", required=True,
+                        help=".keras / .h5 / .weights.h5 file or a run folder")  # fmt: skip
+    parser.add_argument("-v", "--view", default="overlay", choices=VIEWS)
+    parser.add_argument("-o", "--out", help="output PNG (default: <image stem>_<view>.png)")
+    parser.add_argument("--dataset", help="dataset the model was trained on (colours, names); "
+                        "default: from the run's config or the class count")  # fmt: skip
+    parser.add_argument("--aspect", default="stretch", choices=ASPECT_MODES,
+                        help="how the photo is fitted to the model's input size")  # fmt: skip
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        image = load_image(args.image)
+        model, spec = load_app_model(args.model, args.dataset)
+        label = parse_face(model, image, args.aspect)
+        picture = render(image, label, args.view, palette_of(spec),
+                         spec.class_names if spec else None)  # fmt: skip
+        out = Path(args.out or f"{Path(args.image).stem}_{args.view}.png")
+        save_image(picture, out)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"face_parsing: error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,260 @@
+"""``python -m facecolab <command>`` (also installed as ``facecolab``).
+
+Each subcommand is a thin shell over one library function; parsing lives here, work lives in
+the modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .resize import ASPECT_MODES
+
+
+def _add_train(sub) -> None:
+    parser = sub.add_parser("train", help="train a model from a JSON config")
+    parser.add_argument("--config", help="config JSON (configs/*.json)")
+    parser.add_argument("--run-dir", help="output folder (default runs/<config name>)")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    parser.add_argument("--strategy", default="auto", choices=("auto", "one", "mirrored", "tpu"))
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="config overrides, e.g. epochs=2 optimizer.learning_rate=1e-4",
+    )
+    parser.set_defaults(handler=_run_train)
+
+
+def _run_train(args) -> int:
+    from .config import load_config
+    from .train import train
+
+    if args.resume:
+        metrics = train({}, args.resume, resume=True, strategy=args.strategy)
+    else:
+        if not args.config:
+            raise ValueError("train needs --config FILE (or --resume RUN_DIR)")
+        config = load_config(args.config, args.overrides)
+        run_dir = args.run_dir or f"runs/{config['name']}"
+        metrics = train(config, run_dir, strategy=args.strategy)
+    print(json.dumps({k: metrics[k] for k in ("pixel_accuracy", "mean_iou") if k in metrics}))
+    return 0
+
+
+def _add_prepare(sub) -> None:
+    from .datasets import prepare_cli
+
+    template = prepare_cli.build_parser()
+    parser = sub.add_parser("prepare", parents=[template], add_help=False,
+                            help="prepare a raw dataset (same as data_prep/load_data.py)",
+                            description=template.description)  # fmt: skip
+    parser.set_defaults(handler=_run_prepare)
+
+
+def _run_prepare(args) -> int:
+    from .datasets import prepare_cli
+
+    # The same parser already validated these arguments; its main does the work.
+    return prepare_cli.main(args.command_argv)
+
+
+def _add_model_arguments(parser, config_help: str) -> None:
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="a .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json",
+    )
+    parser.add_argument("--config", metavar="FILE", help=config_help)
+    parser.add_argument("--batch-size", type=int, default=8, help="images per forward pass")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _add_aspect(parser, what: str) -> None:
+    parser.add_argument("--aspect", choices=ASPECT_MODES,
+                        help=f"how {what} are fitted to the model input (default: the model's "
+                             "training config, else stretch)")  # fmt: skip
+
+
+def _add_evaluate(sub) -> None:
+    parser = sub.add_parser(
+        "evaluate",
+        help="dataset-level metrics, confusion matrix, JSON",
+        description="Evaluate a model over a whole split: metrics table "
+        "(stdout, markdown), metrics.json and confusion_matrix.png, and the "
+        "seed's reported numbers side by side when the config names them.",
+    )
+    _add_model_arguments(parser, "training config: its reference.metrics are shown side by "
+                         "side (default: the run folder's config.json)")  # fmt: skip
+    parser.add_argument(
+        "--data",
+        required=True,
+        help="a prepared folder (evaluated at the model's input size), or a raw "
+        "dataset root with --dataset NAME (original resolution)",
+    )
+    parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    parser.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help="raw layout of --data (default: the model's training dataset)",
+    )
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="treat --data as a raw dataset root even if it is prepared",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="output folder (default: outputs/evaluate/<model>-<split>)"
+    )
+    _add_aspect(parser, "raw images")
+    parser.set_defaults(handler=_run_evaluate)
+
+
+def _run_evaluate(args) -> int:
+    from .evaluate import evaluate_prepared, evaluate_raw, format_reference, write_evaluation
+    from .export import open_model
+    from .metrics import format_table
+
+    opened = open_model(args.model, args.config)
+    data = Path(args.data)
+    if args.raw or not (data / "dataset.json").exists():
+        name = args.dataset or opened.dataset
+        if not name:
+            raise ValueError(f"{data}: not a prepared folder (no dataset.json); pass --dataset "
+                             "NAME to evaluate it as a raw dataset")  # fmt: skip
+        result = evaluate_raw(opened.model, name, data, args.split, _aspect(args, opened),
+                              args.batch_size, progress=not args.no_progress)  # fmt: skip
+        mode = f"raw {name}, original resolution"
+    else:
+        result = evaluate_prepared(opened.model, data, args.split, args.batch_size)
+        mode = "prepared, at the model's input size"
+    result = {"model": str(opened.path), "data": str(data), "split": args.split,
+              "mode": mode} | result  # fmt: skip
+    reference = (opened.run_config or {}).get("reference") or {}
+    reference = reference if reference.get("metrics") else None
+    out = Path(args.out or f"outputs/evaluate/{_model_stem(opened.path)}-{args.split}")
+    title = f"{opened.path.name} on {data.name} ({args.split})"
+    written = write_evaluation(result, out, reference, title=title)
+    print(f"## {title}: {mode}\n\n{format_table(result)}")
+    if reference:
+        print(f"\n{format_reference(result, reference)}")
+    print("\nwrote " + ", ".join(str(p) for p in written.values()))
+    return 0
+
+
+def _model_stem(path: Path) -> str:
+    """``RUN/model_best.keras`` → ``RUN-model_best``; ``m.weights.h5`` → ``m``."""
+    stem = path.name.split(".")[0]
+    return f"{path.parent.name}-{stem}" if stem.startswith("model_") else stem
+
+
+def _aspect(args, opened) -> str:
+    return args.aspect or ((opened.run_config or {}).get("data") or {}).get("aspect") or "stretch"
+
+
+def _palette(dataset: str | None):
+    """The dataset's colours, else a generic palette."""
+    from .viz import generic_palette
+
+    if not dataset:
+        return generic_palette()
+    from .datasets import get_spec
+
+    return get_spec(dataset).palette()
+
+
+def _add_predict(sub) -> None:
+    parser = sub.add_parser("predict", help="label maps (PNG) at each input's original size",
+                            description="Predict uint8 label maps <stem>.png at each image's "
+                            "original size (probabilities resized, then argmax) and optional "
+                            "colour overlays in overlays/.")  # fmt: skip
+    _add_model_arguments(parser, "training config of a weights-only model")
+    parser.add_argument("--input", required=True, help="an image or a folder of images")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--overlay", action="store_true", help="also write colour overlays")
+    parser.add_argument("--dataset", metavar="NAME",
+                        help="palette of the overlays (default: the model's training dataset, "
+                             "else a generic palette)")  # fmt: skip
+    _add_aspect(parser, "images")
+    parser.set_defaults(handler=_run_predict)
+
+
+def _run_predict(args) -> int:
+    from .export import open_model
+    from .predict import list_images, predict_files
+
+    opened = open_model(args.model, args.config)
+    palette = _palette(args.dataset or opened.dataset) if args.overlay else None
+    written = predict_files(opened.model, list_images(args.input), args.out, _aspect(args, opened),
+                            args.batch_size, palette, progress=not args.no_progress)  # fmt: skip
+    extra = f" and overlays in {Path(args.out) / 'overlays'}" if args.overlay else ""
+    print(f"wrote {len(written)} label maps to {args.out}{extra}")
+    return 0
+
+
+def _add_score(sub) -> None:
+    from . import score
+
+    parser = sub.add_parser("score", help="F1 of label-map folders (same as f1_score.py)",
+                            description=score.build_parser().description)  # fmt: skip
+    score.add_arguments(parser)
+    parser.set_defaults(handler=score.run)
+
+
+def _add_uncertainty(sub) -> None:
+    parser = sub.add_parser(
+        "uncertainty",
+        help="Monte-Carlo dropout maps (PNG + .npz)",
+        description="Monte-Carlo dropout: per image, <stem>.npz (mean "
+        "probabilities, labels, entropy, mutual information, variance) and "
+        "a <stem>.png figure, at the image's original size. The model needs "
+        "always-on dropout (e.g. bayesian=True / mc_dropout=True).",
+    )
+    _add_model_arguments(parser, "training config of a weights-only model")
+    parser.add_argument("--input", required=True, help="an image or a folder of images")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=50,
+        help="forward passes per image (default: 50, as Bayesian SegNet)",
+    )
+    parser.add_argument("--dataset", metavar="NAME", help="palette of the label panel")  # fmt: skip
+    _add_aspect(parser, "images")
+    parser.set_defaults(handler=_run_uncertainty)
+
+
+def _run_uncertainty(args) -> int:
+    from .export import open_model
+    from .predict import list_images, predict_mc_files
+
+    opened = open_model(args.model, args.config)
+    written = predict_mc_files(opened.model, list_images(args.input), args.out, args.samples,
+                               _aspect(args, opened), args.batch_size,
+                               _palette(args.dataset or opened.dataset),
+                               progress=not args.no_progress)  # fmt: skip
+    print(f"wrote {len(written)} uncertainty maps (.npz + .png) to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facecolab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_prepare, _add_train, _add_evaluate, _add_predict, _add_score,
+                _add_uncertainty):  # fmt: skip
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.command_argv = argv[1:]  # the subcommand's own arguments (for delegating parsers)
+    try:
+        return args.handler(args)
+    except (ValueError, FileNotFoundError, FileExistsError, ConnectionError) as error:
+        print(f"facecolab {args.command}: error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,184 @@
+"""Training configs: one JSON per project in ``configs/``, validated against DEFAULTS.
+
+A config is a nested dict. Sections in ``FREE_FORM`` are passed through to their owner
+(``model.options`` to the builder, ``loss`` to ``losses.build_loss``, ``reference`` to the
+report); every other key must exist in ``DEFAULTS`` — an unknown key is an error naming it,
+so a typo never silently falls back to a default. Project 1's original
+``config_train_ADAM.json`` keys are translated by :func:`from_segnet_legacy`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+DEFAULTS: dict = {
+    "name": "run",
+    "description": "",
+    "data": {
+        "dataset": None,
+        "root": None,
+        "prepared": None,
+        "image_size": [256, 256],
+        "aspect": "stretch",
+        "train_split": "train",
+        "val_split": "val",
+        "test_split": "test",
+        "cache": True,
+        "one_hot": False,
+        "format_options": {},
+    },
+    "model": {"name": "unet", "options": {}},
+    "augment": {},
+    "loss": "ce",
+    "optimizer": {
+        "name": "adam",
+        "learning_rate": 1e-3,
+        "momentum": 0.0,
+        "nesterov": False,
+        "weight_decay": None,
+        "clipnorm": None,
+    },
+    "schedule": {"name": "constant", "warmup_epochs": 0, "min_learning_rate": 0.0},
+    "callbacks": {
+        "monitor": "val_loss",
+        "reduce_lr_on_plateau": None,
+        "early_stopping": None,
+        "tensorboard": True,
+    },
+    "batch_size": 8,
+    "epochs": 10,
+    "steps_per_epoch": None,
+    "seed": 0,
+    "mixed_precision": "auto",
+    "reference": {},
+}
+FREE_FORM = {
+    ("model", "options"),
+    ("loss",),
+    ("reference",),
+    ("augment",),
+    ("data", "format_options"),
+    ("callbacks", "reduce_lr_on_plateau"),
+    ("callbacks", "early_stopping"),
+}
+
+SEGNET_LEGACY_KEYS = {
+    "TRAIN_FILE",
+    "VAL_FILE",
+    "TEST_FILE",
+    "IMG_PREFIX",
+    "LABEL_PREFIX",
+    "BAYES",
+    "OPT",
+    "INPUT_HEIGHT",
+    "INPUT_WIDTH",
+    "INPUT_CHANNELS",
+    "NUM_CLASSES",
+    "USE_VGG",
+    "VGG_FILE",
+    "BATCH_SIZE",
+    "SAVE_MODEL_DIR",
+    "TB_LOGS",
+    "LOG_DIR",
+    "MAX_STEPS",
+    "LEARNING_RATE",
+}
+
+
+def _merge(base: dict, update: dict, path: tuple[str, ...], source: str) -> dict:
+    merged = copy.deepcopy(base)
+    unknown = []
+    for key, value in update.items():
+        here = path + (key,)
+        if key not in base:
+            unknown.append(".".join(here))
+        elif here in FREE_FORM or not isinstance(base[key], dict) or base[key] == {}:
+            merged[key] = copy.deepcopy(value)
+        elif not isinstance(value, dict):
+            raise ValueError(f"{source}: {'.'.join(here)} must be an object, got {value!r}")
+        else:
+            merged[key] = _merge(base[key], value, here, source)
+    if unknown:
+        raise ValueError(f"{source}: unknown config keys {unknown}")
+    return merged
+
+
+def from_segnet_legacy(legacy: dict) -> dict:
+    """Translate project 1's ``config_train_ADAM.json`` into this package's schema."""
+    unknown = sorted(set(legacy) - SEGNET_LEGACY_KEYS)
+    if unknown:
+        raise ValueError(f"unknown keys in SegNet legacy config: {unknown}")
+    if int(legacy.get("INPUT_CHANNELS", 3)) != 3:
+        raise ValueError("SegNet legacy config: only INPUT_CHANNELS = 3 (RGB) is supported")
+    options = {"bayesian": bool(legacy.get("BAYES", True))}
+    if legacy.get("USE_VGG") and legacy.get("VGG_FILE"):
+        options["encoder_weights"] = legacy["VGG_FILE"]
+    optimizer = str(legacy.get("OPT", "ADAM")).lower()
+    return {
+        "name": "segnet_celeba",
+        "data": {
+            "dataset": "celeba_face",
+            "root": legacy.get("IMG_PREFIX"),
+            "image_size": [
+                int(legacy.get("INPUT_HEIGHT", 256)),
+                int(legacy.get("INPUT_WIDTH", 256)),
+            ],
+            "format_options": {
+                key.lower(): legacy[key]
+                for key in ("TRAIN_FILE", "VAL_FILE", "TEST_FILE", "IMG_PREFIX", "LABEL_PREFIX")
+                if key in legacy
+            },
+        },
+        "model": {"name": "segnet_vgg16", "options": options},
+        "optimizer": {
+            "name": "sgd" if optimizer == "sgd" else "adam",
+            "learning_rate": float(legacy.get("LEARNING_RATE", 1e-3)),
+        },
+        "batch_size": int(legacy.get("BATCH_SIZE", 1)),
+    }
+
+
+def parse_override(text: str) -> tuple[list[str], object]:
+    """``"optimizer.learning_rate=1e-4"`` → ``(["optimizer", "learning_rate"], 1e-4)``.
+    Values are JSON when they parse as JSON, else strings."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"override {text!r} must look like key.sub=value")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.split("."), value
+
+
+def resolve_config(raw: dict, overrides=(), source: str = "config") -> dict:
+    """Defaults ← ``raw`` (legacy keys translated) ← ``overrides``; validated."""
+    if raw and set(raw) <= SEGNET_LEGACY_KEYS:
+        raw = from_segnet_legacy(raw)
+    config = _merge(DEFAULTS, raw, (), source)
+    for text in overrides:
+        keys, value = parse_override(text)
+        nested: dict = value
+        for key in reversed(keys):
+            nested = {key: nested}
+        config = _merge(config, nested, (), f"override {text!r}")
+    if not config["data"]["dataset"]:
+        raise ValueError(f"{source}: data.dataset is required")
+    if not (config["data"]["prepared"] or config["data"]["root"]):
+        raise ValueError(f"{source}: give data.prepared (a prepared folder) or data.root")
+    return config
+
+
+def load_config(path, overrides=()) -> dict:
+    """Read, resolve and validate a config file; relative data paths stay as written (they
+    are resolved against the working directory, as a shell user expects)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: config file not found")
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from error
+    return resolve_config(raw, overrides, str(path))

@@ -1,0 +1,291 @@
+"""Turn any raw layout into the one prepared layout the pipeline reads.
+
+``OUT/images/<key>.jpg`` (RGB, resized), ``OUT/labels/<key>.png`` (uint8 ids, nearest),
+``OUT/splits/<split>.txt`` and ``OUT/dataset.json``. Every file is written to a temporary
+name and renamed, so an interrupted run leaves only whole files; a rerun skips keys whose
+image and label both exist, so it resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..resize import fit_geometry, resize_image, resize_mask
+from .labels import check_ids
+from .readers import get_format
+from .readers.base import DEFAULT_FRACTIONS, DatasetFormat, Item, read_image
+
+JPEG_QUALITY = 95
+
+
+@dataclass
+class _Job:
+    fmt: DatasetFormat
+    item: Item
+    out: Path
+    size: tuple[int, int]
+    aspect: str
+
+
+@dataclass
+class PrepareSummary:
+    """What a ``prepare`` run did; ``bad`` lists ``(key, file, reason)``."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    written: int = 0
+    skipped: int = 0
+    bad: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder + rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _encode(array: np.ndarray, fmt: str) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    if fmt == "JPEG":
+        Image.fromarray(array).save(buffer, "JPEG", quality=JPEG_QUALITY)
+    else:
+        Image.fromarray(array).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _histogram(label: np.ndarray) -> np.ndarray:
+    return np.bincount(label.ravel(), minlength=256)[:256]
+
+
+def _process(job: _Job):
+    """Write one item; returns ``(key, histogram, wrote, error)``; never raises on bad data."""
+    image_out = job.out / "images" / f"{job.item.key}.jpg"
+    label_out = job.out / "labels" / f"{job.item.key}.png"
+    try:
+        if image_out.exists() and label_out.exists():
+            with Image.open(label_out) as done:
+                finished = np.asarray(done)
+            if finished.shape == job.size:
+                return job.item.key, _histogram(finished), False, None
+        fmt = job.fmt
+        image = read_image(job.item.image_path)
+        label = fmt.load_label(job.item)
+        source = str(job.item.label_paths[0]) if job.item.label_paths else job.item.key
+        check_ids(label, fmt.spec.num_classes, source)
+        if label.shape != image.shape[:2]:
+            # Several datasets ship masks at another resolution (CelebAMask-HQ: 512 vs 1024);
+            # that is fine as long as the aspect ratio agrees.
+            ratio_image = image.shape[0] / image.shape[1]
+            ratio_label = label.shape[0] / label.shape[1]
+            if abs(ratio_image - ratio_label) > 0.01:
+                raise ValueError(
+                    f"{source}: mask size {label.shape[::-1]} does not match image "
+                    f"{job.item.image_path} size {image.shape[1::-1]}"
+                )
+        image = resize_image(image, job.size, job.aspect)
+        label = resize_mask(label, job.size, job.aspect)
+        atomic_write_bytes(image_out, _encode(image, "JPEG"))
+        atomic_write_bytes(label_out, _encode(label, "PNG"))
+        return job.item.key, _histogram(label), True, None
+    except (OSError, ValueError) as error:
+        return job.item.key, None, False, _describe(error)
+
+
+def _describe(error: Exception) -> str:
+    """``"file: reason"`` for an error; OS errors carry the file separately."""
+    if isinstance(error, OSError) and error.filename:
+        return f"{error.filename}: {error.strerror or 'cannot read'}"
+    return str(error)
+
+
+def _remove_stale_temporaries(out: Path) -> None:
+    """Delete ``.*.tmp`` files an interrupted run left behind (they never count as done)."""
+    for folder in (out / "images", out / "labels", out / "splits", out):
+        if folder.is_dir():
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+
+
+def _check_previous_run(out: Path, name: str, size, aspect: str) -> None:
+    """Refuse to resume into a folder prepared with other settings (files would mix)."""
+    path = out / "dataset.json"
+    if not path.exists():
+        return
+    try:
+        previous = json.loads(path.read_text())
+    except ValueError as error:
+        raise ValueError(f"{path}: unreadable ({error}); delete it or use another --out") from None
+    settings = {"name": name, "size": list(size), "aspect": aspect}
+    changed = {k: previous.get(k) for k, v in settings.items() if previous.get(k) != v}
+    if changed:
+        raise ValueError(
+            f"{path}: folder was prepared with {changed}, not {settings}; "
+            "use another output folder or delete this one"
+        )
+
+
+def prepare(
+    name: str,
+    root,
+    out,
+    size=(256, 256),
+    fractions=DEFAULT_FRACTIONS,
+    seed: int = 0,
+    workers: int | None = None,
+    strict: bool = False,
+    aspect: str = "stretch",
+    splits=None,
+    progress: bool = True,
+    fmt: DatasetFormat | None = None,
+    format_options: dict | None = None,
+) -> PrepareSummary:
+    """Prepare dataset ``name`` from ``root`` into ``out``.
+
+    Args:
+        size: ``(height, width)`` of the prepared images and label maps.
+        fractions: train/val/test fractions for layouts without an official split.
+        workers: processes (default: all cores).
+        strict: stop at the first bad item (``ValueError`` naming it) instead of reporting.
+        splits: subset of the format's splits to prepare (default: all that exist).
+        progress: show a progress bar.
+        fmt: a format to use instead of the registered one, e.g.
+            ``readers.face8.build_format(table)`` for another merge.
+        format_options: extra keyword arguments for ``fmt.list_items`` (e.g. celeba_face's
+            ``img_prefix``, ``label_prefix``, ``train_file``, ``val_file``, ``test_file``).
+
+    Returns:
+        A :class:`PrepareSummary`; ``dataset.json`` in ``out`` records the same.
+    """
+    from tqdm.auto import tqdm
+
+    fmt = fmt or get_format(name)
+    root, out = Path(root), Path(out)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: dataset root folder not found")
+    size = (int(size[0]), int(size[1]))
+    fit_geometry((1, 1), size, aspect)  # validates aspect before any work
+    wanted = tuple(splits) if splits else fmt.splits
+    items_by_split: dict[str, list[Item]] = {}
+    missing: list[str] = []
+    for split in wanted:
+        try:
+            items_by_split[split] = fmt.list_items(
+                root, split, seed=seed, fractions=fractions, **(format_options or {})
+            )
+        except TypeError as error:  # an option this reader does not take
+            raise ValueError(f"{name}: bad format options {format_options}: {error}") from None
+        except FileNotFoundError as error:
+            if splits:  # asked for explicitly
+                raise
+            missing.append(_describe(error))
+    if not any(items_by_split.values()):
+        reason = f" ({'; '.join(missing)})" if missing else ""
+        raise FileNotFoundError(f"{root}: no {name} items found for splits {wanted}{reason}")
+    _check_unique_keys(items_by_split)
+    _check_previous_run(out, name, size, aspect)
+    _remove_stale_temporaries(out)
+
+    jobs = [
+        _Job(fmt, item, out, size, aspect) for items in items_by_split.values() for item in items
+    ]
+    summary = PrepareSummary()
+    histogram = np.zeros(256, dtype=np.int64)
+    good: set[str] = set()
+    workers = workers or os.cpu_count() or 1
+    bar = tqdm(total=len(jobs), desc=f"prepare {name}", disable=not progress, unit="img")
+
+    def consume(result):
+        key, hist, wrote, error = result
+        bar.update(1)
+        if error is not None:
+            if strict:
+                raise ValueError(f"{key}: {error}")
+            summary.bad.append((key, *_split_reason(error)))
+            return
+        good.add(key)
+        histogram[:] += hist
+        summary.written += wrote
+        summary.skipped += not wrote
+
+    try:
+        if workers == 1:
+            for job in jobs:
+                consume(_process(job))
+        else:
+            pool = ProcessPoolExecutor(max_workers=workers)
+            try:
+                chunk = max(1, min(8, len(jobs) // (4 * workers)))
+                for result in pool.map(_process, jobs, chunksize=chunk):
+                    consume(result)
+            finally:  # on a strict failure or Ctrl-C, drop the queued items
+                pool.shutdown(cancel_futures=True)
+    finally:
+        bar.close()
+
+    for split, items in items_by_split.items():
+        keys = [item.key for item in items if item.key in good]
+        summary.counts[split] = len(keys)
+        atomic_write_bytes(
+            out / "splits" / f"{split}.txt", "".join(k + "\n" for k in keys).encode()
+        )
+    record = {
+        "name": name,
+        "spec": fmt.spec.to_dict(),
+        "size": list(size),
+        "aspect": aspect,
+        "root": str(root),
+        "seed": seed,
+        "fractions": list(fractions),
+        "counts": summary.counts,
+        "class_pixels": {cls: int(histogram[i]) for i, cls in enumerate(fmt.spec.class_names)}
+        | ({"ignore": int(histogram[255])} if histogram[255] else {}),
+        "bad_items": [{"key": k, "file": f, "reason": r} for k, f, r in summary.bad],
+    }
+    atomic_write_bytes(out / "dataset.json", json.dumps(record, indent=2).encode())
+    return summary
+
+
+def _check_unique_keys(items_by_split: dict[str, list[Item]]) -> None:
+    """Two items with one key would overwrite each other's prepared files."""
+    seen: dict[str, Item] = {}
+    for items in items_by_split.values():
+        for item in items:
+            if item.key in seen:
+                raise ValueError(
+                    f"{item.image_path}: key {item.key!r} is also used by "
+                    f"{seen[item.key].image_path}; prepared file names would collide"
+                )
+            seen[item.key] = item
+
+
+def _split_reason(error: str) -> tuple[str, str]:
+    """``"path: reason"`` → ``(path, reason)`` (messages from readers name the file first)."""
+    head, sep, tail = error.partition(": ")
+    return (head, tail) if sep else ("", error)
+
+
+def read_dataset_info(prepared_dir) -> dict:
+    """The ``dataset.json`` of a prepared folder (``FileNotFoundError`` says how to make it)."""
+    path = Path(prepared_dir) / "dataset.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} not found: prepare the dataset first "
+            "(python data_prep/load_data.py --dataset NAME --root RAW --out DIR)"
+        )
+    return json.loads(path.read_text())

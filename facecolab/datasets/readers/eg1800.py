@@ -1,0 +1,41 @@
+"""Project 5: EG1800 as released with PortraitNet.
+
+Layout: ``Images/<name>`` and ``Labels/<name>`` (same file name, PNG, masks 0/1 or 0/255)
+with the lists ``eg1800_train.txt`` (1447) and ``eg1800_test.txt`` (289), one file name per
+line. Validation is a seeded ``VAL_FRACTION`` of the train list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..labels import threshold
+from ..specs import get_spec
+from .base import DatasetFormat, Item, read_grey, require, seeded_split
+
+SPEC = get_spec("eg1800")
+LIST_FILES = {"train": "eg1800_train.txt", "val": "eg1800_train.txt", "test": "eg1800_test.txt"}
+VAL_FRACTION = 0.1
+
+
+def list_items(root, split: str, seed: int = 0, fractions=None) -> list[Item]:
+    """Items of ``split`` (``fractions`` unused: the lists are the split)."""
+    root = Path(root)
+    if split not in LIST_FILES:
+        raise ValueError(f"EG1800 splits are {tuple(LIST_FILES)}, got {split!r}")
+    list_path = require(root / LIST_FILES[split], f"EG1800 {split} list")
+    names = [Path(line.strip()).name for line in list_path.read_text().splitlines() if line.strip()]
+    items = [
+        Item(Path(name).stem, root / "Images" / name, (root / "Labels" / name,)) for name in names
+    ]
+    if split == "test":
+        return items
+    keep = seeded_split([i.key for i in items], split, seed, (1 - VAL_FRACTION, VAL_FRACTION, 0))
+    return [items[i] for i in sorted(keep)]
+
+
+def load_label(item: Item):
+    return threshold(read_grey(item.label_paths[0]))
+
+
+FORMAT = DatasetFormat(SPEC, tuple(LIST_FILES), list_items, load_label)

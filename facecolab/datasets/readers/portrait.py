@@ -1,0 +1,38 @@
+"""Project 5: portraits of Shen et al. (2016), randomly cropped to 512² by the seed.
+
+Layout: ``train|val/data/<stem>.<ext>`` images and ``train|val/label_1/<stem>.<ext>`` masks
+matched by stem; masks are 0/1 (they look black) or 0/255, both read as person = 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..labels import threshold
+from ..specs import get_spec
+from ._folders import files_by_stem, split_folder
+from .base import DatasetFormat, Item, read_grey
+
+SPEC = get_spec("portrait")
+SPLITS = ("train", "val")
+
+
+def list_items(root, split: str, seed: int = 0, fractions=None) -> list[Item]:
+    """Items of one split folder; keys are ``<split>_<stem>``; a missing mask is kept as its
+    expected path ``label_1/<stem>.png`` so that preparation reports it."""
+    if split not in SPLITS:
+        raise ValueError(f"portrait splits are {SPLITS}, got {split!r}")
+    folder = split_folder(Path(root), (split,), f"portrait {split}")
+    images = files_by_stem(split_folder(folder, ("data",), "portrait images"))
+    masks = files_by_stem(split_folder(folder, ("label_1",), "portrait masks"))
+    return [
+        Item(f"{split}_{stem}", path, (masks.get(stem, folder / "label_1" / f"{stem}.png"),))
+        for stem, path in images.items()
+    ]
+
+
+def load_label(item: Item):
+    return threshold(read_grey(item.label_paths[0]))
+
+
+FORMAT = DatasetFormat(SPEC, SPLITS, list_items, load_label)

@@ -1,0 +1,142 @@
+"""Dataset-level evaluation: one confusion matrix accumulated over the whole set.
+
+Two entry points share the metric core: :func:`evaluate_dataset` over a tf.data pipeline
+(at the prepared size, as during training) and :func:`evaluate_items` over raw items at
+their original resolution (probabilities resized back, then argmax), which is how published
+numbers are usually computed. Both return ``facecolab.metrics.summarize`` plus the matrix
+itself (``"confusion_matrix"``, rows truth); :func:`write_evaluation` turns that into files and
+:func:`format_reference` into a side-by-side table with a seed's reported numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from .datasets.readers.base import read_image
+from .datasets.specs import HELEN_CLASSES, DatasetSpec
+from .metrics import HELEN_GROUPS, confusion_matrix, predicted_labels, summarize
+from .predict import model_input_size, predict_labels
+
+PER_CLASS_KEYS = ("iou", "f1", "precision", "recall")
+
+
+def groups_for(spec: DatasetSpec) -> dict | None:
+    """The grouped-F1 protocol of a label set: Helen's groups for Helen's classes, else none."""
+    return HELEN_GROUPS if tuple(spec.class_names) == HELEN_CLASSES else None
+
+
+def _report(cm: np.ndarray, spec: DatasetSpec, groups) -> dict:
+    return summarize(cm, spec.class_names, groups=groups) | {"confusion_matrix": cm.tolist()}
+
+
+def evaluate_dataset(model, dataset, spec: DatasetSpec, groups=None) -> dict:
+    """Metrics of ``model`` over ``dataset`` batches ``(image, int labels (B, H, W))``."""
+    cm = np.zeros((spec.num_classes, spec.num_classes), dtype=np.int64)
+    for images, labels in dataset:
+        outputs = model.predict_on_batch(images)
+        if isinstance(outputs, (list, tuple)):
+            outputs = outputs[0]
+        predicted = predicted_labels(np.asarray(outputs))
+        cm += confusion_matrix(np.asarray(labels), predicted, spec.num_classes)
+    return _report(cm, spec, groups)
+
+
+def evaluate_items(model, fmt, items, aspect: str = "stretch", batch_size: int = 8,
+                   groups=None, progress: bool = True) -> dict:  # fmt: skip
+    """Metrics at each item's original resolution (``fmt`` is a ``DatasetFormat``)."""
+    from tqdm.auto import tqdm
+
+    spec = fmt.spec
+    cm = np.zeros((spec.num_classes, spec.num_classes), dtype=np.int64)
+    images = (read_image(item.image_path) for item in items)
+    predictions = predict_labels(model, images, aspect, batch_size)
+    for item, predicted in tqdm(zip(items, predictions, strict=True), total=len(items),
+                                disable=not progress, desc="evaluate"):  # fmt: skip
+        cm += confusion_matrix(fmt.load_label(item), predicted, spec.num_classes)
+    return _report(cm, spec, groups)
+
+
+def evaluate_prepared(model, prepared_dir, split: str = "test", batch_size: int = 8) -> dict:
+    """:func:`evaluate_dataset` over split ``split`` of a prepared folder, resized to the
+    model's input size when that differs from the prepared size (labels nearest)."""
+    from .pipeline import dataset_spec, make_dataset
+
+    spec = dataset_spec(prepared_dir)
+    dataset = make_dataset(prepared_dir, split, batch_size=batch_size,
+                           image_size=model_input_size(model), cache=False)  # fmt: skip
+    return evaluate_dataset(model, dataset, spec, groups=groups_for(spec))
+
+
+def evaluate_raw(model, name: str, root, split: str = "test", aspect: str = "stretch",
+                 batch_size: int = 8, progress: bool = True) -> dict:  # fmt: skip
+    """:func:`evaluate_items` over split ``split`` of raw dataset ``name`` in ``root``, at
+    each image's original resolution (with the label set's grouped F1, if any)."""
+    from .datasets import get_format
+
+    fmt = get_format(name)
+    items = fmt.list_items(root, split)
+    if not items:
+        raise ValueError(f"{root}: split {split!r} of {name} holds no items")
+    return evaluate_items(model, fmt, items, aspect, batch_size, groups=groups_for(fmt.spec),
+                          progress=progress)  # fmt: skip
+
+
+def flatten_metrics(summary: Mapping) -> dict[str, float | None]:
+    """Scalar view of a summary, the names ``reference.metrics`` in configs use:
+    ``pixel_accuracy``, ``mean_iou``, ``mean_class_accuracy``, ``mean_f1_no_background``,
+    ``<iou|f1|precision|recall>_<class name>``, ``accuracy_<class>`` (the seeds' per-class
+    accuracy, i.e. recall) and ``f1_<group>``."""
+    flat = {key: summary[key] for key in ("pixel_accuracy", "mean_iou", "mean_class_accuracy",
+                                          "mean_f1_no_background")}  # fmt: skip
+    for row in summary["classes"]:
+        flat.update({f"{key}_{row['name']}": row[key] for key in PER_CLASS_KEYS})
+        flat[f"accuracy_{row['name']}"] = row["recall"]
+    flat.update({f"f1_{name}": value for name, value in summary.get("groups", {}).items()})
+    return flat
+
+
+def format_reference(summary: Mapping, reference: Mapping) -> str:
+    """Markdown table: each metric of ``reference["metrics"]`` beside this evaluation's value.
+
+    ``reference`` is a config's ``reference`` section: ``{"source": "...", "metrics":
+    {name: value in [0, 1]}}``; names follow :func:`flatten_metrics` (unknown ones show —).
+    """
+    ours = flatten_metrics(summary)
+
+    def cell(value):
+        return "—" if value is None else f"{100 * value:.2f}"
+
+    lines = [
+        f"Reference: {reference.get('source', 'reported by the seed')}",
+        "",
+        "| metric | this model | reference | difference |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, theirs in reference["metrics"].items():
+        mine = ours.get(name)
+        delta = None if mine is None or theirs is None else mine - theirs
+        sign = "+" if delta is not None and delta >= 0 else ""
+        lines.append(f"| {name} | {cell(mine)} | {cell(theirs)} | "
+                     f"{'—' if delta is None else sign + cell(delta)} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def write_evaluation(result: Mapping, out_dir, reference: Mapping | None = None,
+                     title: str | None = None) -> dict[str, Path]:  # fmt: skip
+    """Write ``metrics.json`` (the result, plus ``reference`` when given) and
+    ``confusion_matrix.png`` into ``out_dir``; returns their paths by name."""
+    from .datasets.prepare import atomic_write_bytes
+    from .viz import plot_confusion_matrix
+
+    out_dir = Path(out_dir)
+    record = dict(result) | ({"reference": dict(reference)} if reference else {})
+    metrics_path = out_dir / "metrics.json"
+    atomic_write_bytes(metrics_path, (json.dumps(record, indent=2) + "\n").encode())
+    names = [row["name"] for row in result["classes"]]
+    figure = plot_confusion_matrix(result["confusion_matrix"], names,
+                                   out_dir / "confusion_matrix.png", title=title)  # fmt: skip
+    return {"metrics": metrics_path, "confusion_matrix": figure}

@@ -1,0 +1,217 @@
+"""Load a model from any of the files facecolab (or a user) writes, always in safe mode.
+
+Formats:
+    ``.keras``: the native format (architecture + weights).
+    ``.h5`` / ``.hdf5``: a legacy full-model HDF5 file (``model.save("m.h5")``); one that holds
+        weights only is treated like ``.weights.h5``.
+    ``.weights.h5``: weights only, plus the configuration needed to rebuild the architecture:
+        a model-config sidecar ``<stem>.json`` written by :func:`save_weights_with_config`,
+        a training config (``configs/*.json`` or a run folder's ``config.json``), or the
+        ``config`` argument.
+    A run folder: its ``model_best.keras`` (else ``model_final.keras``).
+
+:func:`open_model` adds what the command line needs: a ``weights/manifest.json`` name works
+too, and the training config / dataset the model came from is found when it can be.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+WEIGHTS_SUFFIX = ".weights.h5"
+MODEL_CONFIG_FORMAT = "facecolab.model-config"
+RUN_MODELS = ("model_best.keras", "model_final.keras")
+
+
+def sidecar_path(weights_path) -> Path:
+    """``dir/name.weights.h5`` → ``dir/name.json``."""
+    weights_path = Path(weights_path)
+    return weights_path.with_name(weights_path.name.removesuffix(WEIGHTS_SUFFIX) + ".json")
+
+
+def save_weights_with_config(model, path, builder_name: str, builder_kwargs: dict) -> Path:
+    """Save ``model``'s weights to ``path`` (``*.weights.h5``) and the builder call that
+    recreates its architecture to the sidecar ``<stem>.json``.
+
+    Args:
+        builder_name: a ``facecolab.models.MODELS`` name.
+        builder_kwargs: JSON-serialisable keyword arguments of ``build_model`` (including
+            ``input_shape`` and ``num_classes``).
+
+    Returns:
+        ``path``.
+    """
+    path = Path(path)
+    if not path.name.endswith(WEIGHTS_SUFFIX):
+        raise ValueError(f"{path}: weights files must end with {WEIGHTS_SUFFIX}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save_weights(path)
+    sidecar = {"format": MODEL_CONFIG_FORMAT, "builder": builder_name,
+               "kwargs": _jsonable(builder_kwargs)}  # fmt: skip
+    sidecar_path(path).write_text(json.dumps(sidecar, indent=2) + "\n")
+    return path
+
+
+def _jsonable(value):
+    """Tuples → lists, so ``input_shape=(64, 64, 3)`` survives JSON and comparisons."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def find_run_config(model_path) -> dict | None:
+    """The training config of the run a model file came from: ``config.json`` beside it or
+    one folder up (``RUN/checkpoint/model.weights.h5``); ``None`` when there is none."""
+    model_path = Path(model_path)
+    folder = model_path if model_path.is_dir() else model_path.parent
+    for candidate in (folder / "config.json", folder.parent / "config.json"):
+        if candidate.is_file():
+            return _read_json(candidate)
+    return None
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from None
+
+
+def build_from_config(config: dict, source: str = "config"):
+    """A freshly built (untrained) model from a model-config sidecar dict or a training config.
+
+    Training configs (validated by ``facecolab.config.resolve_config``) give ``model.name``,
+    ``model.options`` and ``data.image_size``; the class count comes from ``data.dataset``'s
+    spec.
+    """
+    from .models import build_model
+
+    if "builder" in config:
+        return build_model(config["builder"], **config.get("kwargs", {}))
+    from .config import resolve_config
+    from .datasets.specs import get_spec
+
+    config = resolve_config(config, source=source)
+    num_classes = get_spec(config["data"]["dataset"]).num_classes
+    return build_model(config["model"]["name"], (*config["data"]["image_size"], 3), num_classes,
+                       **config["model"]["options"])  # fmt: skip
+
+
+def _config_for_weights(path: Path, config) -> tuple[dict, str]:
+    if isinstance(config, dict):
+        return config, "config argument"
+    if config is not None:
+        return _read_json(Path(config)), str(config)
+    sidecar = (
+        sidecar_path(path) if path.name.endswith(WEIGHTS_SUFFIX) else path.with_suffix(".json")
+    )
+    if sidecar.is_file():
+        return _read_json(sidecar), str(sidecar)
+    run_config = find_run_config(path)
+    if run_config is not None:
+        return run_config, f"run config of {path}"
+    raise ValueError(
+        f"{path}: holds weights only and no architecture config was found; pass a config "
+        f"(a training config such as configs/X.json) or put the model-config sidecar "
+        f"{sidecar.name} beside it (save_weights_with_config writes one)"
+    )
+
+
+def _h5_holds_model(path: Path) -> bool:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            return "model_config" in handle.attrs
+    except OSError as error:
+        raise ValueError(f"{path}: not a readable HDF5 file ({error})") from None
+
+
+def load_model_any(path, config=None):
+    """A ``keras.Model`` from ``path`` in any supported format (see the module docstring),
+    loaded in safe mode and not compiled (for inference and evaluation).
+
+    Args:
+        path: a ``.keras``, ``.h5``/``.hdf5`` or ``.weights.h5`` file, or a run folder.
+        config: for weights-only files: a dict or JSON path (model-config sidecar or training
+            config); default: look for the sidecar, then the run's ``config.json``.
+    """
+    import keras
+
+    from . import models  # noqa: F401  (registers the custom layers)
+
+    path = Path(path)
+    if path.is_dir():
+        found = [path / name for name in RUN_MODELS if (path / name).is_file()]
+        if not found:
+            raise FileNotFoundError(f"{path}: run folder holds none of {', '.join(RUN_MODELS)}")
+        path = found[0]
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: model file not found")
+    name = path.name.lower()
+    weights_only = name.endswith(WEIGHTS_SUFFIX) or (
+        name.endswith((".h5", ".hdf5")) and not _h5_holds_model(path)
+    )
+    if weights_only:
+        model_config, source = _config_for_weights(path, config)
+        model = build_from_config(model_config, source)
+        try:
+            model.load_weights(path)
+        except ValueError as error:
+            raise ValueError(f"{path}: weights do not fit the architecture from {source} "
+                             f"({error})") from None  # fmt: skip
+        return model
+    if name.endswith((".keras", ".h5", ".hdf5")):
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    raise ValueError(f"{path}: unsupported model format; use .keras, .h5/.hdf5 (full model) "
+                     f"or {WEIGHTS_SUFFIX} with a config")  # fmt: skip
+
+
+@dataclass
+class OpenedModel:
+    """A loaded model and what is known about where it came from.
+
+    Attributes:
+        model: the ``keras.Model``.
+        path: the file it was loaded from.
+        run_config: its training config (given, or the run folder's ``config.json``), if any.
+        dataset: the dataset spec name it was trained on, if known (for palettes, names).
+    """
+
+    model: object
+    path: Path
+    run_config: dict | None
+    dataset: str | None
+
+
+def open_model(name_or_path, config=None, weights_dir=None) -> OpenedModel:
+    """Load a model file or run folder (:func:`load_model_any`), or a pretrained entry of
+    ``weights/manifest.json`` by name (checksum verified, downloaded if its source is a URL).
+
+    Args:
+        config: a training config (dict or JSON path) describing the model; also used as the
+            architecture of a weights-only file.
+    """
+    from .weights import pretrained_path, read_manifest
+
+    if isinstance(config, (str, Path)):
+        config = _read_json(Path(config))
+    training = config if config is not None and "builder" not in config else None
+    path = Path(name_or_path)
+    if path.exists():
+        model = load_model_any(path, config=config)
+        run_config = training or find_run_config(path)
+        dataset = ((run_config or {}).get("data") or {}).get("dataset")
+        return OpenedModel(model, path, run_config, dataset)
+    manifest = read_manifest(weights_dir)
+    if str(name_or_path) not in manifest:
+        known = ", ".join(sorted(manifest)) or "none"
+        raise FileNotFoundError(f"{path}: no such model file or run folder, nor a pretrained "
+                                f"name (known: {known})")  # fmt: skip
+    entry = manifest[str(name_or_path)]
+    path = pretrained_path(str(name_or_path), weights_dir)
+    return OpenedModel(load_model_any(path, config=config), path, training, entry.get("dataset"))

@@ -1,0 +1,73 @@
+"""Model registry: ``build_model(name, input_shape, num_classes, **options)``.
+
+Every builder is a plain function returning a functional ``keras.Model`` whose input is
+float32 RGB in [0, 1] ``(B, H, W, 3)`` and whose output is probabilities ``(B, H, W, C)``
+(softmax), or ``(B, H, W, 1)`` (sigmoid) for binary models built that way. Encoders
+normalise their input inside the model. ``sm_*`` names exist only when segmentation-models
+is installed; it is imported when such a model is built, never here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import keras
+
+from . import layers  # noqa: F401  (registers the custom layers for load_model)
+from .deeplabv3plus_efficientnetb0 import build_deeplabv3plus_efficientnetb0
+from .mobilenetv2_unet import build_mobilenetv2_unet
+from .pspnet_resnet50 import build_pspnet_resnet50
+from .segnet_vgg16 import build_segnet_vgg16
+from .sm_models import build_sm_model, segmentation_models_available
+from .unet import build_unet
+
+MODELS: dict[str, Callable[..., keras.Model]] = {
+    "unet": build_unet,
+    "mobilenetv2_unet": build_mobilenetv2_unet,
+    "segnet_vgg16": build_segnet_vgg16,
+    "pspnet_resnet50": build_pspnet_resnet50,
+    "deeplabv3plus_efficientnetb0": build_deeplabv3plus_efficientnetb0,
+}
+if segmentation_models_available():
+    MODELS.update({name: partial(build_sm_model, name)
+                   for name in ("sm_unet", "sm_fpn", "sm_linknet", "sm_pspnet")})  # fmt: skip
+
+# Presets: registry name + options, as the projects used them.
+PRESETS: dict[str, dict] = {
+    "segnet_celeba": {"model": "segnet_vgg16", "num_classes": 2, "bayesian": True},  # P1
+    "unet_celebamask": {"model": "unet", "num_classes": 19, "base_filters": 16,
+                        "batch_norm": True},  # P2
+    "pspnet_face8": {"model": "pspnet_resnet50", "num_classes": 8},  # P3
+    "deeplab_face8": {"model": "deeplabv3plus_efficientnetb0", "num_classes": 8},  # P3
+    "unet_helen": {"model": "unet", "num_classes": 11, "base_filters": 16, "batch_norm": True},
+    "mobilenetv2_unet_portrait": {"model": "mobilenetv2_unet", "num_classes": 2,
+                                  "binary_output": True},  # P5
+}  # fmt: skip
+
+
+def build_model(name: str, input_shape=(256, 256, 3), num_classes: int = 2, **options):
+    """Build registered model ``name``; unknown names raise ``ValueError`` listing the valid
+    ones."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
+    return MODELS[name](input_shape=tuple(input_shape), num_classes=num_classes, **options)
+
+
+def build_preset(preset: str, input_shape=(256, 256, 3), **overrides) -> keras.Model:
+    """Build ``PRESETS[preset]``, with ``overrides`` replacing or adding options."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
+    options = {**PRESETS[preset], **overrides}
+    return build_model(options.pop("model"), input_shape=input_shape, **options)
+
+
+def main_output(model: keras.Model) -> keras.Model:
+    """The model restricted to its first output (the full-resolution mask of a deep-supervision
+    model); single-output models are returned as they are. Shares the weights."""
+    if len(model.outputs) == 1:
+        return model
+    return keras.Model(model.inputs, model.outputs[0], name=f"{model.name}_main")
+
+
+__all__ = ["MODELS", "PRESETS", "build_model", "build_preset", "main_output"]

@@ -1,0 +1,200 @@
+"""Layers and blocks shared by the architectures.
+
+Custom layers are registered so every model loads with ``keras.saving.load_model`` in safe
+mode (no ``Lambda`` anywhere).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+PACKAGE = "facecolab"
+
+# ImageNet statistics in RGB order, for inputs in [0, 1].
+IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
+IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+# mode → (reverse RGB to BGR, per-channel scale, per-channel offset): y = x * scale + offset,
+# applied to x in [0, 1] after the optional channel reversal. One entry per convention the
+# keras.applications encoders were trained with.
+PREPROCESSING_MODES: dict[str, tuple[bool, tuple[float, ...], tuple[float, ...]]] = {
+    "tf": (False, (2.0,) * 3, (-1.0,) * 3),  # [-1, 1]: MobileNetV2
+    "caffe": (True, (255.0,) * 3, tuple(-m for m in CAFFE_MEAN_BGR)),  # VGG16, ResNet50
+    "torch": (
+        False,
+        tuple(1 / s for s in IMAGENET_STD_RGB),
+        tuple(-m / s for m, s in zip(IMAGENET_MEAN_RGB, IMAGENET_STD_RGB, strict=True)),
+    ),
+    "uint8_range": (False, (255.0,) * 3, (0.0,) * 3),  # [0, 255]: EfficientNet, which
+    # rescales and normalises inside itself
+}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class AlwaysOnDropout(layers.Dropout):
+    """Dropout that stays on at inference, for Monte-Carlo dropout.
+
+    Keras 3 ignores ``Dropout(...)(x, training=True)`` inside ``model.predict``; forcing
+    ``training=True`` in ``call`` keeps sampling on under ``predict``, jit and reload, while
+    batch norm elsewhere stays in inference mode.
+    """
+
+    def call(self, inputs, training=None):
+        return super().call(inputs, training=True)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ImageNetPreprocessing(layers.Layer):
+    """Maps model input RGB in [0, 1] to what a pretrained encoder expects.
+
+    Models take ``float32 (B, H, W, 3)`` in [0, 1] (DESIGN.md); each encoder was trained on its
+    own convention (``PREPROCESSING_MODES``), so the conversion lives inside the model and
+    callers never see ImageNet means.
+
+    Args:
+        mode: a key of ``PREPROCESSING_MODES``: ``"tf"``, ``"caffe"``, ``"torch"`` or
+            ``"uint8_range"``.
+    """
+
+    def __init__(self, mode: str, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in PREPROCESSING_MODES:
+            raise ValueError(
+                f"unknown preprocessing mode {mode!r}; choose from {sorted(PREPROCESSING_MODES)}"
+            )
+        self.mode = mode
+
+    def call(self, inputs):
+        reverse_channels, scale, offset = PREPROCESSING_MODES[self.mode]
+        x = ops.flip(inputs, axis=-1) if reverse_channels else inputs
+        scale = ops.convert_to_tensor(scale, dtype=x.dtype)
+        offset = ops.convert_to_tensor(offset, dtype=x.dtype)
+        return x * scale + offset
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MaxPoolWithArgmax(layers.Layer):
+    """Non-overlapping max pooling that also returns where each maximum came from.
+
+    SegNet's decoder needs the positions to unpool; ``keras.ops`` has no argmax pooling, so
+    this wraps ``tf.nn.max_pool_with_argmax`` (TensorFlow backend only).
+
+    Input ``(B, H, W, C)`` with H and W divisible by ``pool_size``. Returns ``(pooled, argmax)``:
+    ``pooled (B, H/p, W/p, C)`` in the input dtype and ``argmax (B, H/p, W/p, C)`` int64, the
+    flat index ``((b * H + y) * W + x) * C + c`` of each maximum in the input.
+    """
+
+    def __init__(self, pool_size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = int(pool_size)
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        return tf.nn.max_pool_with_argmax(
+            inputs,
+            ksize=self.pool_size,
+            strides=self.pool_size,
+            padding="VALID",
+            include_batch_in_index=True,
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MaxUnpoolWithArgmax(layers.Layer):
+    """Inverse of ``MaxPoolWithArgmax``: scatters each value back to its argmax position.
+
+    ``call(inputs, indices)``: ``inputs (B, h, w, C)`` values, ``indices (B, h, w, C)`` int64
+    flat positions from ``MaxPoolWithArgmax`` of the same batch. Returns
+    ``(B, h·p, w·p, C)``: the values at their positions, zeros elsewhere (SegNet's sparse
+    upsampling; gradients flow back to ``inputs`` through the gather of the scatter).
+    """
+
+    def __init__(self, pool_size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = int(pool_size)
+
+    def call(self, inputs, indices):
+        batch, height, width, channels = ops.shape(inputs)
+        out_height, out_width = height * self.pool_size, width * self.pool_size
+        flat_size = batch * out_height * out_width * channels
+        flat = ops.scatter(ops.reshape(indices, (-1, 1)), ops.reshape(inputs, (-1,)), (flat_size,))
+        return ops.reshape(flat, (batch, out_height, out_width, channels))
+
+    def compute_output_shape(self, inputs_shape, indices_shape):
+        batch, height, width, channels = inputs_shape
+        scaled = [None if size is None else size * self.pool_size for size in (height, width)]
+        return (batch, *scaled, channels)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size}
+
+
+def conv_bn_relu(
+    x,
+    filters: int,
+    name: str,
+    batch_norm: bool = True,
+    kernel_size: int = 3,
+    dilation_rate: int = 1,
+    bn_momentum: float = 0.99,
+):
+    """Conv → (BatchNorm) → ReLU with predictable names ``{name}_conv/_bn/_relu``."""
+    x = layers.Conv2D(
+        filters,
+        kernel_size,
+        padding="same",
+        use_bias=not batch_norm,
+        dilation_rate=dilation_rate,
+        kernel_initializer="he_normal",
+        name=f"{name}_conv",
+    )(x)
+    if batch_norm:
+        x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def head_channels(num_classes: int, binary_output: bool) -> int:
+    """Output channels: 1 (sigmoid, P(class 1)) for a binary model of 2 classes, else C."""
+    if num_classes < 2:
+        raise ValueError(
+            f"num_classes must be ≥ 2 (got {num_classes}); a binary task is "
+            "num_classes=2 with binary_output=True"
+        )
+    return 1 if binary_output and num_classes == 2 else num_classes
+
+
+def segmentation_head(x, num_classes: int, name: str = "head", upsample: int = 1):
+    """1×1 conv to class scores, optional bilinear upsampling of those scores, then softmax
+    (C ≥ 2) or one sigmoid channel (``num_classes=1``, see ``head_channels``).
+
+    Upsampling the C-channel scores rather than the features keeps full-resolution work
+    small. Always float32, so mixed precision keeps a float32 output. The output layer is
+    named ``{name}_softmax`` or ``{name}_sigmoid`` (the model's output name).
+    """
+    x = layers.Conv2D(num_classes, 1, name=f"{name}_conv", dtype="float32")(x)
+    if upsample > 1:
+        x = layers.UpSampling2D(
+            upsample, interpolation="bilinear", name=f"{name}_upsample", dtype="float32"
+        )(x)
+    activation = "sigmoid" if num_classes == 1 else "softmax"
+    return layers.Activation(activation, name=f"{name}_{activation}", dtype="float32")(x)
+
+
+def check_divisible(input_shape, divisor: int, model_name: str) -> None:
+    """Raise ``ValueError`` unless H and W of ``input_shape`` are multiples of ``divisor``
+    (the model's total downsampling, so skips and upsampled maps line up exactly)."""
+    height, width = input_shape[:2]
+    if height % divisor or width % divisor:
+        raise ValueError(f"{model_name} needs H and W divisible by {divisor}; got {height}×{width}")

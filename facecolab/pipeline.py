@@ -1,0 +1,264 @@
+"""tf.data input pipeline over a prepared folder, with augmentations that keep image and
+label map aligned.
+
+Every augmentation takes and returns ``(image, label)`` for one sample: ``image`` float32
+``(H, W, 3)`` in [0, 1] and ``label`` int32 ``(H, W)`` (255 = ignore). Randomness comes from
+stateless ops seeded per sample from one ``tf.data.Dataset.random`` stream, so a run is
+deterministic given its seed while every epoch still sees new draws.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from .datasets.prepare import read_dataset_info
+from .datasets.specs import IGNORE_INDEX, DatasetSpec
+from .resize import tf_resize_image, tf_resize_mask
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Which augmentations run, and how strongly. Everything is off by default.
+
+    Attributes:
+        hflip: flip left-right with probability 0.5, swapping left/right classes.
+        scale: ``(low, high)`` random zoom; > 1 crops, < 1 pads (padding labelled ignore).
+        rotate: maximum rotation in degrees (uniform in ±rotate).
+        brightness: scale the HSV value channel by a factor in ``1 ± brightness``.
+        jpeg_quality: ``(low, high)`` JPEG re-encoding quality, applied with ``jpeg_prob``.
+        jpeg_prob: probability of the JPEG re-encoding.
+    """
+
+    hflip: bool = False
+    scale: tuple[float, float] | None = None
+    rotate: float = 0.0
+    brightness: float = 0.0
+    jpeg_quality: tuple[int, int] | None = None
+    jpeg_prob: float = 0.5
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> AugmentConfig:
+        data = dict(data or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown augmentation keys {unknown}; valid: {sorted(known)}")
+        for key in ("scale", "jpeg_quality"):
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.hflip or self.scale or self.rotate or self.brightness or self.jpeg_quality)
+
+
+def _seed_pair(seed, k: int):
+    """The k-th derived stateless seed of a per-sample ``int64 (2,)`` seed."""
+    return tf.random.experimental.stateless_fold_in(seed, k)
+
+
+def random_hflip(image, label, seed, flip_lut):
+    """Mirror both; the label goes through ``flip_lut`` so left classes become right ones."""
+    flip = tf.random.stateless_uniform([], seed) < 0.5
+    flipped_label = tf.gather(flip_lut, label[:, ::-1])
+    return (
+        tf.where(flip, image[:, ::-1], image),
+        tf.where(flip, flipped_label, label),
+    )
+
+
+def random_scale_crop(image, label, seed, scale):
+    """Zoom by a factor in ``scale`` then crop/pad back to the input size at a random place."""
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    factor = tf.random.stateless_uniform([], seed, scale[0], scale[1])
+    new_h = tf.cast(tf.round(tf.cast(height, tf.float32) * factor), tf.int32)
+    new_w = tf.cast(tf.round(tf.cast(width, tf.float32) * factor), tf.int32)
+    image = tf_resize_image(image, [new_h, new_w])
+    label = tf_resize_mask(label, [new_h, new_w])
+    pad_h, pad_w = tf.maximum(height - new_h, 0), tf.maximum(width - new_w, 0)
+    offsets = tf.random.stateless_uniform([2], _seed_pair(seed, 1))
+    top = tf.cast(offsets[0] * tf.cast(pad_h + 1, tf.float32), tf.int32)
+    left = tf.cast(offsets[1] * tf.cast(pad_w + 1, tf.float32), tf.int32)
+    paddings = [[top, pad_h - top], [left, pad_w - left]]
+    image = tf.pad(image, paddings + [[0, 0]])
+    label = tf.pad(label, paddings, constant_values=IGNORE_INDEX)
+    spare_h = tf.shape(image)[0] - height
+    spare_w = tf.shape(image)[1] - width
+    crop = tf.random.stateless_uniform([2], _seed_pair(seed, 2))
+    y = tf.cast(crop[0] * tf.cast(spare_h + 1, tf.float32), tf.int32)
+    x = tf.cast(crop[1] * tf.cast(spare_w + 1, tf.float32), tf.int32)
+    return image[y : y + height, x : x + width], label[y : y + height, x : x + width]
+
+
+def _rotation_transform(angle, height, width):
+    """Projective transform (8,) rotating by ``angle`` radians about the image centre."""
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    cx, cy = (tf.cast(width, tf.float32) - 1) / 2, (tf.cast(height, tf.float32) - 1) / 2
+    # Output pixel (x, y) samples input (a0 x + a1 y + a2, b0 x + b1 y + b2).
+    return tf.stack(
+        [cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy, 0.0, 0.0]
+    )
+
+
+def random_rotate(image, label, seed, max_degrees):
+    """Rotate both by the same angle; image bilinear (fill 0), label nearest (fill 255)."""
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    angle = tf.random.stateless_uniform([], seed, -max_degrees, max_degrees) * (math.pi / 180)
+    transform = _rotation_transform(angle, height, width)[tf.newaxis]
+    size = tf.stack([height, width])
+
+    def warp(tensor, interpolation, fill):
+        return tf.raw_ops.ImageProjectiveTransformV3(
+            images=tensor[tf.newaxis],
+            transforms=transform,
+            output_shape=size,
+            fill_value=fill,
+            interpolation=interpolation,
+            fill_mode="CONSTANT",
+        )[0]
+
+    image = warp(image, "BILINEAR", 0.0)
+    label = warp(tf.cast(label[..., tf.newaxis], tf.float32), "NEAREST", float(IGNORE_INDEX))
+    return image, tf.cast(label[..., 0], tf.int32)
+
+
+def random_brightness_hsv(image, seed, amount):
+    """Scale the HSV value channel by ``U(1 - amount, 1 + amount)`` (project 5)."""
+    factor = tf.random.stateless_uniform([], seed, 1.0 - amount, 1.0 + amount)
+    hsv = tf.image.rgb_to_hsv(image)
+    value = tf.clip_by_value(hsv[..., 2] * factor, 0.0, 1.0)
+    return tf.image.hsv_to_rgb(tf.stack([hsv[..., 0], hsv[..., 1], value], axis=-1))
+
+
+def random_jpeg(image, seed, quality, probability):
+    """Re-encode as JPEG at a random quality with ``probability`` (project 5)."""
+    apply = tf.random.stateless_uniform([], seed) < probability
+    encoded = tf.image.stateless_random_jpeg_quality(
+        image, int(quality[0]), int(quality[1]), _seed_pair(seed, 1)
+    )
+    return tf.where(apply, tf.reshape(encoded, tf.shape(image)), image)
+
+
+def augment(image, label, seed, config: AugmentConfig, flip_lut):
+    """Apply the enabled augmentations of ``config`` to one sample, geometry first."""
+    if config.scale:
+        image, label = random_scale_crop(image, label, _seed_pair(seed, 10), config.scale)
+    if config.rotate:
+        image, label = random_rotate(image, label, _seed_pair(seed, 20), config.rotate)
+    if config.hflip:
+        image, label = random_hflip(image, label, _seed_pair(seed, 30), flip_lut)
+    if config.brightness:
+        image = random_brightness_hsv(image, _seed_pair(seed, 40), config.brightness)
+    if config.jpeg_quality:
+        image = random_jpeg(image, _seed_pair(seed, 50), config.jpeg_quality, config.jpeg_prob)
+    return tf.clip_by_value(image, 0.0, 1.0), label
+
+
+def split_files(prepared_dir, split: str) -> tuple[list[str], list[str]]:
+    """Image and label paths of a prepared split (``FileNotFoundError`` names the list)."""
+    root = Path(prepared_dir)
+    list_path = root / "splits" / f"{split}.txt"
+    if not list_path.exists():
+        available = sorted(p.stem for p in (root / "splits").glob("*.txt"))
+        raise FileNotFoundError(f"{list_path}: no split {split!r} (available: {available})")
+    keys = [k for k in list_path.read_text().split() if k]
+    if not keys:
+        raise ValueError(f"{list_path}: split {split!r} is empty")
+    images = [str(root / "images" / f"{k}.jpg") for k in keys]
+    labels = [str(root / "labels" / f"{k}.png") for k in keys]
+    return images, labels
+
+
+def _decode(image_path, label_path):
+    image = tf.io.decode_jpeg(tf.io.read_file(image_path), channels=3)
+    label = tf.io.decode_png(tf.io.read_file(label_path), channels=1)[..., 0]
+    return image, label
+
+
+def make_dataset(
+    prepared_dir,
+    split: str,
+    *,
+    batch_size: int = 8,
+    image_size=None,
+    augment_config: AugmentConfig | None = None,
+    one_hot: bool = False,
+    shuffle: bool | None = None,
+    seed: int = 0,
+    cache: bool | str = True,
+    repeat: bool = False,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
+    """Batches of ``(image float32 (B, H, W, 3) in [0, 1], label)`` from a prepared folder.
+
+    Args:
+        prepared_dir: output of ``facecolab.datasets.prepare``.
+        split: ``train``, ``val`` or ``test``.
+        image_size: ``(H, W)`` to resize to (image bilinear, label nearest); default: as
+            prepared.
+        augment_config: augmentations (train only, typically); ``None`` for none.
+        one_hot: labels as float32 ``(B, H, W, C)`` (ignore pixels all zero) instead of
+            int32 ``(B, H, W)``.
+        shuffle: default ``True`` when augmenting.
+        cache: ``True`` caches decoded uint8 samples in memory, a string caches to that file,
+            ``False`` decodes every epoch (for sets larger than memory).
+    """
+    info = read_dataset_info(prepared_dir)
+    spec = DatasetSpec.from_dict(info["spec"])
+    images, labels = split_files(prepared_dir, split)
+    augment_config = augment_config or AugmentConfig()
+    shuffle = augment_config.active if shuffle is None else shuffle
+
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    dataset = dataset.map(_decode, num_parallel_calls=AUTOTUNE, deterministic=True)
+    if image_size is not None and tuple(image_size) != tuple(info["size"]):
+        size = [int(image_size[0]), int(image_size[1])]
+        dataset = dataset.map(
+            lambda i, m: (
+                tf.cast(tf.round(tf_resize_image(tf.cast(i, tf.float32), size)), tf.uint8),
+                tf_resize_mask(m, size),
+            ),
+            num_parallel_calls=AUTOTUNE,
+            deterministic=True,
+        )
+    if cache:
+        dataset = dataset.cache("" if cache is True else str(cache))
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        dataset = dataset.repeat()
+
+    flip_lut = tf.constant(spec.flip_lut().astype(np.int32))
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+    def to_float(image, label, sample_seed):
+        image = tf.cast(image, tf.float32) / 255.0
+        label = tf.cast(label, tf.int32)
+        if augment_config.active:
+            image, label = augment(image, label, sample_seed, augment_config, flip_lut)
+        if one_hot:
+            label = tf.one_hot(label, spec.num_classes, dtype=tf.float32)
+        return image, label
+
+    dataset = tf.data.Dataset.zip((dataset, seeds)).map(
+        lambda pair, s: to_float(pair[0], pair[1], s),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=True,
+    )
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)
+
+
+def dataset_spec(prepared_dir) -> DatasetSpec:
+    """The :class:`DatasetSpec` recorded in a prepared folder."""
+    return DatasetSpec.from_dict(read_dataset_info(prepared_dir)["spec"])

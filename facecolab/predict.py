@@ -1,0 +1,219 @@
+"""Inference on images of any size: resize in, probabilities back to the original size,
+then argmax — so label maps line up with the input pixel for pixel.
+
+:func:`predict_files` and :func:`predict_mc_files` are the file-to-file workflows behind
+``facecolab predict`` and ``facecolab uncertainty``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .datasets.readers.base import read_image
+from .metrics import class_probabilities
+from .resize import fit_geometry, resize_image
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp")
+OVERLAY_FOLDER = "overlays"
+
+
+def model_input_size(model) -> tuple[int, int]:
+    height, width = model.input_shape[1:3]
+    if height is None or width is None:
+        raise ValueError("model has no fixed input size; pass size=(H, W)")
+    return int(height), int(width)
+
+
+def restore_probabilities(probs: np.ndarray, original_hw, aspect: str = "stretch") -> np.ndarray:
+    """Undo the input resize of ``resize_image(image, probs.shape[:2], aspect)``.
+
+    Args:
+        probs: float ``(h, w, C)`` at the model's resolution (probabilities, or any per-pixel
+            map such as entropy with ``C = 1``).
+        original_hw: ``(H, W)`` of the image before resizing.
+
+    Returns:
+        float32 ``(H, W, C)``. Values are resized bilinearly (not the argmax), so boundaries
+        stay smooth. ``letterbox``: the padding is cut off first; ``crop``: the cropped-away
+        border gets the values of the nearest kept pixel.
+    """
+    import tensorflow as tf
+
+    original_hw = (int(original_hw[0]), int(original_hw[1]))
+    size = probs.shape[:2]
+    (nh, nw), (top, left) = fit_geometry(original_hw, size, aspect)
+    if aspect == "letterbox":
+        probs = probs[top : top + nh, left : left + nw]
+    elif aspect == "crop":  # the canvas is a window at (-top, -left) of the scaled image
+        pad = ((-top, nh - size[0] + top), (-left, nw - size[1] + left), (0, 0))
+        probs = np.pad(probs, pad, mode="edge")
+    if probs.shape[:2] == original_hw:
+        return np.asarray(probs, dtype=np.float32)
+    return tf.image.resize(np.asarray(probs, np.float32), original_hw, method="bilinear").numpy()
+
+
+def predict_probabilities(model, images: Iterable[np.ndarray], aspect: str = "stretch",
+                          batch_size: int = 8):  # fmt: skip
+    """Yield ``float32 (H, W, C)`` class probabilities for each ``uint8 (H, W, 3)`` image at
+    the image's own size (a sigmoid model's one channel becomes two)."""
+    size = model_input_size(model)
+    batch, shapes = [], []
+
+    def flush():
+        x = np.stack(batch).astype(np.float32) / 255.0
+        probs = class_probabilities(np.asarray(_main_output(model.predict_on_batch(x))))
+        for p, shape in zip(probs, shapes, strict=True):
+            yield restore_probabilities(p.astype(np.float32), shape, aspect)
+        batch.clear()
+        shapes.clear()
+
+    for image in images:
+        batch.append(resize_image(image, size, aspect))
+        shapes.append(image.shape[:2])
+        if len(batch) == batch_size:
+            yield from flush()
+    if batch:
+        yield from flush()
+
+
+def _main_output(outputs):
+    """Deep-supervision models return a list; the full-resolution output comes first."""
+    return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+
+
+def predict_labels(model, images: Iterable[np.ndarray], aspect: str = "stretch",
+                   batch_size: int = 8):  # fmt: skip
+    """Yield ``uint8 (H, W)`` label maps at each image's own size."""
+    for probs in predict_probabilities(model, images, aspect, batch_size):
+        yield probs.argmax(-1).astype(np.uint8)
+
+
+def list_images(path) -> list[Path]:
+    """One image file, or the images of a folder (sorted)."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no such image or folder")
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def _check_unique_stems(paths: Sequence[Path]) -> None:
+    """Outputs are named by stem, so ``a.jpg`` and ``a.png`` would overwrite each other."""
+    seen: dict[str, Path] = {}
+    for path in paths:
+        if path.stem in seen:
+            raise ValueError(f"{seen[path.stem]} and {path} would both be written as "
+                             f"{path.stem}.png; rename one")  # fmt: skip
+        seen[path.stem] = path
+
+
+def save_label_map(label: np.ndarray, path) -> Path:
+    """``uint8 (H, W)`` ids → single-channel PNG (ids as grey values, lossless)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(label, dtype=np.uint8), mode="L").save(path)
+    return path
+
+
+def predict_files(model, paths: Sequence[Path], out_dir, aspect: str = "stretch",
+                  batch_size: int = 8, palette: np.ndarray | None = None,
+                  progress: bool = True) -> list[Path]:  # fmt: skip
+    """Write ``OUT/<stem>.png`` label maps (uint8 ids, each image's own size) and, with a
+    ``(256, 3)`` ``palette``, colour overlays ``OUT/overlays/<stem>.jpg``.
+
+    Returns:
+        The label-map paths, in input order.
+    """
+    from tqdm.auto import tqdm
+
+    from .viz import overlay
+
+    paths = [Path(p) for p in paths]
+    _check_unique_stems(paths)
+    out_dir = Path(out_dir)
+    written = []
+    labels = predict_labels(model, (read_image(p) for p in paths), aspect, batch_size)
+    for path, label in tqdm(zip(paths, labels, strict=True), total=len(paths),
+                            disable=not progress, desc="predict"):  # fmt: skip
+        written.append(save_label_map(label, out_dir / f"{path.stem}.png"))
+        if palette is not None:
+            target = out_dir / OVERLAY_FOLDER / f"{path.stem}.jpg"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(overlay(read_image(path), label, palette)).save(target, quality=92)
+    return written
+
+
+def predict_mc_files(
+    model,
+    paths: Sequence[Path],
+    out_dir,
+    samples: int = 50,
+    aspect: str = "stretch",
+    batch_size: int = 8,
+    palette: np.ndarray | None = None,
+    progress: bool = True,
+) -> list[Path]:
+    """Monte-Carlo dropout maps per image, at the image's own size.
+
+    Writes ``OUT/<stem>.npz`` (``mean`` float32 (H, W, C) mean probabilities, ``labels`` uint8
+    (H, W) argmax of the mean, ``entropy`` and ``mutual_information`` float32 (H, W) in nats,
+    ``variance`` float32 (H, W, C), ``samples``) and ``OUT/<stem>.png``, a figure of the
+    image, the labels, the entropy and the mutual information.
+
+    Images go through the model ``batch_size`` at a time, so memory stays bounded for any
+    number of files. Raises ``ValueError`` when the model has no MC-dropout layers.
+
+    Returns:
+        The ``.npz`` paths, in input order.
+    """
+    from tqdm.auto import tqdm
+
+    from .uncertainty import predict_mc
+    from .viz import plot_uncertainty
+
+    paths = [Path(p) for p in paths]
+    _check_unique_stems(paths)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    size = model_input_size(model)
+    written = []
+    for start in tqdm(range(0, len(paths), batch_size), disable=not progress, desc="mc dropout"):
+        chunk = paths[start : start + batch_size]
+        images = [read_image(p) for p in chunk]
+        x = np.stack([resize_image(image, size, aspect) for image in images]) / np.float32(255)
+        result = predict_mc(model, x, samples=samples, batch_size=batch_size)
+        for i, (path, image) in enumerate(zip(chunk, images, strict=True)):
+            maps = {name: restore_probabilities(values, image.shape[:2], aspect)
+                    for name, values in (("mean", result.mean[i]),
+                                         ("variance", result.variance[i]),
+                                         ("entropy", result.entropy[i][..., None]),
+                                         ("mutual_information",
+                                          result.mutual_information[i][..., None]))}  # fmt: skip
+            arrays = {
+                "mean": maps["mean"],
+                "labels": maps["mean"].argmax(-1).astype(np.uint8),
+                "entropy": maps["entropy"][..., 0],
+                "mutual_information": maps["mutual_information"][..., 0],
+                "variance": maps["variance"],
+                "samples": np.int64(samples),
+            }
+            np.savez_compressed(out_dir / f"{path.stem}.npz", **arrays)
+            plot_uncertainty(
+                image,
+                arrays["labels"],
+                arrays["entropy"],
+                arrays["mutual_information"],
+                out_dir / f"{path.stem}.png",
+                palette=palette,
+                title=f"{path.name}: {samples} MC samples",
+            )
+            written.append(out_dir / f"{path.stem}.npz")
+    return written

@@ -1,0 +1,270 @@
+"""Score folders of predicted label maps against ground truth (project 4's ``f1_score.py``).
+
+Files are paired by stem, with a trailing ``_label`` dropped on either side (Helen's ground
+truth is ``<id>_label.png``; predictions may be ``<id>.png`` or ``<id>_label.png``). All pairs
+feed ONE confusion matrix, so every score is dataset-level: per-class F1 = 2·TP / (|GT| +
+|Pred|) and, for Helen's label set, the grouped F1 of the Helen protocol (eyes, brows, nose,
+mouth, overall). Missing and extra files and label values outside the label set are reported,
+not silently dropped; pixels with an out-of-set value on either side are left out of the
+matrix (and counted in the report).
+
+numpy and PIL only until scoring starts, so ``python f1_score.py --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .datasets.readers.base import read_grey
+from .datasets.specs import HELEN_CLASSES, IGNORE_INDEX
+
+LABEL_SUFFIXES = (".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff")
+LABEL_TAG = "_label"
+IMAGE_TAG = "_image"  # Helen keeps <id>_image.jpg beside <id>_label.png
+LABEL_NAMES_FILE = "label_names.txt"
+SHOWN = 10  # file names listed per problem before "… and N more"
+
+
+@dataclass
+class FilePairs:
+    """Prediction/ground-truth files matched by key (stem without ``_label``)."""
+
+    pairs: list[tuple[str, Path, Path]] = field(default_factory=list)  # key, pred, gt
+    missing: list[str] = field(default_factory=list)  # ground-truth files with no prediction
+    extra: list[str] = field(default_factory=list)  # predictions with no ground truth
+
+
+def label_key(path: Path) -> str:
+    """``123_label.png`` and ``123.png`` → ``123``."""
+    return path.stem.removesuffix(LABEL_TAG)
+
+
+def list_label_files(folder) -> dict[str, Path]:
+    """Label-map files of ``folder`` by key; JPEGs and ``*_image.*`` files are not label maps.
+
+    Raises:
+        FileNotFoundError: ``folder`` does not exist.
+        ValueError: two files share a key (e.g. ``1.png`` and ``1_label.png``).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: label folder not found")
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in LABEL_SUFFIXES or path.stem.endswith(IMAGE_TAG):
+            continue
+        key = label_key(path)
+        if key in files:
+            raise ValueError(f"{folder}: {files[key].name} and {path.name} both pair as {key!r}")
+        files[key] = path
+    return files
+
+
+def pair_files(pred_dir, gt_dir) -> FilePairs:
+    """Match predictions to ground truth by key; raises ``ValueError`` when nothing pairs."""
+    predictions, truths = list_label_files(pred_dir), list_label_files(gt_dir)
+    result = FilePairs(
+        pairs=[(key, predictions[key], truths[key]) for key in truths if key in predictions],
+        missing=[truths[key].name for key in truths if key not in predictions],
+        extra=[predictions[key].name for key in predictions if key not in truths],
+    )
+    if not result.pairs:
+        raise ValueError(f"no prediction in {pred_dir} pairs with a label in {gt_dir} "
+                         f"({len(predictions)} predictions, {len(truths)} labels; files pair by "
+                         f"stem, '{LABEL_TAG}' dropped)")  # fmt: skip
+    return result
+
+
+def read_label_names(path) -> list[str]:
+    """Class names in id order from a whitespace-separated file (Helen's ``label_names.txt``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: label names file not found")
+    names = path.read_text().split()
+    if not names:
+        raise ValueError(f"{path}: holds no label names")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{path}: label names repeat: {names}")
+    return names
+
+
+def find_label_names(gt_dir, cwd=".") -> Path | None:
+    """``label_names.txt`` in the ground-truth folder, its parent (Helen keeps it beside
+    ``train/`` and ``test/``) or ``cwd``; ``None`` if none has one."""
+    gt_dir = Path(gt_dir)
+    for folder in (gt_dir, gt_dir.parent, Path(cwd)):
+        if (folder / LABEL_NAMES_FILE).is_file():
+            return folder / LABEL_NAMES_FILE
+    return None
+
+
+def _read_pair(pred_path: Path, gt_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    prediction, truth = read_grey(pred_path), read_grey(gt_path)
+    if prediction.shape != truth.shape:
+        raise ValueError(f"{pred_path}: size {prediction.shape[::-1]} differs from "
+                         f"{gt_path} {truth.shape[::-1]} (width, height)")  # fmt: skip
+    return prediction, truth
+
+
+def _out_of_set(values: np.ndarray, num_classes: int, allowed=()) -> dict[int, int]:
+    """``{value: pixel count}`` of ids ``>= num_classes`` other than ``allowed``."""
+    ids, counts = np.unique(values[values >= num_classes], return_counts=True)
+    return {int(i): int(c) for i, c in zip(ids, counts, strict=True) if i not in allowed}
+
+
+def ids_seen(gt_paths) -> list[int]:
+    """Sorted ids present in the ground-truth files (the ignore label excluded)."""
+    seen = np.zeros(256, dtype=bool)
+    for path in gt_paths:
+        seen[np.unique(read_grey(path))] = True
+    seen[IGNORE_INDEX] = False
+    return np.flatnonzero(seen).tolist()
+
+
+def score_folders(pred_dir, gt_dir, class_names=None) -> dict:
+    """Dataset-level scores of the label maps in ``pred_dir`` against ``gt_dir``.
+
+    Args:
+        class_names: names in id order; ``None``: ids ``0 … max id in the ground truth``,
+            named by id (so stray prediction values show up as out of set).
+
+    Returns:
+        JSON-ready ``{"pred_dir", "gt_dir", "class_names", "files_scored", "missing",
+        "extra", "out_of_set": {"ground_truth"|"prediction": {file: {value: pixels}}},
+        "excluded_pixels", "confusion_matrix", "metrics"}`` where ``metrics`` is
+        ``facecolab.metrics.summarize`` (with Helen groups when the names are Helen's).
+    """
+    from .metrics import HELEN_GROUPS, confusion_matrix, summarize
+
+    pairs = pair_files(pred_dir, gt_dir)
+    if class_names is None:
+        seen = ids_seen(gt for _, _, gt in pairs.pairs)
+        if not seen:
+            raise ValueError(f"{gt_dir}: ground truth holds only the ignore label {IGNORE_INDEX}")
+        class_names = [str(i) for i in range(seen[-1] + 1)]
+    class_names = list(class_names)
+    num_classes = len(class_names)
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    out_of_set: dict[str, dict] = {"ground_truth": {}, "prediction": {}}
+    excluded = 0
+    for _, pred_path, gt_path in pairs.pairs:
+        prediction, truth = _read_pair(pred_path, gt_path)
+        bad_truth = _out_of_set(truth, num_classes, allowed=(IGNORE_INDEX,))
+        bad_prediction = _out_of_set(prediction, num_classes)
+        if bad_truth:
+            out_of_set["ground_truth"][gt_path.name] = bad_truth
+        if bad_prediction:
+            out_of_set["prediction"][pred_path.name] = bad_prediction
+        invalid = ((truth >= num_classes) & (truth != IGNORE_INDEX)) | (prediction >= num_classes)
+        excluded += int((invalid & (truth != IGNORE_INDEX)).sum())
+        truth = np.where(invalid, IGNORE_INDEX, truth)
+        cm += confusion_matrix(truth, prediction, num_classes)
+    groups = HELEN_GROUPS if tuple(class_names) == HELEN_CLASSES else None
+    return {
+        "pred_dir": str(pred_dir),
+        "gt_dir": str(gt_dir),
+        "class_names": class_names,
+        "files_scored": len(pairs.pairs),
+        "missing": pairs.missing,
+        "extra": pairs.extra,
+        "out_of_set": out_of_set,
+        "excluded_pixels": excluded,
+        "confusion_matrix": cm.tolist(),
+        "metrics": summarize(cm, class_names, groups=groups),
+    }
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:SHOWN])
+    return shown + (f" … and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
+
+
+def format_report(result: dict) -> str:
+    """Markdown report of :func:`score_folders`: file problems first, then the table."""
+    from .metrics import format_table
+
+    lines = [f"Scored {result['files_scored']} files: {result['pred_dir']} vs "
+             f"{result['gt_dir']}"]  # fmt: skip
+    if result["missing"]:
+        lines.append(f"WARNING: {len(result['missing'])} labels have no prediction (not "
+                     f"scored): {_listing(result['missing'])}")  # fmt: skip
+    if result["extra"]:
+        lines.append(f"WARNING: {len(result['extra'])} predictions have no label (not scored): "
+                     f"{_listing(result['extra'])}")  # fmt: skip
+    for side, files in result["out_of_set"].items():
+        if files:
+            values = sorted({int(v) for counts in files.values() for v in counts})
+            lines.append(f"WARNING: {side.replace('_', ' ')} values {values} are outside the "
+                         f"{len(result['class_names'])} classes in {len(files)} files: "
+                         f"{_listing(list(files))}")  # fmt: skip
+    if result["excluded_pixels"]:
+        lines.append(f"WARNING: {result['excluded_pixels']} pixels with out-of-set values were "
+                     "left out of the confusion matrix")  # fmt: skip
+    lines += ["", format_table(result["metrics"])]
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``f1_score.py`` / ``facecolab score`` (one definition for both)."""
+    parser.add_argument(
+        "--pred",
+        default="predict_image",
+        help="folder of predicted label maps, PNG uint8 ids (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--gt",
+        default="test",
+        help="folder of ground-truth label maps, e.g. Helen's test folder with "
+        "<id>_label.png (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--labels",
+        metavar="FILE",
+        help=f"class names in id order (default: {LABEL_NAMES_FILE} in the gt "
+        "folder, its parent or the working folder; without one, classes "
+        "are the ids seen)",
+    )
+    parser.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
+    return parser  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return add_arguments(argparse.ArgumentParser(
+        prog="f1_score.py",
+        description="Per-class and (Helen) grouped F1 of predicted label maps against ground "
+                    "truth, from one confusion matrix over all files.",
+    ))  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score with parsed ``args``; print the report, write JSON when asked."""
+    labels = Path(args.labels) if args.labels else find_label_names(args.gt)
+    class_names = read_label_names(labels) if labels else None
+    result = score_folders(args.pred, args.gt, class_names)
+    result["label_names"] = str(labels) if labels else None
+    print(format_report(result))
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"\nwrote {out}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"f1_score.py: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

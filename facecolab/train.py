@@ -1,0 +1,365 @@
+"""The one training loop shared by every project.
+
+``train(config, run_dir)`` prepares the data if needed, builds the model under a
+distribution strategy, and fits with checkpoints that make any interruption resumable:
+after every epoch the weights, optimiser state and callback state are written atomically to
+``RUN/checkpoint/``; ``train(..., resume=True)`` continues from there and ends with the same
+epoch count. A run folder holds::
+
+    config.json          the resolved config
+    model_best.keras     best epoch by callbacks.monitor
+    model_final.keras    last epoch
+    history.csv          one row per epoch
+    metrics.json         confusion-matrix metrics of the best model on the val split
+    curves.png           loss / metric curves
+    checkpoint/          resume state
+    tensorboard/
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .config import resolve_config
+from .datasets.prepare import atomic_write_bytes, prepare
+from .keras_metrics import MeanIoUMetric, PixelAccuracyMetric
+from .losses import build_loss
+from .models import build_model
+from .pipeline import AugmentConfig, dataset_spec, make_dataset
+
+CHECKPOINT = "checkpoint"
+
+
+def prepared_dir(config: dict) -> Path:
+    """The prepared folder of a config, preparing it from ``data.root`` when missing."""
+    data = config["data"]
+    size = tuple(data["image_size"])
+    folder = Path(data["prepared"] or f"data/{data['dataset']}_{size[0]}x{size[1]}")
+    if not (folder / "dataset.json").exists():
+        if not data["root"]:
+            raise FileNotFoundError(f"{folder}: not prepared and data.root is not set")
+        options = {"format_options": data["format_options"]} if data["format_options"] else {}
+        prepare(
+            data["dataset"],
+            data["root"],
+            folder,
+            size=size,
+            aspect=data["aspect"],
+            seed=config["seed"],
+            **options,
+        )
+    return folder
+
+
+def select_strategy(name: str = "auto") -> tf.distribute.Strategy:
+    """``auto``: TPU if one resolves, MirroredStrategy over several GPUs, else the default.
+    ``one``: the default strategy; ``mirrored``: all visible GPUs (or CPUs); ``tpu``."""
+    if name in ("auto", "tpu"):
+        try:
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+            tf.config.experimental_connect_to_cluster(resolver)
+            tf.tpu.experimental.initialize_tpu_system(resolver)
+            return tf.distribute.TPUStrategy(resolver)
+        except (ValueError, RuntimeError, tf.errors.NotFoundError):
+            if name == "tpu":
+                raise RuntimeError("strategy 'tpu' asked for, but no TPU was found") from None
+    if name == "mirrored" or (name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
+        return tf.distribute.MirroredStrategy()
+    if name not in ("auto", "one"):
+        raise ValueError(f"strategy must be auto, one, mirrored or tpu; got {name!r}")
+    return tf.distribute.get_strategy()
+
+
+def make_optimizer(settings: dict) -> keras.optimizers.Optimizer:
+    name = settings["name"].lower()
+    common = {"learning_rate": settings["learning_rate"]}
+    if settings.get("clipnorm"):
+        common["clipnorm"] = settings["clipnorm"]
+    if name == "adam":
+        return keras.optimizers.Adam(**common)
+    if name == "adamw":
+        return keras.optimizers.AdamW(weight_decay=settings.get("weight_decay") or 1e-4, **common)
+    if name == "sgd":
+        return keras.optimizers.SGD(
+            momentum=settings["momentum"], nesterov=settings["nesterov"], **common
+        )
+    raise ValueError(f"optimizer.name must be adam, adamw or sgd; got {settings['name']!r}")
+
+
+class ScheduleCallback(keras.callbacks.Callback):
+    """Per-epoch learning rate: linear warm-up, then constant or cosine decay.
+
+    Kept as a callback (not a LearningRateSchedule) so ReduceLROnPlateau and resume can set
+    the same variable.
+    """
+
+    def __init__(self, schedule: dict, base_lr: float, epochs: int):
+        super().__init__()
+        self.schedule, self.base_lr, self.epochs = schedule, base_lr, epochs
+
+    def learning_rate(self, epoch: int) -> float:
+        warmup = self.schedule.get("warmup_epochs", 0)
+        if epoch < warmup:
+            return self.base_lr * (epoch + 1) / (warmup + 1)
+        if self.schedule["name"] == "cosine":
+            floor = self.schedule.get("min_learning_rate", 0.0)
+            progress = (epoch - warmup) / max(1, self.epochs - warmup)
+            return floor + (self.base_lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+        return self.base_lr
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.schedule["name"] != "constant" or self.schedule.get("warmup_epochs", 0):
+            self.model.optimizer.learning_rate.assign(self.learning_rate(epoch))
+
+
+class ResumableCheckpoint(keras.callbacks.Callback):
+    """Writes the resume state after each epoch and the best model when the monitor improves.
+
+    State = model weights, optimiser variables, epoch, learning rate, best value and the
+    counters of the plateau/early-stopping callbacks, each file written atomically and the
+    state JSON last, so a kill at any instant leaves the previous whole checkpoint.
+    """
+
+    def __init__(self, run_dir: Path, monitor: str, stateful_callbacks: dict, state=None):
+        super().__init__()
+        self.run_dir = run_dir
+        self.folder = run_dir / CHECKPOINT
+        self.monitor = monitor
+        self.mode = "max" if any(k in monitor for k in ("acc", "iou", "f1")) else "min"
+        self.stateful = stateful_callbacks
+        self.best = (state or {}).get("best")
+        self.restore_state = state
+
+    def improved(self, value) -> bool:
+        if value is None:
+            return False
+        if self.best is None:
+            return True
+        return value > self.best if self.mode == "max" else value < self.best
+
+    def on_train_begin(self, logs=None):
+        # Runs after the stateful callbacks' own resets (it is last in the list).
+        for name, callback in self.stateful.items():
+            for attr, value in ((self.restore_state or {}).get(name) or {}).items():
+                setattr(callback, attr, value)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if self.improved(value):
+            self.best = float(value)
+            save_model_atomic(self.model, self.run_dir / "model_best.keras")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        save_weights_atomic(self.model, self.folder / "model.weights.h5")
+        optimizer_values = [np.asarray(v) for v in self.model.optimizer.variables]
+        atomic_save_npz(self.folder / "optimizer.npz", optimizer_values)
+        state = {
+            "epoch": epoch + 1,
+            "best": self.best,
+            "learning_rate": float(np.asarray(self.model.optimizer.learning_rate)),
+            **{name: _callback_state(cb) for name, cb in self.stateful.items()},
+        }
+        atomic_write_bytes(self.folder / "state.json", json.dumps(state, indent=2).encode())
+
+
+def _callback_state(callback) -> dict:
+    keys = ("wait", "best", "cooldown_counter", "stopped_epoch", "best_epoch")
+    return {k: _plain(getattr(callback, k)) for k in keys if hasattr(callback, k)}
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _tmp_name(path: Path) -> Path:
+    # Keras picks the format from the suffix, so the temporary name keeps it.
+    suffix = ".weights.h5" if path.name.endswith(".weights.h5") else path.suffix
+    return path.with_name(f".tmp-{os.getpid()}-{path.name}{suffix}")
+
+
+def save_model_atomic(model: keras.Model, path: Path) -> None:
+    tmp = _tmp_name(path)
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def save_weights_atomic(model: keras.Model, path: Path) -> None:
+    tmp = _tmp_name(path)
+    model.save_weights(tmp)
+    os.replace(tmp, path)
+
+
+def atomic_save_npz(path: Path, arrays) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, *arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_state(run_dir: Path) -> dict | None:
+    path = run_dir / CHECKPOINT / "state.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _truncate_history(path: Path, epochs_done: int) -> None:
+    """Drop CSV rows of epochs whose checkpoint was not written before an interruption."""
+    if not path.exists():
+        return
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < epochs_done]
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+
+
+def build_training_model(config: dict, num_classes: int) -> keras.Model:
+    """Build and compile the config's model (call inside the strategy's scope)."""
+    size = tuple(config["data"]["image_size"])
+    model = build_model(
+        config["model"]["name"], (*size, 3), num_classes, **config["model"]["options"]
+    )
+    on_cpu = not tf.config.list_logical_devices("GPU")
+    loss = build_loss(config["loss"])
+    outputs = len(model.outputs)
+    metrics = [PixelAccuracyMetric(num_classes), MeanIoUMetric(num_classes)]
+    model.compile(
+        optimizer=make_optimizer(config["optimizer"]),
+        # Deep supervision: every output gets the loss, the first (full size) the metrics.
+        loss=[loss] * outputs if outputs > 1 else loss,
+        metrics=[metrics] + [[]] * (outputs - 1) if outputs > 1 else metrics,
+        jit_compile=False if on_cpu else "auto",
+    )
+    return model
+
+
+def train(
+    config: dict, run_dir, resume: bool = False, strategy: str = "auto", verbose: int | str = "auto"
+) -> dict:
+    """Train ``config`` (a dict from :func:`facecolab.config.load_config`) into ``run_dir``.
+
+    Returns:
+        The metrics dict also written to ``run_dir/metrics.json``.
+    """
+    from .evaluate import evaluate_dataset
+    from .viz import plot_history
+
+    run_dir = Path(run_dir)
+    state = read_state(run_dir) if resume else None
+    if resume:
+        saved = run_dir / "config.json"
+        if not saved.exists():
+            raise FileNotFoundError(f"{saved}: nothing to resume in {run_dir}")
+        config = resolve_config(json.loads(saved.read_text()), source=str(saved))
+    elif (run_dir / CHECKPOINT / "state.json").exists():
+        raise FileExistsError(f"{run_dir} already holds a run: use --resume or a new folder")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
+
+    keras.utils.set_random_seed(config["seed"])
+    distribution = select_strategy(strategy)
+    on_gpu = bool(tf.config.list_logical_devices("GPU"))
+    if config["mixed_precision"] is True or (config["mixed_precision"] == "auto" and on_gpu):
+        keras.mixed_precision.set_global_policy("mixed_float16")
+
+    folder = prepared_dir(config)
+    spec = dataset_spec(folder)
+    data = config["data"]
+    batch = config["batch_size"] * distribution.num_replicas_in_sync
+    train_data = make_dataset(
+        folder,
+        data["train_split"],
+        batch_size=batch,
+        image_size=data["image_size"],
+        augment_config=AugmentConfig.from_dict(config["augment"]),
+        one_hot=data["one_hot"],
+        seed=config["seed"],
+        cache=data["cache"],
+        drop_remainder=distribution.num_replicas_in_sync > 1,
+    )
+    val_data = make_dataset(
+        folder,
+        data["val_split"],
+        batch_size=batch,
+        image_size=data["image_size"],
+        one_hot=data["one_hot"],
+        cache=data["cache"],
+    )
+
+    with distribution.scope():
+        model = build_training_model(config, spec.num_classes)
+        if state:
+            model.load_weights(run_dir / CHECKPOINT / "model.weights.h5")
+            model.optimizer.build(model.trainable_variables)
+            saved = np.load(run_dir / CHECKPOINT / "optimizer.npz")
+            for variable, key in zip(
+                model.optimizer.variables,
+                sorted(saved.files, key=lambda k: int(k.split("_")[1])),
+                strict=True,
+            ):  # noqa: E501
+                variable.assign(saved[key])
+            model.optimizer.learning_rate.assign(state["learning_rate"])
+    if len(model.outputs) > 1:  # deep supervision: the same labels for every output
+        count = len(model.outputs)
+        train_data = train_data.map(lambda x, y: (x, (y,) * count))
+        val_data = val_data.map(lambda x, y: (x, (y,) * count))
+
+    callbacks_cfg = config["callbacks"]
+    monitor = callbacks_cfg["monitor"]
+    stateful = {}
+    if callbacks_cfg["reduce_lr_on_plateau"] is not None:
+        stateful["reduce_lr_on_plateau"] = keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor, **callbacks_cfg["reduce_lr_on_plateau"]
+        )
+    if callbacks_cfg["early_stopping"] is not None:
+        stateful["early_stopping"] = keras.callbacks.EarlyStopping(
+            monitor=monitor, **callbacks_cfg["early_stopping"]
+        )
+    history_path = run_dir / "history.csv"
+    if state:
+        _truncate_history(history_path, state["epoch"])
+    callbacks = [
+        ScheduleCallback(
+            config["schedule"], config["optimizer"]["learning_rate"], config["epochs"]
+        ),
+        keras.callbacks.CSVLogger(str(history_path), append=bool(state)),
+        *stateful.values(),
+    ]
+    if callbacks_cfg["tensorboard"]:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    callbacks.append(ResumableCheckpoint(run_dir, monitor, stateful, state))
+
+    initial_epoch = state["epoch"] if state else 0
+    stopped_early = bool(state and (state.get("early_stopping") or {}).get("stopped_epoch"))
+    if initial_epoch < config["epochs"] and not stopped_early:
+        model.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=config["epochs"],
+            initial_epoch=initial_epoch,
+            steps_per_epoch=config["steps_per_epoch"],
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+    save_model_atomic(model, run_dir / "model_final.keras")
+
+    best_path = run_dir / "model_best.keras"
+    best = keras.saving.load_model(best_path, compile=False) if best_path.exists() else model
+    metrics = evaluate_dataset(
+        best, val_data.map(lambda x, y: (x, y[0] if isinstance(y, tuple) else y)), spec
+    )
+    metrics["split"] = data["val_split"]
+    metrics["reference"] = config["reference"]
+    atomic_write_bytes(run_dir / "metrics.json", json.dumps(metrics, indent=2).encode())
+    plot_history(history_path, run_dir / "curves.png")
+    return metrics

@@ -1,0 +1,142 @@
+"""Pictures for people: colour label maps, overlays, training curves, confusion matrices,
+uncertainty maps.
+
+matplotlib is imported lazily (Agg backend, or ``matplotlib.figure.Figure`` objects that never
+touch pyplot's global state) so the library works headless.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def generic_palette() -> np.ndarray:
+    """``uint8 (256, 3)``: a distinct colour per id (the PASCAL VOC bit-interleaving scheme:
+    0 black, 1 dark red, 2 dark green, …), for models whose dataset is unknown."""
+    ids = np.arange(256)
+    palette = np.zeros((256, 3), dtype=np.int64)
+    for bit in range(8):
+        for channel in range(3):
+            palette[:, channel] |= ((ids >> (3 * bit + channel)) & 1) << (7 - bit)
+    return palette.astype(np.uint8)
+
+
+def colorize(label: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """``uint8 (H, W)`` ids → ``uint8 (H, W, 3)`` via a ``(256, 3)`` palette."""
+    return palette[np.asarray(label, dtype=np.uint8)]
+
+
+def overlay(
+    image: np.ndarray,
+    label: np.ndarray,
+    palette: np.ndarray,
+    alpha: float = 0.5,
+    skip_background: bool = True,
+) -> np.ndarray:
+    """Blend class colours over ``uint8 (H, W, 3)`` image; background left untouched."""
+    colours = colorize(label, palette).astype(np.float32)
+    blended = (1 - alpha) * image.astype(np.float32) + alpha * colours
+    if skip_background:
+        blended[label == 0] = image[label == 0]
+    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def plot_history(history_csv, out_path) -> Path | None:
+    """Loss and metric curves from a Keras ``CSVLogger`` file, train vs validation."""
+    history_csv = Path(history_csv)
+    if not history_csv.exists():
+        return None
+    with history_csv.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return None
+    names = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    for ax, name in zip(axes[0], names, strict=True):
+        ax.plot(epochs, [float(r[name]) for r in rows], label="train")
+        if f"val_{name}" in rows[0]:
+            ax.plot(epochs, [float(r[f"val_{name}"]) for r in rows], label="val")
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.legend()
+    fig.tight_layout()
+    out_path = Path(out_path)
+    fig.savefig(out_path, dpi=100)
+    plt.close(fig)
+    return out_path
+
+
+def _save_figure(figure, out_path) -> Path:
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out_path, dpi=100)
+    return out_path
+
+
+def plot_confusion_matrix(cm: np.ndarray, class_names, out_path, title: str | None = None) -> Path:
+    """Row-normalised confusion matrix (each truth row sums to 100 %) as a heat map.
+
+    Rows are truth, columns prediction, as ``facecolab.metrics.confusion_matrix`` returns;
+    cells are annotated with percentages when there are at most 20 classes.
+    """
+    from matplotlib.figure import Figure
+
+    cm = np.asarray(cm, dtype=np.float64)
+    rows = cm.sum(axis=1, keepdims=True)
+    percent = np.divide(100 * cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    count = len(class_names)
+    side = max(4.0, 0.5 * count + 2)
+    figure = Figure(figsize=(side + 1, side))
+    axes = figure.add_subplot()
+    image = axes.imshow(percent, cmap="Blues", vmin=0, vmax=100)
+    figure.colorbar(image, ax=axes, label="% of true pixels")
+    axes.set(xticks=range(count), yticks=range(count), xlabel="predicted", ylabel="true",
+             title=title or "confusion matrix")  # fmt: skip
+    axes.set_xticklabels(class_names, rotation=45, ha="right")
+    axes.set_yticklabels(class_names)
+    if count <= 20:
+        for (row, col), value in np.ndenumerate(percent):
+            axes.text(col, row, f"{value:.1f}", ha="center", va="center", fontsize=8,
+                      color="white" if value > 50 else "black")  # fmt: skip
+    figure.tight_layout()
+    return _save_figure(figure, out_path)
+
+
+def plot_uncertainty(image: np.ndarray, labels: np.ndarray, entropy: np.ndarray,
+                     mutual_information: np.ndarray, out_path, palette: np.ndarray | None = None,
+                     title: str | None = None) -> Path:  # fmt: skip
+    """Four panels: ``uint8 (H, W, 3)`` image, label overlay, predictive entropy and mutual
+    information (``float (H, W)``, nats) with their colour bars."""
+    from matplotlib.figure import Figure
+
+    palette = generic_palette() if palette is None else palette
+    height, width = labels.shape
+    figure = Figure(figsize=(4 * 4, 4 * height / width + 0.6))
+    panels = (("image", image, None), ("labels", overlay(image, labels, palette), None),
+              ("entropy (nats)", entropy, "magma"),
+              ("mutual information (nats)", mutual_information, "magma"))  # fmt: skip
+    for index, (name, values, cmap) in enumerate(panels, start=1):
+        axes = figure.add_subplot(1, 4, index)
+        shown = axes.imshow(values, cmap=cmap)
+        if cmap is not None:
+            figure.colorbar(shown, ax=axes, fraction=0.046, pad=0.04)
+        axes.set_title(name)
+        axes.axis("off")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return _save_figure(figure, out_path)

@@ -1,0 +1,193 @@
+"""Pretrained weights: ``weights/manifest.json`` says what each file is and where it comes from.
+
+The manifest maps a name to one entry::
+
+    {
+      "lfw_parts_unet": {
+        "file": "lfw_parts_unet.keras",          # relative to the weights folder
+        "sha256": "…",                           # of the file's bytes
+        "size_bytes": 1234567,
+        "source": "https://…/lfw_parts_unet.keras" | "train with configs/lfw_parts.json",
+        "dataset": "lfw_parts",                  # a facecolab.datasets spec name
+        "input_size": [128, 128],
+        "class_names": ["background", "skin", "hair"],
+        "metrics": {"pixel_accuracy": 0.95, …}   # and any other notes
+      }
+    }
+
+:func:`load_pretrained` never loads a file whose checksum differs from the manifest's, and when
+the file is missing it downloads it (``source`` is a URL) or says how to train it. Only
+:func:`load_pretrained` imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .datasets.prepare import atomic_write_bytes
+
+MANIFEST_NAME = "manifest.json"
+REQUIRED_KEYS = ("file", "sha256", "source")
+CHUNK_BYTES = 1 << 20
+
+
+def default_weights_dir() -> Path:
+    """``weights/`` of the checkout this package lives in (works from any working folder)."""
+    return Path(__file__).resolve().parents[1] / "weights"
+
+
+def _weights_dir(weights_dir) -> Path:
+    return Path(weights_dir) if weights_dir is not None else default_weights_dir()
+
+
+def sha256_file(path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks (weights can be large)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_manifest(weights_dir=None) -> dict[str, dict]:
+    """The manifest of ``weights_dir`` (``{}`` when it has none), each entry checked for the
+    required keys."""
+    path = _weights_dir(weights_dir) / MANIFEST_NAME
+    if not path.exists():
+        return {}
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path}: must hold a JSON object mapping names to entries")
+    for name, entry in manifest.items():
+        missing = [key for key in REQUIRED_KEYS if key not in entry]
+        if missing:
+            raise ValueError(f"{path}: entry {name!r} lacks {', '.join(missing)}")
+    return manifest
+
+
+def add_to_manifest(name: str, path, weights_dir=None, **info) -> dict:
+    """Record the weights file ``path`` as ``name`` (replacing an entry of that name).
+
+    Args:
+        name: the key users pass to :func:`load_pretrained`.
+        path: the weights file; it must lie inside ``weights_dir`` (default: the folder of
+            ``path``), the manifest stores it relative to that folder.
+        weights_dir: the folder holding ``manifest.json``.
+        **info: ``source`` (required: a URL or "train with configs/X.json"), and usually
+            ``dataset``, ``metrics``, ``input_size``, ``class_names``; any other JSON value is
+            kept as is.
+
+    Returns:
+        The entry written, with ``file``, ``sha256`` and ``size_bytes`` filled in.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: weights file not found")
+    if "source" not in info:
+        raise ValueError(f"{name}: say where the weights come from: source=URL or "
+                         "source='train with configs/X.json'")  # fmt: skip
+    folder = _weights_dir(weights_dir) if weights_dir is not None else path.parent
+    try:
+        relative = path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        raise ValueError(f"{path}: must lie inside the weights folder {folder}") from None
+    entry = {"file": relative.as_posix(), "sha256": sha256_file(path),
+             "size_bytes": path.stat().st_size, **info}  # fmt: skip
+    manifest = read_manifest(folder)
+    manifest[name] = entry
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    atomic_write_bytes(folder / MANIFEST_NAME, text.encode())
+    return entry
+
+
+def _how_to_get(name: str, entry: dict, path: Path) -> str:
+    source = entry["source"]
+    if _is_url(source):
+        return f"download it from {source} to {path} (or call load_pretrained({name!r}))"
+    return f"{source}, then copy the run's model_best.keras to {path}"
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def download_file(url: str, dest, sha256: str, timeout: float = 60.0) -> Path:
+    """Fetch ``url`` into ``dest`` through a temporary file in the same folder; the checksum is
+    verified before the rename, so ``dest`` never holds a partial or wrong file.
+
+    Raises:
+        FileNotFoundError: the server answered with an HTTP error (e.g. 404).
+        ConnectionError: the server could not be reached.
+        ValueError: the downloaded bytes do not match ``sha256``.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle, urllib.request.urlopen(url, timeout=timeout) as reply:
+            for chunk in iter(lambda: reply.read(CHUNK_BYTES), b""):
+                digest.update(chunk)
+                handle.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise ValueError(f"{dest}: download from {url} has sha256 {digest.hexdigest()}, "
+                             f"the manifest expects {sha256}")  # fmt: skip
+        os.replace(tmp, dest)
+    except urllib.error.HTTPError as error:
+        raise FileNotFoundError(f"{url}: download of {dest.name} failed "
+                                f"(HTTP {error.code} {error.reason})") from None  # fmt: skip
+    except urllib.error.URLError as error:
+        raise ConnectionError(f"{url}: cannot reach the server ({error.reason})") from None
+    except TimeoutError:
+        raise ConnectionError(f"{url}: no answer within {timeout:g} s") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return dest
+
+
+def pretrained_path(name: str, weights_dir=None, download_missing: bool = True) -> Path:
+    """The verified file of manifest entry ``name``, downloading it first when it is missing
+    and its source is a URL.
+
+    Raises:
+        ValueError: unknown name (the message lists the known ones) or checksum mismatch
+            (the message names the file and both hashes).
+        FileNotFoundError: the file is missing and cannot be downloaded; the message says
+            how to get or train it.
+    """
+    folder = _weights_dir(weights_dir)
+    manifest = read_manifest(folder)
+    if name not in manifest:
+        known = ", ".join(sorted(manifest)) or "none yet"
+        raise ValueError(f"no pretrained weights named {name!r} in {folder / MANIFEST_NAME} "
+                         f"(known: {known})")  # fmt: skip
+    entry = manifest[name]
+    path = folder / entry["file"]
+    if not path.exists():
+        if not (download_missing and _is_url(entry["source"])):
+            raise FileNotFoundError(f"{path}: weights {name!r} not found; "
+                                    f"{_how_to_get(name, entry, path)}")  # fmt: skip
+        download_file(entry["source"], path, entry["sha256"])
+    actual = sha256_file(path)
+    if actual != entry["sha256"]:
+        raise ValueError(f"{path}: sha256 {actual} does not match the manifest's "
+                         f"{entry['sha256']}; the file is corrupt or was replaced — delete "
+                         f"it and {_how_to_get(name, entry, path)}")  # fmt: skip
+    return path
+
+
+def load_pretrained(name: str, weights_dir=None, download: bool = True):
+    """The ``keras.Model`` of manifest entry ``name`` (see :func:`pretrained_path`), loaded
+    in safe mode without its optimiser."""
+    from .export import load_model_any
+
+    return load_model_any(pretrained_path(name, weights_dir, download_missing=download))

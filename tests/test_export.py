@@ -1,0 +1,130 @@
+"""load_model_any: .keras, full-model .h5/.hdf5, .weights.h5 + config, run folders."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from facecolab.export import load_model_any, save_weights_with_config, sidecar_path
+from facecolab.models import build_model
+
+KWARGS = {"input_shape": [64, 64, 3], "num_classes": 3, "depth": 2, "base_filters": 4}
+
+
+@pytest.fixture(scope="module")
+def model():
+    model = build_model("unet", **KWARGS)
+    # Non-trivial batch-norm statistics, so a format that dropped them would show.
+    for layer in model.layers:
+        if layer.name.endswith("_bn"):
+            layer.moving_mean.assign(np.full(layer.moving_mean.shape, 0.3, "float32"))
+    return model
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.random.default_rng(0).random((2, 64, 64, 3), dtype=np.float32)
+
+
+def training_config(tmp_path):
+    config = {"name": "tiny", "data": {"dataset": "lfw_parts", "prepared": "unused",
+                                       "image_size": [64, 64]},
+              "model": {"name": "unet", "options": {"depth": 2, "base_filters": 4}}}  # fmt: skip
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def save(model, tmp_path, kind):
+    """Write ``model`` in format ``kind``; returns ``(path, config argument)``."""
+    if kind == "keras":
+        model.save(tmp_path / "m.keras")
+        return tmp_path / "m.keras", None
+    if kind in ("h5", "hdf5"):
+        model.save(tmp_path / f"m.{kind}")
+        return tmp_path / f"m.{kind}", None
+    if kind == "legacy-weights-h5":  # tf.keras 2 save_weights("m.h5") + a sidecar m.json
+        import h5py
+        from keras.src.legacy.saving import legacy_h5_format
+
+        with h5py.File(tmp_path / "m.h5", "w") as handle:
+            legacy_h5_format.save_weights_to_hdf5_group(handle, model)
+        (tmp_path / "m.json").write_text(json.dumps({"builder": "unet", "kwargs": KWARGS}))
+        return tmp_path / "m.h5", None
+    path = tmp_path / "m.weights.h5"
+    if kind == "weights+sidecar":
+        save_weights_with_config(model, path, "unet", KWARGS)
+        return path, None
+    model.save_weights(path)
+    if kind == "weights+training-config":
+        return path, training_config(tmp_path)
+    if kind == "weights+run-dir":  # RUN/checkpoint/model.weights.h5 beside RUN/config.json
+        checkpoint = tmp_path / "checkpoint"
+        checkpoint.mkdir()
+        path = path.rename(checkpoint / path.name)
+        training_config(tmp_path).rename(tmp_path / "config.json")
+        return path, None
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["keras", "h5", "hdf5", "weights+sidecar",
+                                  "weights+training-config", "weights+run-dir",
+                                  "legacy-weights-h5"])  # fmt: skip
+def test_every_format_loads_with_identical_predictions(model, images, tmp_path, kind):
+    path, config = save(model, tmp_path, kind)
+    loaded = load_model_any(path, config=config)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0),
+                               atol=1e-6)  # fmt: skip
+
+
+def test_sidecar_records_the_builder_call(model, tmp_path):
+    path = save_weights_with_config(model, tmp_path / "m.weights.h5", "unet", KWARGS)
+    sidecar = json.loads(sidecar_path(path).read_text())
+    assert sidecar_path(path).name == "m.json"
+    assert (sidecar["builder"], sidecar["kwargs"]) == ("unet", KWARGS)
+
+
+def test_run_folder_prefers_best_model(model, images, tmp_path):
+    model.save(tmp_path / "model_final.keras")
+    other = build_model("unet", **KWARGS)  # different random weights
+    other.save(tmp_path / "model_best.keras")
+    loaded = load_model_any(tmp_path)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), other.predict(images, verbose=0),
+                               atol=1e-6)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name, content, error, message",
+    [
+        ("absent.keras", None, FileNotFoundError, "absent.keras: model file not found"),
+        ("m.pt", b"torch", ValueError, r"m\.pt: unsupported model format"),
+        ("m.weights.h5", "weights", ValueError, r"m\.weights\.h5: holds weights only"),
+        ("m.h5", b"not hdf5", ValueError, r"m\.h5: not a readable HDF5 file"),
+        ("empty_run", "dir", FileNotFoundError, "empty_run: run folder holds none"),
+    ],
+)
+def test_clear_errors_name_the_file(model, tmp_path, name, content, error, message):
+    path = tmp_path / name
+    if content == "weights":
+        model.save_weights(path)
+    elif content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(error, match=message):
+        load_model_any(path)
+
+
+def test_weights_that_do_not_fit_the_config(model, tmp_path):
+    path = tmp_path / "m.weights.h5"
+    model.save_weights(path)
+    wrong = {"builder": "unet", "kwargs": {**KWARGS, "base_filters": 8}}
+    with pytest.raises(ValueError, match=r"m\.weights\.h5: weights do not fit"):
+        load_model_any(path, config=wrong)
+
+
+def test_save_weights_with_config_wants_the_weights_suffix(model, tmp_path):
+    with pytest.raises(ValueError, match=r"\.weights\.h5"):
+        save_weights_with_config(model, tmp_path / "m.h5", "unet", KWARGS)

@@ -1,0 +1,168 @@
+"""f1_score.py / facecolab.score on hand-made label-map folders with hand-computed F1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facecolab.datasets.specs import HELEN_CLASSES
+from facecolab.score import main, pair_files, score_folders
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def write_png(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(rows, dtype=np.uint8)).save(path)
+
+
+def by_name(result, key="f1"):
+    return {row["name"]: row[key] for row in result["metrics"]["classes"]}
+
+
+# (ground truth, prediction) per file → expected F1 per class (2·TP / (|GT| + |Pred|)) over
+# ONE matrix of all files, and pixel accuracy.
+CASES = [
+    pytest.param(
+        {"a": ([[0, 0], [1, 2]], [[0, 1], [1, 2]]), "b": ([[1, 1], [2, 2]], [[1, 1], [2, 0]])},
+        {"bg": 2 * 1 / (2 + 2), "skin": 2 * 3 / (3 + 4), "hair": 2 * 2 / (3 + 2)},
+        6 / 8,
+        id="two-files-one-matrix",
+    ),
+    pytest.param(
+        {"a": ([[0, 0, 0, 0]], [[0, 0, 0, 0]]), "b": ([[1, 1]], [[1, 1]])},
+        {"bg": 1.0, "skin": 1.0, "hair": None},  # hair absent everywhere: no score, not 0
+        1.0,
+        id="absent-class",
+    ),
+    pytest.param(
+        {"a": ([[2, 2, 255]], [[0, 2, 1]])},  # 255 = ignore in the truth
+        {"bg": 0.0, "skin": None, "hair": 2 * 1 / (2 + 1)},
+        1 / 2,
+        id="ignore-label",
+    ),
+]
+
+
+@pytest.mark.parametrize("files, expected_f1, expected_accuracy", CASES)
+def test_f1_from_one_confusion_matrix(tmp_path, files, expected_f1, expected_accuracy):
+    for key, (truth, prediction) in files.items():
+        write_png(tmp_path / "gt" / f"{key}_label.png", truth)
+        write_png(tmp_path / "pred" / f"{key}.png", prediction)
+    result = score_folders(tmp_path / "pred", tmp_path / "gt", ["bg", "skin", "hair"])
+    assert result["files_scored"] == len(files)
+    assert by_name(result) == pytest.approx(expected_f1)
+    assert result["metrics"]["pixel_accuracy"] == pytest.approx(expected_accuracy)
+
+
+def test_helen_groups_by_hand(tmp_path):
+    truth = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 4]]
+    prediction = [[0, 1, 3, 2, 5, 4, 6, 0, 8, 7, 10, 0]]
+    write_png(tmp_path / "gt" / "1_label.png", truth)
+    write_png(tmp_path / "pred" / "1_label.png", prediction)  # prediction named like the gt
+    result = score_folders(tmp_path / "pred", tmp_path / "gt", HELEN_CLASSES)
+    # eyes: GT at 4, 5, 11 (3 px), Pred at 4, 5 (2 px), both in the group at 4, 5 → 4/5.
+    assert result["metrics"]["groups"] == pytest.approx(
+        {"eyes": 0.8, "brows": 1.0, "nose": 1.0, "mouth": 0.8, "overall": 14 / 16}
+    )
+    assert by_name(result)["le"] == 0.0  # left/right swaps are wrong per class, right per group
+
+
+def test_non_helen_names_have_no_groups(tmp_path):
+    write_png(tmp_path / "gt" / "1.png", [[0, 1]])
+    write_png(tmp_path / "pred" / "1.png", [[0, 1]])
+    assert "groups" not in score_folders(tmp_path / "pred", tmp_path / "gt", ["a", "b"])["metrics"]
+
+
+def test_missing_extra_and_out_of_set_are_reported(tmp_path, capsys):
+    gt, pred = tmp_path / "gt", tmp_path / "pred"
+    write_png(gt / "a_label.png", [[0, 1, 1]])
+    write_png(pred / "a.png", [[7, 1, 1]])  # 7 is not a class: pixel excluded, reported
+    write_png(gt / "b_label.png", [[0, 9]])  # 9 in the truth: excluded too
+    write_png(pred / "b.png", [[0, 1]])
+    write_png(gt / "c_label.png", [[1]])  # no prediction
+    write_png(pred / "d.png", [[1]])  # no ground truth
+    Image.new("RGB", (3, 1)).save(gt / "a_image.jpg")  # Helen's image beside its label: skipped
+    (tmp_path / "names.txt").write_text("bg\nskin\n")
+    out = tmp_path / "report" / "f1.json"
+    code = main(["--pred", str(pred), "--gt", str(gt), "--labels", str(tmp_path / "names.txt"),
+                 "--json", str(out)])  # fmt: skip
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert result["missing"] == ["c_label.png"]
+    assert result["extra"] == ["d.png"]
+    assert result["out_of_set"] == {"ground_truth": {"b_label.png": {"9": 1}},
+                                    "prediction": {"a.png": {"7": 1}}}  # fmt: skip
+    assert result["excluded_pixels"] == 2
+    assert result["confusion_matrix"] == [[1, 0], [0, 2]]
+    printed = capsys.readouterr().out
+    assert "c_label.png" in printed and "d.png" in printed and "[7]" in printed
+
+
+def test_without_label_names_classes_are_the_ids_seen(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no label_names.txt anywhere
+    write_png(tmp_path / "gt" / "a.png", [[0, 3, 3]])
+    write_png(tmp_path / "pred" / "a.png", [[0, 3, 255]])
+    out = tmp_path / "f1.json"
+    assert main(["--pred", "pred", "--gt", "gt", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["class_names"] == ["0", "1", "2", "3"]
+    assert result["out_of_set"]["prediction"] == {"a.png": {"255": 1}}
+    assert by_name(result)["3"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "gt_names, pred_names, message",
+    [
+        (["a.png", "a_label.png"], ["a.png"], "both pair as 'a'"),
+        (["a.png"], ["b.png"], "no prediction"),
+    ],
+)
+def test_pairing_errors(tmp_path, gt_names, pred_names, message):
+    for folder, names in (("gt", gt_names), ("pred", pred_names)):
+        for name in names:
+            write_png(tmp_path / folder / name, [[0]])
+    with pytest.raises(ValueError, match=message):
+        pair_files(tmp_path / "pred", tmp_path / "gt")
+
+
+def test_size_mismatch_names_both_files(tmp_path, capsys):
+    write_png(tmp_path / "gt" / "a.png", [[0, 1]])
+    write_png(tmp_path / "pred" / "a.png", [[0], [1]])
+    assert main(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"),
+                 "--labels", str(_names(tmp_path))]) == 2  # fmt: skip
+    error = capsys.readouterr().err
+    assert "pred/a.png" in error and "gt/a.png" in error
+
+
+def _names(folder):
+    (folder / "names.txt").write_text("bg fg\n")
+    return folder / "names.txt"
+
+
+def test_importing_score_does_not_import_tensorflow():
+    code = ("import sys; import facecolab.score; "
+            "print('tensorflow' in sys.modules or 'keras' in sys.modules)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    assert out.stdout.strip() == "False"
+
+
+def test_f1_score_script_from_another_folder_with_project4_defaults(tmp_path):
+    """A fresh clone: no install, defaults --pred predict_image --gt test, label_names.txt
+    found beside the test folder (Helen's layout)."""
+    write_png(tmp_path / "test" / "7_label.png", [[0, 4, 5]])
+    write_png(tmp_path / "predict_image" / "7.png", [[0, 5, 5]])
+    (tmp_path / "label_names.txt").write_text(" ".join(HELEN_CLASSES) + "\n")
+    out = subprocess.run([sys.executable, str(REPO / "f1_score.py"), "--json", "f1.json"],
+                         cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    result = json.loads((tmp_path / "f1.json").read_text())
+    assert result["label_names"].endswith("label_names.txt")
+    assert result["metrics"]["groups"]["eyes"] == 1.0  # le/re confusion is right for "eyes"
+    assert "F1 eyes: 100.00" in out.stdout

@@ -1,0 +1,158 @@
+"""weights/manifest.json: checksums, download from a loopback server, how-to-get messages."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import json
+import threading
+
+import pytest
+
+from facecolab import weights
+from facecolab.weights import (
+    add_to_manifest,
+    pretrained_path,
+    read_manifest,
+    sha256_file,
+)
+
+PAYLOAD = b"not really a model, but bytes with a known hash\n" * 100
+
+
+@pytest.fixture
+def server(tmp_path):
+    """An HTTP server on 127.0.0.1 serving ``tmp_path / "served"``; yields its base URL."""
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "model.keras").write_bytes(PAYLOAD)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def write_manifest(folder, **entries):
+    folder.mkdir(exist_ok=True)
+    (folder / "manifest.json").write_text(json.dumps(entries))
+
+
+def test_sha256_file_streams_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(weights, "CHUNK_BYTES", 1000)  # several chunks, last one partial
+    path = tmp_path / "blob.bin"
+    path.write_bytes(PAYLOAD)
+    assert sha256_file(path) == hashlib.sha256(PAYLOAD).hexdigest()
+
+
+def test_add_to_manifest_records_file_hash_and_info(tmp_path):
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps(
+        {"other": {"file": "o.keras", "sha256": "0", "source": "x"}}))  # fmt: skip
+    path = folder / "sub" / "m.keras"
+    path.parent.mkdir()
+    path.write_bytes(PAYLOAD)
+    entry = add_to_manifest("m", path, weights_dir=folder, source="train with configs/m.json",
+                            dataset="lfw_parts", input_size=[64, 64])  # fmt: skip
+    manifest = read_manifest(folder)
+    assert manifest["m"] == entry
+    assert entry["file"] == "sub/m.keras"
+    assert entry["sha256"] == hashlib.sha256(PAYLOAD).hexdigest()
+    assert entry["size_bytes"] == len(PAYLOAD)
+    assert entry["input_size"] == [64, 64]
+    assert "other" in manifest  # other entries kept
+    assert pretrained_path("m", folder) == path
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({}, "source"), ({"source": "x", "weights_dir": "elsewhere"}, "inside the weights folder")],
+)
+def test_add_to_manifest_rejects_bad_input(tmp_path, kwargs, message):
+    path = tmp_path / "m.keras"
+    path.write_bytes(PAYLOAD)
+    if "weights_dir" in kwargs:
+        kwargs["weights_dir"] = tmp_path / kwargs["weights_dir"]
+    with pytest.raises(ValueError, match=message):
+        add_to_manifest("m", path, **kwargs)
+
+
+def test_bad_checksum_names_file_and_both_hashes(tmp_path):
+    folder = tmp_path / "weights"
+    write_manifest(folder, m={"file": "m.keras", "sha256": "ab" * 32, "source": "x"})
+    (folder / "m.keras").write_bytes(PAYLOAD)
+    with pytest.raises(ValueError) as error:
+        pretrained_path("m", folder)
+    text = str(error.value)
+    assert "m.keras" in text and "ab" * 32 in text
+    assert hashlib.sha256(PAYLOAD).hexdigest() in text
+
+
+def test_missing_trained_weights_say_how_to_train(tmp_path):
+    folder = tmp_path / "weights"
+    write_manifest(
+        folder, m={"file": "m.keras", "sha256": "0", "source": "train with configs/m.json"}
+    )
+    with pytest.raises(FileNotFoundError, match=r"m\.keras.*train with configs/m\.json"):
+        pretrained_path("m", folder)
+
+
+def test_unknown_name_lists_known_ones(tmp_path):
+    folder = tmp_path / "weights"
+    write_manifest(folder, alpha={"file": "a", "sha256": "0", "source": "x"})
+    with pytest.raises(ValueError, match="alpha"):
+        pretrained_path("beta", folder)
+
+
+def test_entry_without_required_keys_is_an_error(tmp_path):
+    folder = tmp_path / "weights"
+    write_manifest(folder, m={"file": "m.keras"})
+    with pytest.raises(ValueError, match="sha256, source"):
+        read_manifest(folder)
+
+
+def test_download_when_missing(tmp_path, server):
+    folder = tmp_path / "weights"
+    digest = hashlib.sha256(PAYLOAD).hexdigest()
+    write_manifest(
+        folder, m={"file": "m.keras", "sha256": digest, "source": f"{server}/model.keras"}
+    )
+    path = pretrained_path("m", folder)
+    assert path.read_bytes() == PAYLOAD
+    assert sorted(p.name for p in folder.iterdir()) == ["m.keras", "manifest.json"]
+
+
+def test_download_disabled_says_where_to_get_it(tmp_path, server):
+    folder = tmp_path / "weights"
+    url = f"{server}/model.keras"
+    write_manifest(folder, m={"file": "m.keras", "sha256": "0", "source": url})
+    with pytest.raises(FileNotFoundError, match=url):
+        pretrained_path("m", folder, download_missing=False)
+
+
+@pytest.mark.parametrize(
+    "file, sha256, error, message",
+    [
+        ("model.keras", "cd" * 32, ValueError, "cd" * 32),  # bad checksum
+        ("absent.keras", "cd" * 32, FileNotFoundError, "HTTP 404"),
+    ],
+)
+def test_failed_download_leaves_no_file(tmp_path, server, file, sha256, error, message):
+    folder = tmp_path / "weights"
+    write_manifest(folder, m={"file": "m.keras", "sha256": sha256, "source": f"{server}/{file}"})
+    with pytest.raises(error, match=message):
+        pretrained_path("m", folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]  # no partial file
+
+
+def test_unreachable_server_is_a_connection_error(tmp_path):
+    folder = tmp_path / "weights"
+    # Port 9 (discard) on loopback: refused immediately, no network needed.
+    write_manifest(folder, m={"file": "m.keras", "sha256": "0", "source": "http://127.0.0.1:9/m"})
+    with pytest.raises(ConnectionError, match="127.0.0.1:9"):
+        pretrained_path("m", folder)
