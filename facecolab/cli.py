@@ -49,9 +49,13 @@ def _add_prepare(sub) -> None:
     from .datasets import prepare_cli
 
     template = prepare_cli.build_parser()
-    parser = sub.add_parser("prepare", parents=[template], add_help=False,
-                            help="prepare a raw dataset (same as data_prep/load_data.py)",
-                            description=template.description)  # fmt: skip
+    parser = sub.add_parser(
+        "prepare",
+        parents=[template],
+        add_help=False,
+        help="prepare a raw dataset (same as data_prep/load_data.py)",
+        description=template.description,
+    )
     parser.set_defaults(handler=_run_prepare)
 
 
@@ -74,9 +78,12 @@ def _add_model_arguments(parser, config_help: str) -> None:
 
 
 def _add_aspect(parser, what: str) -> None:
-    parser.add_argument("--aspect", choices=ASPECT_MODES,
-                        help=f"how {what} are fitted to the model input (default: the model's "
-                             "training config, else stretch)")  # fmt: skip
+    parser.add_argument(
+        "--aspect",
+        choices=ASPECT_MODES,
+        help=f"how {what} are fitted to the model input (default: the model's "
+        "training config, else stretch)",
+    )
 
 
 def _add_evaluate(sub) -> None:
@@ -87,8 +94,11 @@ def _add_evaluate(sub) -> None:
         "(stdout, markdown), metrics.json and confusion_matrix.png, and the "
         "seed's reported numbers side by side when the config names them.",
     )
-    _add_model_arguments(parser, "training config: its reference.metrics are shown side by "
-                         "side (default: the run folder's config.json)")  # fmt: skip
+    _add_model_arguments(
+        parser,
+        "training config: its reference.metrics are shown side by "
+        "side (default: the run folder's config.json)",
+    )
     parser.add_argument(
         "--data",
         required=True,
@@ -123,16 +133,29 @@ def _run_evaluate(args) -> int:
     if args.raw or not (data / "dataset.json").exists():
         name = args.dataset or opened.dataset
         if not name:
-            raise ValueError(f"{data}: not a prepared folder (no dataset.json); pass --dataset "
-                             "NAME to evaluate it as a raw dataset")  # fmt: skip
-        result = evaluate_raw(opened.model, name, data, args.split, _aspect(args, opened),
-                              args.batch_size, progress=not args.no_progress)  # fmt: skip
+            raise ValueError(
+                f"{data}: not a prepared folder (no dataset.json); pass --dataset "
+                "NAME to evaluate it as a raw dataset"
+            )
+        result = evaluate_raw(
+            opened.model,
+            name,
+            data,
+            args.split,
+            _aspect(args, opened),
+            args.batch_size,
+            progress=not args.no_progress,
+        )
         mode = f"raw {name}, original resolution"
     else:
         result = evaluate_prepared(opened.model, data, args.split, args.batch_size)
         mode = "prepared, at the model's input size"
-    result = {"model": str(opened.path), "data": str(data), "split": args.split,
-              "mode": mode} | result  # fmt: skip
+    result = {
+        "model": str(opened.path),
+        "data": str(data),
+        "split": args.split,
+        "mode": mode,
+    } | result
     reference = (opened.run_config or {}).get("reference") or {}
     reference = reference if reference.get("metrics") else None
     out = Path(args.out or f"outputs/evaluate/{_model_stem(opened.path)}-{args.split}")
@@ -167,17 +190,23 @@ def _palette(dataset: str | None):
 
 
 def _add_predict(sub) -> None:
-    parser = sub.add_parser("predict", help="label maps (PNG) at each input's original size",
-                            description="Predict uint8 label maps <stem>.png at each image's "
-                            "original size (probabilities resized, then argmax) and optional "
-                            "colour overlays in overlays/.")  # fmt: skip
+    parser = sub.add_parser(
+        "predict",
+        help="label maps (PNG) at each input's original size",
+        description="Predict uint8 label maps <stem>.png at each image's "
+        "original size (probabilities resized, then argmax) and optional "
+        "colour overlays in overlays/.",
+    )
     _add_model_arguments(parser, "training config of a weights-only model")
     parser.add_argument("--input", required=True, help="an image or a folder of images")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--overlay", action="store_true", help="also write colour overlays")
-    parser.add_argument("--dataset", metavar="NAME",
-                        help="palette of the overlays (default: the model's training dataset, "
-                             "else a generic palette)")  # fmt: skip
+    parser.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help="palette of the overlays (default: the model's training dataset, "
+        "else a generic palette)",
+    )
     _add_aspect(parser, "images")
     parser.set_defaults(handler=_run_predict)
 
@@ -188,8 +217,15 @@ def _run_predict(args) -> int:
 
     opened = open_model(args.model, args.config)
     palette = _palette(args.dataset or opened.dataset) if args.overlay else None
-    written = predict_files(opened.model, list_images(args.input), args.out, _aspect(args, opened),
-                            args.batch_size, palette, progress=not args.no_progress)  # fmt: skip
+    written = predict_files(
+        opened.model,
+        list_images(args.input),
+        args.out,
+        _aspect(args, opened),
+        args.batch_size,
+        palette,
+        progress=not args.no_progress,
+    )
     extra = f" and overlays in {Path(args.out) / 'overlays'}" if args.overlay else ""
     print(f"wrote {len(written)} label maps to {args.out}{extra}")
     return 0
@@ -198,8 +234,11 @@ def _run_predict(args) -> int:
 def _add_score(sub) -> None:
     from . import score
 
-    parser = sub.add_parser("score", help="F1 of label-map folders (same as f1_score.py)",
-                            description=score.build_parser().description)  # fmt: skip
+    parser = sub.add_parser(
+        "score",
+        help="F1 of label-map folders (same as f1_score.py)",
+        description=score.build_parser().description,
+    )
     score.add_arguments(parser)
     parser.set_defaults(handler=score.run)
 
@@ -222,7 +261,7 @@ def _add_uncertainty(sub) -> None:
         default=50,
         help="forward passes per image (default: 50, as Bayesian SegNet)",
     )
-    parser.add_argument("--dataset", metavar="NAME", help="palette of the label panel")  # fmt: skip
+    parser.add_argument("--dataset", metavar="NAME", help="palette of the label panel")
     _add_aspect(parser, "images")
     parser.set_defaults(handler=_run_uncertainty)
 
@@ -232,19 +271,50 @@ def _run_uncertainty(args) -> int:
     from .predict import list_images, predict_mc_files
 
     opened = open_model(args.model, args.config)
-    written = predict_mc_files(opened.model, list_images(args.input), args.out, args.samples,
-                               _aspect(args, opened), args.batch_size,
-                               _palette(args.dataset or opened.dataset),
-                               progress=not args.no_progress)  # fmt: skip
+    written = predict_mc_files(
+        opened.model,
+        list_images(args.input),
+        args.out,
+        args.samples,
+        _aspect(args, opened),
+        args.batch_size,
+        _palette(args.dataset or opened.dataset),
+        progress=not args.no_progress,
+    )
     print(f"wrote {len(written)} uncertainty maps (.npz + .png) to {args.out}")
+    return 0
+
+
+def _add_demo(sub) -> None:
+    parser = sub.add_parser(
+        "demo",
+        help="the main job: train briefly on the bundled sample, then parse a real photo "
+        "with the shipped LFW Part Labels model",
+    )
+    parser.add_argument("--out", default="outputs/demo", help="output folder")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs on the sample")
+    parser.set_defaults(handler=_run_demo)
+
+
+def _run_demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(args.out, epochs=args.epochs)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="facecolab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_prepare, _add_train, _add_evaluate, _add_predict, _add_score,
-                _add_uncertainty):  # fmt: skip
+    for add in (
+        _add_prepare,
+        _add_train,
+        _add_evaluate,
+        _add_predict,
+        _add_score,
+        _add_uncertainty,
+        _add_demo,
+    ):
         add(sub)
     return parser
 

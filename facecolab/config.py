@@ -105,16 +105,19 @@ def _merge(base: dict, update: dict, path: tuple[str, ...], source: str) -> dict
     return merged
 
 
-def from_segnet_legacy(legacy: dict) -> dict:
+def from_segnet_legacy(legacy: dict, source: str = "SegNet legacy config") -> dict:
     """Translate project 1's ``config_train_ADAM.json`` into this package's schema."""
     unknown = sorted(set(legacy) - SEGNET_LEGACY_KEYS)
     if unknown:
-        raise ValueError(f"unknown keys in SegNet legacy config: {unknown}")
+        raise ValueError(f"{source}: unknown keys in SegNet legacy config: {unknown}")
     if int(legacy.get("INPUT_CHANNELS", 3)) != 3:
-        raise ValueError("SegNet legacy config: only INPUT_CHANNELS = 3 (RGB) is supported")
+        raise ValueError(f"{source}: only INPUT_CHANNELS = 3 (RGB) is supported")
     options = {"bayesian": bool(legacy.get("BAYES", True))}
     if legacy.get("USE_VGG") and legacy.get("VGG_FILE"):
-        options["encoder_weights"] = legacy["VGG_FILE"]
+        # The seed's vgg16.npy (tensorflow-vgg's pickled dict) holds the ImageNet VGG16 weights
+        # that keras.applications provides as "imagenet"; Keras cannot read the .npy itself.
+        vgg_file = str(legacy["VGG_FILE"])
+        options["encoder_weights"] = "imagenet" if vgg_file.endswith(".npy") else vgg_file
     optimizer = str(legacy.get("OPT", "ADAM")).lower()
     return {
         "name": "segnet_celeba",
@@ -153,17 +156,37 @@ def parse_override(text: str) -> tuple[list[str], object]:
     return key.split("."), value
 
 
+def _override_update(config: dict, keys: list[str], value) -> dict:
+    """The nested update an override stands for. A key inside a free-form section (e.g.
+    ``model.options.base_filters``) edits a copy of that whole section, because merging
+    replaces free-form sections and would otherwise drop the other entries."""
+    for depth in range(1, len(keys)):
+        if tuple(keys[:depth]) not in FREE_FORM:
+            continue
+        section = config
+        for key in keys[:depth]:
+            section = section.get(key) if isinstance(section, dict) else None
+        if isinstance(section, dict):
+            section = copy.deepcopy(section)
+            target = section
+            for key in keys[depth:-1]:
+                target = target.setdefault(key, {})
+            target[keys[-1]] = value
+            keys, value = keys[:depth], section
+        break
+    for key in reversed(keys):
+        value = {key: value}
+    return value
+
+
 def resolve_config(raw: dict, overrides=(), source: str = "config") -> dict:
     """Defaults ← ``raw`` (legacy keys translated) ← ``overrides``; validated."""
-    if raw and set(raw) <= SEGNET_LEGACY_KEYS:
-        raw = from_segnet_legacy(raw)
+    if set(raw) & SEGNET_LEGACY_KEYS:  # any legacy key: report its typos by name
+        raw = from_segnet_legacy(raw, source)
     config = _merge(DEFAULTS, raw, (), source)
     for text in overrides:
         keys, value = parse_override(text)
-        nested: dict = value
-        for key in reversed(keys):
-            nested = {key: nested}
-        config = _merge(config, nested, (), f"override {text!r}")
+        config = _merge(config, _override_update(config, keys, value), (), f"override {text!r}")
     if not config["data"]["dataset"]:
         raise ValueError(f"{source}: data.dataset is required")
     if not (config["data"]["prepared"] or config["data"]["root"]):

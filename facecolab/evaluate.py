@@ -20,6 +20,7 @@ from .datasets.readers.base import read_image
 from .datasets.specs import HELEN_CLASSES, DatasetSpec
 from .metrics import HELEN_GROUPS, confusion_matrix, predicted_labels, summarize
 from .predict import model_input_size, predict_labels
+from .resize import resize_mask
 
 PER_CLASS_KEYS = ("iou", "f1", "precision", "recall")
 
@@ -45,18 +46,37 @@ def evaluate_dataset(model, dataset, spec: DatasetSpec, groups=None) -> dict:
     return _report(cm, spec, groups)
 
 
-def evaluate_items(model, fmt, items, aspect: str = "stretch", batch_size: int = 8,
-                   groups=None, progress: bool = True) -> dict:  # fmt: skip
-    """Metrics at each item's original resolution (``fmt`` is a ``DatasetFormat``)."""
+def evaluate_items(
+    model,
+    fmt,
+    items,
+    aspect: str = "stretch",
+    batch_size: int = 8,
+    groups=None,
+    progress: bool = True,
+) -> dict:
+    """Metrics at each item's original resolution (``fmt`` is a ``DatasetFormat``).
+
+    Scored at the label map's resolution: where a dataset ships labels at another size than
+    its images (CelebAMask-HQ: 512² masks for 1024² photos), the prediction is resized to the
+    label by nearest neighbour.
+    """
     from tqdm.auto import tqdm
 
     spec = fmt.spec
     cm = np.zeros((spec.num_classes, spec.num_classes), dtype=np.int64)
     images = (read_image(item.image_path) for item in items)
     predictions = predict_labels(model, images, aspect, batch_size)
-    for item, predicted in tqdm(zip(items, predictions, strict=True), total=len(items),
-                                disable=not progress, desc="evaluate"):  # fmt: skip
-        cm += confusion_matrix(fmt.load_label(item), predicted, spec.num_classes)
+    for item, predicted in tqdm(
+        zip(items, predictions, strict=True),
+        total=len(items),
+        disable=not progress,
+        desc="evaluate",
+    ):
+        truth = fmt.load_label(item)
+        if truth.shape != predicted.shape:
+            predicted = resize_mask(predicted, truth.shape)
+        cm += confusion_matrix(truth, predicted, spec.num_classes)
     return _report(cm, spec, groups)
 
 
@@ -66,13 +86,21 @@ def evaluate_prepared(model, prepared_dir, split: str = "test", batch_size: int 
     from .pipeline import dataset_spec, make_dataset
 
     spec = dataset_spec(prepared_dir)
-    dataset = make_dataset(prepared_dir, split, batch_size=batch_size,
-                           image_size=model_input_size(model), cache=False)  # fmt: skip
+    dataset = make_dataset(
+        prepared_dir, split, batch_size=batch_size, image_size=model_input_size(model), cache=False
+    )
     return evaluate_dataset(model, dataset, spec, groups=groups_for(spec))
 
 
-def evaluate_raw(model, name: str, root, split: str = "test", aspect: str = "stretch",
-                 batch_size: int = 8, progress: bool = True) -> dict:  # fmt: skip
+def evaluate_raw(
+    model,
+    name: str,
+    root,
+    split: str = "test",
+    aspect: str = "stretch",
+    batch_size: int = 8,
+    progress: bool = True,
+) -> dict:
     """:func:`evaluate_items` over split ``split`` of raw dataset ``name`` in ``root``, at
     each image's original resolution (with the label set's grouped F1, if any)."""
     from .datasets import get_format
@@ -81,17 +109,27 @@ def evaluate_raw(model, name: str, root, split: str = "test", aspect: str = "str
     items = fmt.list_items(root, split)
     if not items:
         raise ValueError(f"{root}: split {split!r} of {name} holds no items")
-    return evaluate_items(model, fmt, items, aspect, batch_size, groups=groups_for(fmt.spec),
-                          progress=progress)  # fmt: skip
+    return evaluate_items(
+        model, fmt, items, aspect, batch_size, groups=groups_for(fmt.spec), progress=progress
+    )
 
 
 def flatten_metrics(summary: Mapping) -> dict[str, float | None]:
     """Scalar view of a summary, the names ``reference.metrics`` in configs use:
-    ``pixel_accuracy``, ``mean_iou``, ``mean_class_accuracy``, ``mean_f1_no_background``,
+    ``pixel_accuracy``, ``mean_iou``, ``mean_class_accuracy``, ``mean_f1`` (all classes),
+    ``mean_f1_no_background``,
     ``<iou|f1|precision|recall>_<class name>``, ``accuracy_<class>`` (the seeds' per-class
     accuracy, i.e. recall) and ``f1_<group>``."""
-    flat = {key: summary[key] for key in ("pixel_accuracy", "mean_iou", "mean_class_accuracy",
-                                          "mean_f1_no_background")}  # fmt: skip
+    flat = {
+        key: summary[key]
+        for key in (
+            "pixel_accuracy",
+            "mean_iou",
+            "mean_class_accuracy",
+            "mean_f1",
+            "mean_f1_no_background",
+        )
+    }
     for row in summary["classes"]:
         flat.update({f"{key}_{row['name']}": row[key] for key in PER_CLASS_KEYS})
         flat[f"accuracy_{row['name']}"] = row["recall"]
@@ -120,13 +158,16 @@ def format_reference(summary: Mapping, reference: Mapping) -> str:
         mine = ours.get(name)
         delta = None if mine is None or theirs is None else mine - theirs
         sign = "+" if delta is not None and delta >= 0 else ""
-        lines.append(f"| {name} | {cell(mine)} | {cell(theirs)} | "
-                     f"{'—' if delta is None else sign + cell(delta)} |")  # fmt: skip
+        lines.append(
+            f"| {name} | {cell(mine)} | {cell(theirs)} | "
+            f"{'—' if delta is None else sign + cell(delta)} |"
+        )
     return "\n".join(lines)
 
 
-def write_evaluation(result: Mapping, out_dir, reference: Mapping | None = None,
-                     title: str | None = None) -> dict[str, Path]:  # fmt: skip
+def write_evaluation(
+    result: Mapping, out_dir, reference: Mapping | None = None, title: str | None = None
+) -> dict[str, Path]:
     """Write ``metrics.json`` (the result, plus ``reference`` when given) and
     ``confusion_matrix.png`` into ``out_dir``; returns their paths by name."""
     from .datasets.prepare import atomic_write_bytes
@@ -137,6 +178,7 @@ def write_evaluation(result: Mapping, out_dir, reference: Mapping | None = None,
     metrics_path = out_dir / "metrics.json"
     atomic_write_bytes(metrics_path, (json.dumps(record, indent=2) + "\n").encode())
     names = [row["name"] for row in result["classes"]]
-    figure = plot_confusion_matrix(result["confusion_matrix"], names,
-                                   out_dir / "confusion_matrix.png", title=title)  # fmt: skip
+    figure = plot_confusion_matrix(
+        result["confusion_matrix"], names, out_dir / "confusion_matrix.png", title=title
+    )
     return {"metrics": metrics_path, "confusion_matrix": figure}

@@ -48,8 +48,11 @@ def save_weights_with_config(model, path, builder_name: str, builder_kwargs: dic
         raise ValueError(f"{path}: weights files must end with {WEIGHTS_SUFFIX}")
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save_weights(path)
-    sidecar = {"format": MODEL_CONFIG_FORMAT, "builder": builder_name,
-               "kwargs": _jsonable(builder_kwargs)}  # fmt: skip
+    sidecar = {
+        "format": MODEL_CONFIG_FORMAT,
+        "builder": builder_name,
+        "kwargs": _jsonable(builder_kwargs),
+    }
     sidecar_path(path).write_text(json.dumps(sidecar, indent=2) + "\n")
     return path
 
@@ -97,8 +100,12 @@ def build_from_config(config: dict, source: str = "config"):
 
     config = resolve_config(config, source=source)
     num_classes = get_spec(config["data"]["dataset"]).num_classes
-    return build_model(config["model"]["name"], (*config["data"]["image_size"], 3), num_classes,
-                       **config["model"]["options"])  # fmt: skip
+    return build_model(
+        config["model"]["name"],
+        (*config["data"]["image_size"], 3),
+        num_classes,
+        **config["model"]["options"],
+    )
 
 
 def _config_for_weights(path: Path, config) -> tuple[dict, str]:
@@ -162,13 +169,16 @@ def load_model_any(path, config=None):
         try:
             model.load_weights(path)
         except ValueError as error:
-            raise ValueError(f"{path}: weights do not fit the architecture from {source} "
-                             f"({error})") from None  # fmt: skip
+            raise ValueError(
+                f"{path}: weights do not fit the architecture from {source} ({error})"
+            ) from None
         return model
     if name.endswith((".keras", ".h5", ".hdf5")):
         return keras.saving.load_model(path, compile=False, safe_mode=True)
-    raise ValueError(f"{path}: unsupported model format; use .keras, .h5/.hdf5 (full model) "
-                     f"or {WEIGHTS_SUFFIX} with a config")  # fmt: skip
+    raise ValueError(
+        f"{path}: unsupported model format; use .keras, .h5/.hdf5 (full model) "
+        f"or {WEIGHTS_SUFFIX} with a config"
+    )
 
 
 @dataclass
@@ -210,8 +220,9 @@ def open_model(name_or_path, config=None, weights_dir=None) -> OpenedModel:
     manifest = read_manifest(weights_dir)
     if str(name_or_path) not in manifest:
         known = ", ".join(sorted(manifest)) or "none"
-        raise FileNotFoundError(f"{path}: no such model file or run folder, nor a pretrained "
-                                f"name (known: {known})")  # fmt: skip
+        raise FileNotFoundError(
+            f"{path}: no such model file or run folder, nor a pretrained name (known: {known})"
+        )
     entry = manifest[str(name_or_path)]
     path = pretrained_path(str(name_or_path), weights_dir)
     return OpenedModel(load_model_any(path, config=config), path, training, entry.get("dataset"))

@@ -62,8 +62,13 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
     reduce = staticmethod(mean_iou)
     default_name = "confusion_matrix"
 
-    def __init__(self, num_classes: int, ignore_index: int = IGNORE_INDEX,
-                 name: str | None = None, dtype=None):  # fmt: skip
+    def __init__(
+        self,
+        num_classes: int,
+        ignore_index: int = IGNORE_INDEX,
+        name: str | None = None,
+        dtype=None,
+    ):
         super().__init__(name=name or self.default_name, dtype=dtype)
         self.num_classes = int(num_classes)
         self.ignore_index = int(ignore_index)
@@ -97,8 +102,11 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         return np.rint(self.counts.numpy()).astype(np.int64)
 
     def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes,
-                "ignore_index": self.ignore_index}  # fmt: skip
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "ignore_index": self.ignore_index,
+        }
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -82,8 +82,7 @@ def _pixel_mean(pixel_loss, target, weights):
     return ops.divide_no_nan(ops.sum(pixel_weights * pixel_loss), ops.sum(pixel_weights))
 
 
-def _region_loss(y_true, y_pred, jaccard, smooth, class_weights, include_background,
-                 ignore_index):  # fmt: skip
+def _region_loss(y_true, y_pred, jaccard, smooth, class_weights, include_background, ignore_index):
     """1 − class-weighted mean of per-class soft Dice or Jaccard scores over the batch."""
     target, probs = _target_and_probs(y_true, y_pred, ignore_index)
     valid = ops.sum(target, axis=-1, keepdims=True)
@@ -101,27 +100,46 @@ def _region_loss(y_true, y_pred, jaccard, smooth, class_weights, include_backgro
     return 1.0 - ops.sum(weights * scores) / ops.sum(weights)
 
 
-def dice_loss(y_true, y_pred, smooth: float = 1.0, class_weights: Sequence[float] | None = None,
-              include_background: bool = True, ignore_index: int = IGNORE_INDEX):  # fmt: skip
+def dice_loss(
+    y_true,
+    y_pred,
+    smooth: float = 1.0,
+    class_weights: Sequence[float] | None = None,
+    include_background: bool = True,
+    ignore_index: int = IGNORE_INDEX,
+):
     """1 − soft Dice, ``(2·|T∩P| + smooth) / (|T| + |P| + smooth)`` per class over the batch.
 
     ``smooth`` keeps the score defined and the gradient soft for small or missing classes (a
     class absent from both target and prediction scores 1). For a sigmoid model
     ``include_background=False`` gives the plain binary Dice of the foreground channel.
     """
-    return _region_loss(y_true, y_pred, False, smooth, class_weights, include_background,
-                        ignore_index)  # fmt: skip
+    return _region_loss(
+        y_true, y_pred, False, smooth, class_weights, include_background, ignore_index
+    )
 
 
-def jaccard_loss(y_true, y_pred, smooth: float = 1.0, class_weights: Sequence[float] | None = None,
-                 include_background: bool = True, ignore_index: int = IGNORE_INDEX):  # fmt: skip
+def jaccard_loss(
+    y_true,
+    y_pred,
+    smooth: float = 1.0,
+    class_weights: Sequence[float] | None = None,
+    include_background: bool = True,
+    ignore_index: int = IGNORE_INDEX,
+):
     """1 − soft IoU, ``(|T∩P| + smooth) / (|T∪P| + smooth)`` per class over the batch."""
-    return _region_loss(y_true, y_pred, True, smooth, class_weights, include_background,
-                        ignore_index)  # fmt: skip
+    return _region_loss(
+        y_true, y_pred, True, smooth, class_weights, include_background, ignore_index
+    )
 
 
-def cross_entropy_loss(y_true, y_pred, class_weights: Sequence[float] | None = None,
-                       epsilon: float = 1e-7, ignore_index: int = IGNORE_INDEX):  # fmt: skip
+def cross_entropy_loss(
+    y_true,
+    y_pred,
+    class_weights: Sequence[float] | None = None,
+    epsilon: float = 1e-7,
+    ignore_index: int = IGNORE_INDEX,
+):
     """Categorical cross-entropy ``−log p[true class]`` from probabilities (clipped to
     ``[epsilon, 1 − epsilon]``); with a sigmoid output this is binary cross-entropy."""
     target, probs = _target_and_probs(y_true, y_pred, ignore_index)
@@ -130,8 +148,13 @@ def cross_entropy_loss(y_true, y_pred, class_weights: Sequence[float] | None = N
     return _pixel_mean(-ops.sum(target * log_probs, axis=-1), target, weights)
 
 
-def binary_cross_entropy_loss(y_true, y_pred, class_weights: Sequence[float] | None = None,
-                              epsilon: float = 1e-7, ignore_index: int = IGNORE_INDEX):  # fmt: skip
+def binary_cross_entropy_loss(
+    y_true,
+    y_pred,
+    class_weights: Sequence[float] | None = None,
+    epsilon: float = 1e-7,
+    ignore_index: int = IGNORE_INDEX,
+):
     """Binary cross-entropy of every channel against its one-hot target, averaged over
     channels (one-vs-rest). Equals :func:`cross_entropy_loss` for two classes, a sigmoid
     output included; for C > 2 it also penalises probability given to wrong classes."""
@@ -142,9 +165,15 @@ def binary_cross_entropy_loss(y_true, y_pred, class_weights: Sequence[float] | N
     return _pixel_mean(-ops.mean(channel_loss, axis=-1), target, weights)
 
 
-def focal_loss(y_true, y_pred, gamma: float = 2.0, alpha: float | None = None,
-               class_weights: Sequence[float] | None = None, epsilon: float = 1e-7,
-               ignore_index: int = IGNORE_INDEX):  # fmt: skip
+def focal_loss(
+    y_true,
+    y_pred,
+    gamma: float = 2.0,
+    alpha: float | None = None,
+    class_weights: Sequence[float] | None = None,
+    epsilon: float = 1e-7,
+    ignore_index: int = IGNORE_INDEX,
+):
     """Focal loss ``−(1 − p_t)^gamma · log p_t`` (Lin et al., 2017): easy pixels fade out.
 
     Args:
@@ -176,8 +205,20 @@ def _option_names(loss_fn: Callable) -> list[str]:
 
 def _jsonable(options: Mapping) -> dict:
     """Options with sequences as lists of floats, so configs are JSON and compare equal."""
-    return {k: [float(v) for v in value] if k == "class_weights" and value is not None else value
-            for k, value in options.items()}  # fmt: skip
+    return {
+        k: [float(v) for v in value] if k == "class_weights" and value is not None else value
+        for k, value in options.items()
+    }
+
+
+def _unreduced(value):
+    """A scalar loss as shape ``(1,)``.
+
+    Keras reduces a non-scalar ``call`` result and, under a distribution strategy, divides
+    it by the number of replicas before the gradients are summed across them; a scalar skips
+    that step, so with N replicas the loss and gradients would be N times too large.
+    """
+    return ops.reshape(value, (1,))
 
 
 class SegmentationLoss(keras.losses.Loss):
@@ -189,14 +230,15 @@ class SegmentationLoss(keras.losses.Loss):
 
     loss_fn: Callable
 
-    def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size",
-                 dtype=None, **options):  # fmt: skip
+    def __init__(
+        self, name: str | None = None, reduction: str = "sum_over_batch_size", dtype=None, **options
+    ):
         _check_options(self.loss_fn, options)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.options = _jsonable(options)
 
     def call(self, y_true, y_pred):
-        return self.loss_fn(y_true, y_pred, **self.options)
+        return _unreduced(self.loss_fn(y_true, y_pred, **self.options))
 
     def get_config(self):
         return {**super().get_config(), **self.options}
@@ -252,8 +294,10 @@ OPTIONS = sorted({name for cls in LOSSES.values() for name in _option_names(cls.
 def _term_name(name: str) -> str:
     key = ALIASES.get(name.strip().lower(), name.strip().lower())
     if key not in LOSSES:
-        raise ValueError(f"unknown loss term {name!r}; valid terms: {sorted(LOSSES)}, aliases: "
-                         f"{sorted(ALIASES)}, options: {OPTIONS}")  # fmt: skip
+        raise ValueError(
+            f"unknown loss term {name!r}; valid terms: {sorted(LOSSES)}, aliases: "
+            f"{sorted(ALIASES)}, options: {OPTIONS}"
+        )
     return key
 
 
@@ -284,14 +328,21 @@ class CombinedLoss(keras.losses.Loss):
         **options: see the module docstring; each term gets the options its function takes.
     """
 
-    def __init__(self, terms, name: str | None = None, reduction: str = "sum_over_batch_size",
-                 dtype=None, **options):  # fmt: skip
+    def __init__(
+        self,
+        terms,
+        name: str | None = None,
+        reduction: str = "sum_over_batch_size",
+        dtype=None,
+        **options,
+    ):
         self.terms = _parse_terms(terms)
         unknown = sorted(set(options) - set(OPTIONS))
         if unknown:
             raise ValueError(f"unknown loss options {unknown}; valid: {OPTIONS}")
-        super().__init__(name=name or "_".join(self.terms) + "_loss", reduction=reduction,
-                         dtype=dtype)  # fmt: skip
+        super().__init__(
+            name=name or "_".join(self.terms) + "_loss", reduction=reduction, dtype=dtype
+        )
         self.options = _jsonable(options)
         self.weighted_losses = []
         for term, weight in self.terms.items():
@@ -322,8 +373,10 @@ def build_loss(spec) -> CombinedLoss:
     if "terms" in spec:
         terms = spec.pop("terms")
         if spec:
-            raise ValueError(f"loss spec has 'terms' and also unknown keys {sorted(spec)}; "
-                             f"valid options: {OPTIONS}")  # fmt: skip
+            raise ValueError(
+                f"loss spec has 'terms' and also unknown keys {sorted(spec)}; "
+                f"valid options: {OPTIONS}"
+            )
     else:
         terms = spec
     return CombinedLoss(terms, **options)

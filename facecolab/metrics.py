@@ -177,9 +177,11 @@ def grouped_f1(cm, groups: Mapping[str, Sequence[int]]) -> dict[str, float]:
         inside = np.zeros(cm.shape[0], dtype=bool)
         inside[members] = True
         merged = np.array(
-            [[cm[inside][:, inside].sum(), cm[inside][:, ~inside].sum()],
-             [cm[~inside][:, inside].sum(), 0]]
-        )  # fmt: skip
+            [
+                [cm[inside][:, inside].sum(), cm[inside][:, ~inside].sum()],
+                [cm[~inside][:, inside].sum(), 0],
+            ]
+        )
         scores[name] = float(f1(merged)[0])
     return scores
 
@@ -194,14 +196,15 @@ def summarize(cm, class_names: Sequence[str], groups: Mapping[str, Sequence[int]
 
     Returns:
         ``{"pixels", "pixel_accuracy", "mean_iou", "mean_class_accuracy",
-        "mean_f1_no_background", "absent", "classes": [{"id", "name", "present",
+        "mean_f1", "mean_f1_no_background", "absent", "classes": [{"id", "name", "present",
         "true_pixels", "predicted_pixels", "iou", "f1", "precision", "recall"}], "groups"}``;
         undefined values are ``None`` (``"groups"`` only when ``groups`` is given).
     """
     cm = np.asarray(cm, dtype=np.int64)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(class_names):
-        raise ValueError(f"confusion matrix of shape {cm.shape} does not fit "
-                         f"{len(class_names)} class names")  # fmt: skip
+        raise ValueError(
+            f"confusion matrix of shape {cm.shape} does not fit {len(class_names)} class names"
+        )
     present = present_classes(cm)
     per_class = {"iou": iou(cm), "f1": f1(cm), "precision": precision(cm), "recall": recall(cm)}
     classes = [
@@ -220,11 +223,13 @@ def summarize(cm, class_names: Sequence[str], groups: Mapping[str, Sequence[int]
         "pixel_accuracy": _json_float(pixel_accuracy(cm)),
         "mean_iou": _json_float(mean_iou(cm)),
         "mean_class_accuracy": _json_float(mean_over_present(cm, per_class["recall"])),
+        "mean_f1": _json_float(mean_f1(cm, exclude=())),
         "mean_f1_no_background": _json_float(mean_f1(cm)),
-        "absent": [name for name, is_present in zip(class_names, present, strict=True)
-                   if not is_present],
+        "absent": [
+            name for name, is_present in zip(class_names, present, strict=True) if not is_present
+        ],
         "classes": classes,
-    }  # fmt: skip
+    }
     if groups is not None:
         summary["groups"] = {k: _json_float(v) for k, v in grouped_f1(cm, groups).items()}
     return summary
@@ -241,12 +246,23 @@ def format_table(summary: Mapping) -> str:
         "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in summary["classes"]:
-        scores = ("absent",) * 4 if not row["present"] else tuple(
-            cell(row[key]) for key in ("iou", "f1", "precision", "recall"))  # fmt: skip
-        lines.append(f"| {row['id']} | {row['name']} | {row['true_pixels']} | "
-                     f"{row['predicted_pixels']} | " + " | ".join(scores) + " |")  # fmt: skip
+        scores = (
+            ("absent",) * 4
+            if not row["present"]
+            else tuple(cell(row[key]) for key in ("iou", "f1", "precision", "recall"))
+        )
+        lines.append(
+            f"| {row['id']} | {row['name']} | {row['true_pixels']} | "
+            f"{row['predicted_pixels']} | " + " | ".join(scores) + " |"
+        )
     lines.append("")
-    for key in ("pixel_accuracy", "mean_iou", "mean_class_accuracy", "mean_f1_no_background"):
+    for key in (
+        "pixel_accuracy",
+        "mean_iou",
+        "mean_class_accuracy",
+        "mean_f1",
+        "mean_f1_no_background",
+    ):
         lines.append(f"- {key.replace('_', ' ')}: {cell(summary[key])}")
     for name, score in summary.get("groups", {}).items():
         lines.append(f"- F1 {name}: {cell(score)}")

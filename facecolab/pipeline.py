@@ -220,10 +220,11 @@ def make_dataset(
     augment_config = augment_config or AugmentConfig()
     shuffle = augment_config.active if shuffle is None else shuffle
 
+    size = [int(v) for v in (info["size"] if image_size is None else image_size)]
+
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     dataset = dataset.map(_decode, num_parallel_calls=AUTOTUNE, deterministic=True)
-    if image_size is not None and tuple(image_size) != tuple(info["size"]):
-        size = [int(image_size[0]), int(image_size[1])]
+    if size != [int(v) for v in info["size"]]:
         dataset = dataset.map(
             lambda i, m: (
                 tf.cast(tf.round(tf_resize_image(tf.cast(i, tf.float32), size)), tf.uint8),
@@ -247,6 +248,8 @@ def make_dataset(
         label = tf.cast(label, tf.int32)
         if augment_config.active:
             image, label = augment(image, label, sample_seed, augment_config, flip_lut)
+        # Static shapes: decoding leaves H, W unknown, which layers such as UpSampling2D reject.
+        image, label = tf.ensure_shape(image, (*size, 3)), tf.ensure_shape(label, size)
         if one_hot:
             label = tf.one_hot(label, spec.num_classes, dtype=tf.float32)
         return image, label

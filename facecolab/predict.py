@@ -56,8 +56,9 @@ def restore_probabilities(probs: np.ndarray, original_hw, aspect: str = "stretch
     return tf.image.resize(np.asarray(probs, np.float32), original_hw, method="bilinear").numpy()
 
 
-def predict_probabilities(model, images: Iterable[np.ndarray], aspect: str = "stretch",
-                          batch_size: int = 8):  # fmt: skip
+def predict_probabilities(
+    model, images: Iterable[np.ndarray], aspect: str = "stretch", batch_size: int = 8
+):
     """Yield ``float32 (H, W, C)`` class probabilities for each ``uint8 (H, W, 3)`` image at
     the image's own size (a sigmoid model's one channel becomes two)."""
     size = model_input_size(model)
@@ -85,8 +86,9 @@ def _main_output(outputs):
     return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
 
 
-def predict_labels(model, images: Iterable[np.ndarray], aspect: str = "stretch",
-                   batch_size: int = 8):  # fmt: skip
+def predict_labels(
+    model, images: Iterable[np.ndarray], aspect: str = "stretch", batch_size: int = 8
+):
     """Yield ``uint8 (H, W)`` label maps at each image's own size."""
     for probs in predict_probabilities(model, images, aspect, batch_size):
         yield probs.argmax(-1).astype(np.uint8)
@@ -110,8 +112,9 @@ def _check_unique_stems(paths: Sequence[Path]) -> None:
     seen: dict[str, Path] = {}
     for path in paths:
         if path.stem in seen:
-            raise ValueError(f"{seen[path.stem]} and {path} would both be written as "
-                             f"{path.stem}.png; rename one")  # fmt: skip
+            raise ValueError(
+                f"{seen[path.stem]} and {path} would both be written as {path.stem}.png; rename one"
+            )
         seen[path.stem] = path
 
 
@@ -123,9 +126,15 @@ def save_label_map(label: np.ndarray, path) -> Path:
     return path
 
 
-def predict_files(model, paths: Sequence[Path], out_dir, aspect: str = "stretch",
-                  batch_size: int = 8, palette: np.ndarray | None = None,
-                  progress: bool = True) -> list[Path]:  # fmt: skip
+def predict_files(
+    model,
+    paths: Sequence[Path],
+    out_dir,
+    aspect: str = "stretch",
+    batch_size: int = 8,
+    palette: np.ndarray | None = None,
+    progress: bool = True,
+) -> list[Path]:
     """Write ``OUT/<stem>.png`` label maps (uint8 ids, each image's own size) and, with a
     ``(256, 3)`` ``palette``, colour overlays ``OUT/overlays/<stem>.jpg``.
 
@@ -141,8 +150,9 @@ def predict_files(model, paths: Sequence[Path], out_dir, aspect: str = "stretch"
     out_dir = Path(out_dir)
     written = []
     labels = predict_labels(model, (read_image(p) for p in paths), aspect, batch_size)
-    for path, label in tqdm(zip(paths, labels, strict=True), total=len(paths),
-                            disable=not progress, desc="predict"):  # fmt: skip
+    for path, label in tqdm(
+        zip(paths, labels, strict=True), total=len(paths), disable=not progress, desc="predict"
+    ):
         written.append(save_label_map(label, out_dir / f"{path.stem}.png"))
         if palette is not None:
             target = out_dir / OVERLAY_FOLDER / f"{path.stem}.jpg"
@@ -176,9 +186,14 @@ def predict_mc_files(
     """
     from tqdm.auto import tqdm
 
-    from .uncertainty import predict_mc
+    from .uncertainty import has_mc_dropout, predict_mc
     from .viz import plot_uncertainty
 
+    if not has_mc_dropout(model):  # before any work or progress output
+        raise ValueError(
+            f"model {model.name!r} has no Monte-Carlo dropout layers; build it "
+            "with bayesian=True / mc_dropout=True"
+        )
     paths = [Path(p) for p in paths]
     _check_unique_stems(paths)
     out_dir = Path(out_dir)
@@ -191,12 +206,15 @@ def predict_mc_files(
         x = np.stack([resize_image(image, size, aspect) for image in images]) / np.float32(255)
         result = predict_mc(model, x, samples=samples, batch_size=batch_size)
         for i, (path, image) in enumerate(zip(chunk, images, strict=True)):
-            maps = {name: restore_probabilities(values, image.shape[:2], aspect)
-                    for name, values in (("mean", result.mean[i]),
-                                         ("variance", result.variance[i]),
-                                         ("entropy", result.entropy[i][..., None]),
-                                         ("mutual_information",
-                                          result.mutual_information[i][..., None]))}  # fmt: skip
+            maps = {
+                name: restore_probabilities(values, image.shape[:2], aspect)
+                for name, values in (
+                    ("mean", result.mean[i]),
+                    ("variance", result.variance[i]),
+                    ("entropy", result.entropy[i][..., None]),
+                    ("mutual_information", result.mutual_information[i][..., None]),
+                )
+            }
             arrays = {
                 "mean": maps["mean"],
                 "labels": maps["mean"].argmax(-1).astype(np.uint8),

@@ -75,9 +75,11 @@ def pair_files(pred_dir, gt_dir) -> FilePairs:
         extra=[predictions[key].name for key in predictions if key not in truths],
     )
     if not result.pairs:
-        raise ValueError(f"no prediction in {pred_dir} pairs with a label in {gt_dir} "
-                         f"({len(predictions)} predictions, {len(truths)} labels; files pair by "
-                         f"stem, '{LABEL_TAG}' dropped)")  # fmt: skip
+        raise ValueError(
+            f"no prediction in {pred_dir} pairs with a label in {gt_dir} "
+            f"({len(predictions)} predictions, {len(truths)} labels; files pair by "
+            f"stem, '{LABEL_TAG}' dropped)"
+        )
     return result
 
 
@@ -107,8 +109,10 @@ def find_label_names(gt_dir, cwd=".") -> Path | None:
 def _read_pair(pred_path: Path, gt_path: Path) -> tuple[np.ndarray, np.ndarray]:
     prediction, truth = read_grey(pred_path), read_grey(gt_path)
     if prediction.shape != truth.shape:
-        raise ValueError(f"{pred_path}: size {prediction.shape[::-1]} differs from "
-                         f"{gt_path} {truth.shape[::-1]} (width, height)")  # fmt: skip
+        raise ValueError(
+            f"{pred_path}: size {prediction.shape[::-1]} differs from "
+            f"{gt_path} {truth.shape[::-1]} (width, height)"
+        )
     return prediction, truth
 
 
@@ -189,23 +193,30 @@ def format_report(result: dict) -> str:
     """Markdown report of :func:`score_folders`: file problems first, then the table."""
     from .metrics import format_table
 
-    lines = [f"Scored {result['files_scored']} files: {result['pred_dir']} vs "
-             f"{result['gt_dir']}"]  # fmt: skip
+    lines = [f"Scored {result['files_scored']} files: {result['pred_dir']} vs {result['gt_dir']}"]
     if result["missing"]:
-        lines.append(f"WARNING: {len(result['missing'])} labels have no prediction (not "
-                     f"scored): {_listing(result['missing'])}")  # fmt: skip
+        lines.append(
+            f"WARNING: {len(result['missing'])} labels have no prediction (not "
+            f"scored): {_listing(result['missing'])}"
+        )
     if result["extra"]:
-        lines.append(f"WARNING: {len(result['extra'])} predictions have no label (not scored): "
-                     f"{_listing(result['extra'])}")  # fmt: skip
+        lines.append(
+            f"WARNING: {len(result['extra'])} predictions have no label (not scored): "
+            f"{_listing(result['extra'])}"
+        )
     for side, files in result["out_of_set"].items():
         if files:
             values = sorted({int(v) for counts in files.values() for v in counts})
-            lines.append(f"WARNING: {side.replace('_', ' ')} values {values} are outside the "
-                         f"{len(result['class_names'])} classes in {len(files)} files: "
-                         f"{_listing(list(files))}")  # fmt: skip
+            lines.append(
+                f"WARNING: {side.replace('_', ' ')} values {values} are outside the "
+                f"{len(result['class_names'])} classes in {len(files)} files: "
+                f"{_listing(list(files))}"
+            )
     if result["excluded_pixels"]:
-        lines.append(f"WARNING: {result['excluded_pixels']} pixels with out-of-set values were "
-                     "left out of the confusion matrix")  # fmt: skip
+        lines.append(
+            f"WARNING: {result['excluded_pixels']} pixels with out-of-set values were "
+            "left out of the confusion matrix"
+        )
     lines += ["", format_table(result["metrics"])]
     return "\n".join(lines)
 
@@ -231,15 +242,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "are the ids seen)",
     )
     parser.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
-    return parser  # fmt: skip
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return add_arguments(argparse.ArgumentParser(
-        prog="f1_score.py",
-        description="Per-class and (Helen) grouped F1 of predicted label maps against ground "
-                    "truth, from one confusion matrix over all files.",
-    ))  # fmt: skip
+    return add_arguments(
+        argparse.ArgumentParser(
+            prog="f1_score.py",
+            description="Per-class and (Helen) grouped F1 of predicted label maps against ground "
+            "truth, from one confusion matrix over all files.",
+        )
+    )
 
 
 def run(args: argparse.Namespace) -> int:

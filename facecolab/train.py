@@ -205,6 +205,18 @@ def atomic_save_npz(path: Path, arrays) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def restore_checkpoint(model: keras.Model, folder: Path, state: dict) -> None:
+    """Load the weights, optimiser variables and learning rate written by
+    :class:`ResumableCheckpoint` into a freshly compiled ``model``."""
+    model.load_weights(folder / "model.weights.h5")
+    model.optimizer.build(model.trainable_variables)
+    saved = np.load(folder / "optimizer.npz")
+    values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    for variable, value in zip(model.optimizer.variables, values, strict=True):
+        variable.assign(value)
+    model.optimizer.learning_rate.assign(state["learning_rate"])
+
+
 def read_state(run_dir: Path) -> dict | None:
     path = run_dir / CHECKPOINT / "state.json"
     return json.loads(path.read_text()) if path.exists() else None
@@ -221,6 +233,16 @@ def _truncate_history(path: Path, epochs_done: int) -> None:
     kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < epochs_done]
     with path.open("w", newline="") as handle:
         csv.writer(handle).writerows(kept)
+
+
+def resolve_monitor(model: keras.Model, monitor: str) -> str:
+    """The log name of ``monitor`` for ``model``: with several outputs (deep supervision)
+    Keras prefixes metric names with the output's name, e.g. ``val_head_softmax_mean_iou``;
+    the total loss keeps its plain name."""
+    metric = monitor.removeprefix("val_")
+    if len(model.outputs) == 1 or metric == "loss":
+        return monitor
+    return f"{monitor[: len(monitor) - len(metric)]}{model.output_names[0]}_{metric}"
 
 
 def build_training_model(config: dict, num_classes: int) -> keras.Model:
@@ -299,23 +321,14 @@ def train(
     with distribution.scope():
         model = build_training_model(config, spec.num_classes)
         if state:
-            model.load_weights(run_dir / CHECKPOINT / "model.weights.h5")
-            model.optimizer.build(model.trainable_variables)
-            saved = np.load(run_dir / CHECKPOINT / "optimizer.npz")
-            for variable, key in zip(
-                model.optimizer.variables,
-                sorted(saved.files, key=lambda k: int(k.split("_")[1])),
-                strict=True,
-            ):  # noqa: E501
-                variable.assign(saved[key])
-            model.optimizer.learning_rate.assign(state["learning_rate"])
+            restore_checkpoint(model, run_dir / CHECKPOINT, state)
     if len(model.outputs) > 1:  # deep supervision: the same labels for every output
         count = len(model.outputs)
         train_data = train_data.map(lambda x, y: (x, (y,) * count))
         val_data = val_data.map(lambda x, y: (x, (y,) * count))
 
     callbacks_cfg = config["callbacks"]
-    monitor = callbacks_cfg["monitor"]
+    monitor = resolve_monitor(model, callbacks_cfg["monitor"])
     stateful = {}
     if callbacks_cfg["reduce_lr_on_plateau"] is not None:
         stateful["reduce_lr_on_plateau"] = keras.callbacks.ReduceLROnPlateau(

@@ -136,9 +136,11 @@ def predict_mc(model: keras.Model, images, samples: int = 50, batch_size: int = 
     parts = []
     for start in range(0, len(images), batch_size):
         batch = images[start : start + batch_size]
-        parts.append(mc_statistics(
-            _main_probabilities(model.predict_on_batch(batch)) for _ in range(samples)
-        ))  # fmt: skip
+        parts.append(
+            mc_statistics(
+                _main_probabilities(model.predict_on_batch(batch)) for _ in range(samples)
+            )
+        )
     return MCResult(
         **{
             field: np.concatenate([getattr(part, field) for part in parts])
@@ -185,8 +187,9 @@ class ReliabilityDiagram:
         return float((self.counts[filled] * gaps).sum() / max(self.counts.sum(), 1))
 
 
-def reliability_diagram(probs, labels, bins: int = 15,
-                        ignore_index: int = IGNORE_INDEX) -> ReliabilityDiagram:  # fmt: skip
+def reliability_diagram(
+    probs, labels, bins: int = 15, ignore_index: int = IGNORE_INDEX
+) -> ReliabilityDiagram:
     """Bin pixels by the probability of their predicted class.
 
     Args:
@@ -198,8 +201,9 @@ def reliability_diagram(probs, labels, bins: int = 15,
     probs = class_probabilities(np.asarray(probs, dtype=np.float64))
     labels = np.asarray(labels)
     if labels.shape != probs.shape[:-1]:
-        raise ValueError(f"labels of shape {labels.shape} do not match probabilities of shape "
-                         f"{probs.shape}")  # fmt: skip
+        raise ValueError(
+            f"labels of shape {labels.shape} do not match probabilities of shape {probs.shape}"
+        )
     keep = labels != ignore_index
     probs, labels = probs[keep], labels[keep]
     confidence = probs.max(axis=-1)
@@ -212,8 +216,9 @@ def reliability_diagram(probs, labels, bins: int = 15,
     return ReliabilityDiagram(np.linspace(0.0, 1.0, bins + 1), counts, accuracy, mean_confidence)
 
 
-def expected_calibration_error(probs, labels, bins: int = 15,
-                               ignore_index: int = IGNORE_INDEX) -> float:  # fmt: skip
+def expected_calibration_error(
+    probs, labels, bins: int = 15, ignore_index: int = IGNORE_INDEX
+) -> float:
     """ECE of ``probs`` against ``labels`` (see :func:`reliability_diagram`); 0 = calibrated."""
     return reliability_diagram(probs, labels, bins, ignore_index).ece
 
@@ -232,10 +237,19 @@ def plot_reliability(diagrams: Mapping[str, ReliabilityDiagram], title: str | No
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
     for name, diagram in diagrams.items():
         filled = diagram.counts > 0
-        axes.plot(diagram.confidence[filled], diagram.accuracy[filled], marker="o",
-                  label=f"{name} (ECE {100 * diagram.ece:.2f}%)")  # fmt: skip
-    axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
-             title=title or "reliability diagram")  # fmt: skip
+        axes.plot(
+            diagram.confidence[filled],
+            diagram.accuracy[filled],
+            marker="o",
+            label=f"{name} (ECE {100 * diagram.ece:.2f}%)",
+        )
+    axes.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="confidence",
+        ylabel="accuracy",
+        title=title or "reliability diagram",
+    )
     axes.legend(loc="upper left")
     return figure
 

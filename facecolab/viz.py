@@ -104,21 +104,39 @@ def plot_confusion_matrix(cm: np.ndarray, class_names, out_path, title: str | No
     axes = figure.add_subplot()
     image = axes.imshow(percent, cmap="Blues", vmin=0, vmax=100)
     figure.colorbar(image, ax=axes, label="% of true pixels")
-    axes.set(xticks=range(count), yticks=range(count), xlabel="predicted", ylabel="true",
-             title=title or "confusion matrix")  # fmt: skip
+    axes.set(
+        xticks=range(count),
+        yticks=range(count),
+        xlabel="predicted",
+        ylabel="true",
+        title=title or "confusion matrix",
+    )
     axes.set_xticklabels(class_names, rotation=45, ha="right")
     axes.set_yticklabels(class_names)
     if count <= 20:
         for (row, col), value in np.ndenumerate(percent):
-            axes.text(col, row, f"{value:.1f}", ha="center", va="center", fontsize=8,
-                      color="white" if value > 50 else "black")  # fmt: skip
+            axes.text(
+                col,
+                row,
+                f"{value:.1f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if value > 50 else "black",
+            )
     figure.tight_layout()
     return _save_figure(figure, out_path)
 
 
-def plot_uncertainty(image: np.ndarray, labels: np.ndarray, entropy: np.ndarray,
-                     mutual_information: np.ndarray, out_path, palette: np.ndarray | None = None,
-                     title: str | None = None) -> Path:  # fmt: skip
+def plot_uncertainty(
+    image: np.ndarray,
+    labels: np.ndarray,
+    entropy: np.ndarray,
+    mutual_information: np.ndarray,
+    out_path,
+    palette: np.ndarray | None = None,
+    title: str | None = None,
+) -> Path:
     """Four panels: ``uint8 (H, W, 3)`` image, label overlay, predictive entropy and mutual
     information (``float (H, W)``, nats) with their colour bars."""
     from matplotlib.figure import Figure
@@ -126,9 +144,12 @@ def plot_uncertainty(image: np.ndarray, labels: np.ndarray, entropy: np.ndarray,
     palette = generic_palette() if palette is None else palette
     height, width = labels.shape
     figure = Figure(figsize=(4 * 4, 4 * height / width + 0.6))
-    panels = (("image", image, None), ("labels", overlay(image, labels, palette), None),
-              ("entropy (nats)", entropy, "magma"),
-              ("mutual information (nats)", mutual_information, "magma"))  # fmt: skip
+    panels = (
+        ("image", image, None),
+        ("labels", overlay(image, labels, palette), None),
+        ("entropy (nats)", entropy, "magma"),
+        ("mutual information (nats)", mutual_information, "magma"),
+    )
     for index, (name, values, cmap) in enumerate(panels, start=1):
         axes = figure.add_subplot(1, 4, index)
         shown = axes.imshow(values, cmap=cmap)

@@ -93,15 +93,21 @@ def add_to_manifest(name: str, path, weights_dir=None, **info) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: weights file not found")
     if "source" not in info:
-        raise ValueError(f"{name}: say where the weights come from: source=URL or "
-                         "source='train with configs/X.json'")  # fmt: skip
+        raise ValueError(
+            f"{name}: say where the weights come from: source=URL or "
+            "source='train with configs/X.json'"
+        )
     folder = _weights_dir(weights_dir) if weights_dir is not None else path.parent
     try:
         relative = path.resolve().relative_to(folder.resolve())
     except ValueError:
         raise ValueError(f"{path}: must lie inside the weights folder {folder}") from None
-    entry = {"file": relative.as_posix(), "sha256": sha256_file(path),
-             "size_bytes": path.stat().st_size, **info}  # fmt: skip
+    entry = {
+        "file": relative.as_posix(),
+        "sha256": sha256_file(path),
+        "size_bytes": path.stat().st_size,
+        **info,
+    }
     manifest = read_manifest(folder)
     manifest[name] = entry
     text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
@@ -139,12 +145,15 @@ def download_file(url: str, dest, sha256: str, timeout: float = 60.0) -> Path:
                 digest.update(chunk)
                 handle.write(chunk)
         if digest.hexdigest() != sha256:
-            raise ValueError(f"{dest}: download from {url} has sha256 {digest.hexdigest()}, "
-                             f"the manifest expects {sha256}")  # fmt: skip
+            raise ValueError(
+                f"{dest}: download from {url} has sha256 {digest.hexdigest()}, "
+                f"the manifest expects {sha256}"
+            )
         os.replace(tmp, dest)
     except urllib.error.HTTPError as error:
-        raise FileNotFoundError(f"{url}: download of {dest.name} failed "
-                                f"(HTTP {error.code} {error.reason})") from None  # fmt: skip
+        raise FileNotFoundError(
+            f"{url}: download of {dest.name} failed (HTTP {error.code} {error.reason})"
+        ) from None
     except urllib.error.URLError as error:
         raise ConnectionError(f"{url}: cannot reach the server ({error.reason})") from None
     except TimeoutError:
@@ -168,20 +177,24 @@ def pretrained_path(name: str, weights_dir=None, download_missing: bool = True) 
     manifest = read_manifest(folder)
     if name not in manifest:
         known = ", ".join(sorted(manifest)) or "none yet"
-        raise ValueError(f"no pretrained weights named {name!r} in {folder / MANIFEST_NAME} "
-                         f"(known: {known})")  # fmt: skip
+        raise ValueError(
+            f"no pretrained weights named {name!r} in {folder / MANIFEST_NAME} (known: {known})"
+        )
     entry = manifest[name]
     path = folder / entry["file"]
     if not path.exists():
         if not (download_missing and _is_url(entry["source"])):
-            raise FileNotFoundError(f"{path}: weights {name!r} not found; "
-                                    f"{_how_to_get(name, entry, path)}")  # fmt: skip
+            raise FileNotFoundError(
+                f"{path}: weights {name!r} not found; {_how_to_get(name, entry, path)}"
+            )
         download_file(entry["source"], path, entry["sha256"])
     actual = sha256_file(path)
     if actual != entry["sha256"]:
-        raise ValueError(f"{path}: sha256 {actual} does not match the manifest's "
-                         f"{entry['sha256']}; the file is corrupt or was replaced — delete "
-                         f"it and {_how_to_get(name, entry, path)}")  # fmt: skip
+        raise ValueError(
+            f"{path}: sha256 {actual} does not match the manifest's "
+            f"{entry['sha256']}; the file is corrupt or was replaced — delete "
+            f"it and {_how_to_get(name, entry, path)}"
+        )
     return path
 
 

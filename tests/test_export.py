@@ -29,9 +29,11 @@ def images():
 
 
 def training_config(tmp_path):
-    config = {"name": "tiny", "data": {"dataset": "lfw_parts", "prepared": "unused",
-                                       "image_size": [64, 64]},
-              "model": {"name": "unet", "options": {"depth": 2, "base_filters": 4}}}  # fmt: skip
+    config = {
+        "name": "tiny",
+        "data": {"dataset": "lfw_parts", "prepared": "unused", "image_size": [64, 64]},
+        "model": {"name": "unet", "options": {"depth": 2, "base_filters": 4}},
+    }
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(config))
     return path
@@ -69,14 +71,24 @@ def save(model, tmp_path, kind):
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["keras", "h5", "hdf5", "weights+sidecar",
-                                  "weights+training-config", "weights+run-dir",
-                                  "legacy-weights-h5"])  # fmt: skip
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "keras",
+        "h5",
+        "hdf5",
+        "weights+sidecar",
+        "weights+training-config",
+        "weights+run-dir",
+        "legacy-weights-h5",
+    ],
+)
 def test_every_format_loads_with_identical_predictions(model, images, tmp_path, kind):
     path, config = save(model, tmp_path, kind)
     loaded = load_model_any(path, config=config)
-    np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0),
-                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
+    )
 
 
 def test_sidecar_records_the_builder_call(model, tmp_path):
@@ -91,8 +103,9 @@ def test_run_folder_prefers_best_model(model, images, tmp_path):
     other = build_model("unet", **KWARGS)  # different random weights
     other.save(tmp_path / "model_best.keras")
     loaded = load_model_any(tmp_path)
-    np.testing.assert_allclose(loaded.predict(images, verbose=0), other.predict(images, verbose=0),
-                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), other.predict(images, verbose=0), atol=1e-6
+    )
 
 
 @pytest.mark.parametrize(
@@ -128,3 +141,32 @@ def test_weights_that_do_not_fit_the_config(model, tmp_path):
 def test_save_weights_with_config_wants_the_weights_suffix(model, tmp_path):
     with pytest.raises(ValueError, match=r"\.weights\.h5"):
         save_weights_with_config(model, tmp_path / "m.h5", "unet", KWARGS)
+
+
+def test_open_model_by_pretrained_name(model, images, tmp_path):
+    from facecolab.export import open_model
+    from facecolab.weights import add_to_manifest
+
+    model.save(tmp_path / "tiny.keras")
+    add_to_manifest(
+        "tiny", tmp_path / "tiny.keras", source="train with configs/tiny.json", dataset="lfw_parts"
+    )
+    opened = open_model("tiny", weights_dir=tmp_path)
+    assert (opened.path, opened.dataset, opened.run_config) == (
+        tmp_path / "tiny.keras",
+        "lfw_parts",
+        None,
+    )
+    np.testing.assert_allclose(
+        opened.model.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
+    )
+    with pytest.raises(FileNotFoundError, match="known: tiny"):
+        open_model("other", weights_dir=tmp_path)
+
+
+def test_open_model_finds_the_run_config(model, tmp_path):
+    from facecolab.export import open_model
+
+    path, _ = save(model, tmp_path, "weights+run-dir")
+    opened = open_model(path)
+    assert opened.dataset == "lfw_parts" and opened.run_config["name"] == "tiny"

@@ -176,8 +176,9 @@ def test_bad_label_shape_raises(y_true_shape, message):
 
 def test_class_weights_length_checked():
     with pytest.raises(ValueError, match="class_weights has 2 values for 3 classes"):
-        cross_entropy_loss(np.zeros((1, 2, 2)), np.full((1, 2, 2, 3), 1 / 3, "float32"),
-                           class_weights=[1, 2])  # fmt: skip
+        cross_entropy_loss(
+            np.zeros((1, 2, 2)), np.full((1, 2, 2, 3), 1 / 3, "float32"), class_weights=[1, 2]
+        )
 
 
 @pytest.mark.parametrize(
@@ -206,8 +207,9 @@ def test_build_loss_is_the_weighted_sum(spec, weights, options):
     for term, weight in weights.items():
         fn = losses.LOSSES[term].loss_fn
         accepted = losses._option_names(fn)
-        expected += weight * value(fn, labels, probs, **{k: v for k, v in options.items()
-                                                          if k in accepted})  # fmt: skip
+        expected += weight * value(
+            fn, labels, probs, **{k: v for k, v in options.items() if k in accepted}
+        )
     assert loss.terms == weights
     assert float(loss(labels, probs)) == pytest.approx(expected, rel=1e-5)
     restored = keras.losses.deserialize(keras.losses.serialize(loss))
@@ -263,8 +265,9 @@ def test_compile_and_fit_one_step(spec, channels, deep_supervision):
     labels[:, :2] = 255
     model = tiny_model(channels, deep_supervision)
     loss = build_loss(spec)
-    model.compile(optimizer="adam", loss=[loss, loss] if deep_supervision else loss,
-                  jit_compile=False)  # fmt: skip
+    model.compile(
+        optimizer="adam", loss=[loss, loss] if deep_supervision else loss, jit_compile=False
+    )
     before = [w.numpy().copy() for w in model.trainable_weights]
     targets = (labels, labels) if deep_supervision else labels
     history = model.fit(images, targets, batch_size=4, epochs=1, verbose=0)

@@ -83,13 +83,13 @@ def test_hand_made_iou(truth, prediction, num_classes, expected_iou, expected_me
             [0, 1, 1, 2],
             [0, 1, 0, 2],
             {"precision": [1 / 2, 1, 1], "recall": [1, 1 / 2, 1], "f1": [2 / 3, 2 / 3, 1]},
-        ),  # fmt: skip
+        ),
         # class 2 only predicted: precision 0, recall 0 (present); class 0 absent: NaN
         (
             [1, 1, 1, 1],
             [1, 1, 2, 2],
             {"precision": [NAN, 1, 0], "recall": [NAN, 1 / 2, 0], "f1": [NAN, 2 / 3, 0]},
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_hand_made_precision_recall_f1(truth, prediction, expected):
@@ -146,9 +146,12 @@ def test_summarize_and_table():
 
 @pytest.mark.parametrize(
     ("truth", "prediction", "message"),
-    [([0, 7], [0, 1], r"y_true has ids \[7\]"), ([0, 1], [0, -1], r"y_pred has ids \[-1\]"),
-     ([0, 1, 1], [0, 1], "3 pixels")],
-)  # fmt: skip
+    [
+        ([0, 7], [0, 1], r"y_true has ids \[7\]"),
+        ([0, 1], [0, -1], r"y_pred has ids \[-1\]"),
+        ([0, 1, 1], [0, 1], "3 pixels"),
+    ],
+)
 def test_confusion_matrix_rejects_bad_ids(truth, prediction, message):
     with pytest.raises(ValueError, match=message):
         confusion_matrix(truth, prediction, 3)
@@ -156,8 +159,9 @@ def test_confusion_matrix_rejects_bad_ids(truth, prediction, message):
 
 def test_class_probabilities_and_predicted_labels():
     sigmoid = np.array([[0.2], [0.7], [0.5]], dtype="float32")
-    np.testing.assert_allclose(metrics.class_probabilities(sigmoid), [[0.8, 0.2], [0.3, 0.7],
-                                                                      [0.5, 0.5]])  # fmt: skip
+    np.testing.assert_allclose(
+        metrics.class_probabilities(sigmoid), [[0.8, 0.2], [0.3, 0.7], [0.5, 0.5]]
+    )
     np.testing.assert_array_equal(metrics.predicted_labels(sigmoid), [0, 1, 0])
     tensor = metrics.class_probabilities(tf.constant(sigmoid))
     assert keras.ops.is_tensor(tensor) and tuple(tensor.shape) == (3, 2)
@@ -233,8 +237,9 @@ def test_keras_metric_in_evaluate_and_config_round_trip():
     truth[:, 0] = 255
     inputs = keras.Input((8, 8, 3))
     model = keras.Model(inputs, keras.layers.Conv2D(3, 1, activation="softmax")(inputs))
-    model.compile(loss=build_loss("ce"), metrics=[MeanIoUMetric(3), PixelAccuracyMetric(3)],
-                  jit_compile=False)  # fmt: skip
+    model.compile(
+        loss=build_loss("ce"), metrics=[MeanIoUMetric(3), PixelAccuracyMetric(3)], jit_compile=False
+    )
     logs = model.evaluate(images, truth, batch_size=2, verbose=0, return_dict=True)
     cm = confusion_matrix(truth, model.predict(images, verbose=0).argmax(-1), 3)
     assert logs["mean_iou"] == pytest.approx(float(metrics.mean_iou(cm)), rel=1e-5)

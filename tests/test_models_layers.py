@@ -10,16 +10,16 @@ from facecolab.models.layers import (  # noqa: E402
     ImageNetPreprocessing,
     MaxPoolWithArgmax,
     MaxUnpoolWithArgmax,
+    ResizeTo,
     check_divisible,
     head_channels,
 )
 
 
 def test_unpool_puts_values_back_at_argmax_positions_by_hand():
-    image = np.array([[1, 2, 0, 7],
-                      [4, 3, 6, 5],
-                      [0, 0, 9, 8],
-                      [0, 1, 8, 9.5]], dtype="float32")[None, :, :, None]  # fmt: skip
+    image = np.array([[1, 2, 0, 7], [4, 3, 6, 5], [0, 0, 9, 8], [0, 1, 8, 9.5]], dtype="float32")[
+        None, :, :, None
+    ]
     pooled, argmax = MaxPoolWithArgmax()(image)
     np.testing.assert_array_equal(np.asarray(pooled)[0, :, :, 0], [[4, 7], [1, 9.5]])
     # flat positions in the (1, 4, 4, 1) input: row * 4 + column
@@ -68,10 +68,9 @@ def test_unpool_in_a_model_has_symbolic_shape_and_gradient():
         ("uint8_range", (0.0, 0.5, 1.0), (0.0, 127.5, 255.0)),
         ("caffe", (1.0, 0.0, 0.0), (-103.939, -116.779, 255.0 - 123.68)),  # BGR order
         ("torch", (0.485, 0.456, 0.406), (0.0, 0.0, 0.0)),
-        ("torch", (1.0, 1.0, 1.0), ((1 - 0.485) / 0.229, (1 - 0.456) / 0.224,
-                                    (1 - 0.406) / 0.225)),
+        ("torch", (1.0, 1.0, 1.0), ((1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225)),
     ],
-)  # fmt: skip
+)
 def test_imagenet_preprocessing_modes(mode, rgb, expected):
     pixel = np.array(rgb, "float32").reshape(1, 1, 1, 3)
     out = np.asarray(ImageNetPreprocessing(mode)(pixel)).reshape(3)
@@ -103,3 +102,19 @@ def test_check_divisible_names_sizes():
     check_divisible((64, 96, 3), 32, "m")
     with pytest.raises(ValueError, match="divisible by 32; got 64×80"):
         check_divisible((64, 80, 3), 32, "m")
+
+
+def test_resize_to_keeps_later_batch_norm_in_inference_mode():
+    # keras.layers.Resizing here would switch the batch norm to training mode in model(x).
+    inputs = keras.Input((8, 8, 4))
+    pooled = keras.layers.AveragePooling2D(3)(inputs)  # 2×2, not a divisor of 8
+    resized = ResizeTo(8, 8, name="resize")(pooled)
+    outputs = keras.layers.BatchNormalization(name="bn")(resized)
+    model = keras.Model(inputs, outputs)
+    assert tuple(resized.shape) == (None, 8, 8, 4)
+    x = np.random.default_rng(2).normal(3.0, 1.0, size=(2, 8, 8, 4)).astype("float32")
+    eager = np.asarray(model(x))
+    np.testing.assert_array_equal(model.get_layer("bn").moving_mean.numpy(), np.zeros(4))
+    np.testing.assert_allclose(eager, model.predict(x, verbose=0), rtol=1e-6)
+    constant = np.full((1, 3, 5, 2), 7.0, "float32")
+    np.testing.assert_allclose(np.asarray(ResizeTo(6, 4)(constant)), 7.0, rtol=1e-6)

@@ -90,14 +90,26 @@ def test_missing_extra_and_out_of_set_are_reported(tmp_path, capsys):
     Image.new("RGB", (3, 1)).save(gt / "a_image.jpg")  # Helen's image beside its label: skipped
     (tmp_path / "names.txt").write_text("bg\nskin\n")
     out = tmp_path / "report" / "f1.json"
-    code = main(["--pred", str(pred), "--gt", str(gt), "--labels", str(tmp_path / "names.txt"),
-                 "--json", str(out)])  # fmt: skip
+    code = main(
+        [
+            "--pred",
+            str(pred),
+            "--gt",
+            str(gt),
+            "--labels",
+            str(tmp_path / "names.txt"),
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     result = json.loads(out.read_text())
     assert result["missing"] == ["c_label.png"]
     assert result["extra"] == ["d.png"]
-    assert result["out_of_set"] == {"ground_truth": {"b_label.png": {"9": 1}},
-                                    "prediction": {"a.png": {"7": 1}}}  # fmt: skip
+    assert result["out_of_set"] == {
+        "ground_truth": {"b_label.png": {"9": 1}},
+        "prediction": {"a.png": {"7": 1}},
+    }
     assert result["excluded_pixels"] == 2
     assert result["confusion_matrix"] == [[1, 0], [0, 2]]
     printed = capsys.readouterr().out
@@ -134,8 +146,19 @@ def test_pairing_errors(tmp_path, gt_names, pred_names, message):
 def test_size_mismatch_names_both_files(tmp_path, capsys):
     write_png(tmp_path / "gt" / "a.png", [[0, 1]])
     write_png(tmp_path / "pred" / "a.png", [[0], [1]])
-    assert main(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"),
-                 "--labels", str(_names(tmp_path))]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "--pred",
+                str(tmp_path / "pred"),
+                "--gt",
+                str(tmp_path / "gt"),
+                "--labels",
+                str(_names(tmp_path)),
+            ]
+        )
+        == 2
+    )
     error = capsys.readouterr().err
     assert "pred/a.png" in error and "gt/a.png" in error
 
@@ -145,12 +168,19 @@ def _names(folder):
     return folder / "names.txt"
 
 
-def test_importing_score_does_not_import_tensorflow():
-    code = ("import sys; import facecolab.score; "
-            "print('tensorflow' in sys.modules or 'keras' in sys.modules)")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         check=True)  # fmt: skip
-    assert out.stdout.strip() == "False"
+def test_scoring_does_not_import_tensorflow(tmp_path):
+    """f1_score.py is numpy/PIL only: fast to start, usable without TensorFlow."""
+    write_png(tmp_path / "gt" / "a.png", [[0, 1]])
+    write_png(tmp_path / "pred" / "a.png", [[0, 1]])
+    code = (
+        "import sys; from facecolab.score import score_folders; "
+        f"score_folders({str(tmp_path / 'pred')!r}, {str(tmp_path / 'gt')!r}); "
+        "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
 
 
 def test_f1_score_script_from_another_folder_with_project4_defaults(tmp_path):
@@ -159,8 +189,12 @@ def test_f1_score_script_from_another_folder_with_project4_defaults(tmp_path):
     write_png(tmp_path / "test" / "7_label.png", [[0, 4, 5]])
     write_png(tmp_path / "predict_image" / "7.png", [[0, 5, 5]])
     (tmp_path / "label_names.txt").write_text(" ".join(HELEN_CLASSES) + "\n")
-    out = subprocess.run([sys.executable, str(REPO / "f1_score.py"), "--json", "f1.json"],
-                         cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, str(REPO / "f1_score.py"), "--json", "f1.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads((tmp_path / "f1.json").read_text())
     assert result["label_names"].endswith("label_names.txt")

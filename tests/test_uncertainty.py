@@ -62,8 +62,7 @@ def test_running_sums_equal_brute_force_stack():
     np.testing.assert_allclose(result.mean, mean, rtol=1e-6)
     np.testing.assert_allclose(result.variance, variance, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(result.entropy, entropy, rtol=1e-6)
-    np.testing.assert_allclose(result.mutual_information, mutual_information, rtol=1e-5,
-                               atol=1e-7)  # fmt: skip
+    np.testing.assert_allclose(result.mutual_information, mutual_information, rtol=1e-5, atol=1e-7)
     assert result.samples == 7
 
 

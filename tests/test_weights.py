@@ -52,13 +52,20 @@ def test_sha256_file_streams_chunks(tmp_path, monkeypatch):
 def test_add_to_manifest_records_file_hash_and_info(tmp_path):
     folder = tmp_path / "weights"
     folder.mkdir()
-    (folder / "manifest.json").write_text(json.dumps(
-        {"other": {"file": "o.keras", "sha256": "0", "source": "x"}}))  # fmt: skip
+    (folder / "manifest.json").write_text(
+        json.dumps({"other": {"file": "o.keras", "sha256": "0", "source": "x"}})
+    )
     path = folder / "sub" / "m.keras"
     path.parent.mkdir()
     path.write_bytes(PAYLOAD)
-    entry = add_to_manifest("m", path, weights_dir=folder, source="train with configs/m.json",
-                            dataset="lfw_parts", input_size=[64, 64])  # fmt: skip
+    entry = add_to_manifest(
+        "m",
+        path,
+        weights_dir=folder,
+        source="train with configs/m.json",
+        dataset="lfw_parts",
+        input_size=[64, 64],
+    )
     manifest = read_manifest(folder)
     assert manifest["m"] == entry
     assert entry["file"] == "sub/m.keras"

@@ -4,7 +4,8 @@
 per-part picture (project 2's ``test.py``). ``recolour``: change lip or hair colour inside a
 predicted mask (project 2's experiment). ``portrait``: person mask and background replacement
 (project 5's ``test.py``). ``webcam``: the same in real time from a camera (project 5's
-``webcam.py``). ``notebook``: the few helpers the notebooks share.
+``webcam.py``). ``photo``: parse the face of a wider photo through a face-detection crop.
+``notebook``: the few helpers the notebooks share; ``common``: model and image loading.
 
 Nothing is imported here, so ``python -m facecolab.apps.<app> --help`` answers at once.
 """

@@ -1,4 +1,4 @@
-"""What the apps share: a model file plus the dataset spec that says what its ids mean."""
+"""What the apps share: a model with the dataset spec that says what its ids mean; images."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import numpy as np
 from ..datasets.readers.base import read_image
 from ..datasets.specs import SPECS, DatasetSpec, get_spec
 
+MODEL_HELP = "a .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json"
+
 
 def model_num_classes(model) -> int:
     """Classes of the model's first output; one sigmoid channel counts as two classes."""
@@ -16,12 +18,11 @@ def model_num_classes(model) -> int:
     return 2 if channels == 1 else channels
 
 
-def spec_for_model(model, model_path=None, dataset: str | None = None) -> DatasetSpec | None:
-    """The spec whose ids the model predicts.
-
-    Looked up in this order: ``dataset`` (a ``facecolab.datasets`` name), the training config
-    of the run the model file came from, the only registered spec with the model's class
-    count. Binary datasets all mean (background, foreground), so any of them serves.
+def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
+    """The spec whose ids the model predicts: ``dataset`` (a ``facecolab.datasets`` name)
+    when known, else the only registered spec with the model's class count. Binary datasets
+    all mean (background, foreground) but name the foreground differently, so a binary model
+    without ``dataset`` gets ``None``.
 
     Returns:
         the spec, or ``None`` when nothing identifies it (callers fall back to ids and a
@@ -30,30 +31,27 @@ def spec_for_model(model, model_path=None, dataset: str | None = None) -> Datase
     Raises:
         ValueError: ``dataset`` is unknown or has a different class count than the model.
     """
-    from ..export import find_run_config
-
     num_classes = model_num_classes(model)
-    if dataset is None and model_path is not None:
-        run_config = find_run_config(model_path) or {}
-        dataset = (run_config.get("data") or {}).get("dataset")
     if dataset is not None:
         spec = get_spec(dataset)
         if spec.num_classes != num_classes:
-            raise ValueError(f"dataset {dataset!r} has {spec.num_classes} classes but the model "
-                             f"{model_path or model.name} predicts {num_classes}")  # fmt: skip
+            raise ValueError(
+                f"dataset {dataset!r} has {spec.num_classes} classes but the model "
+                f"{model.name!r} predicts {num_classes}"
+            )
         return spec
     matches = [spec for spec in SPECS.values() if spec.num_classes == num_classes]
-    if len({spec.class_names for spec in matches}) == 1:
-        return matches[0]
-    return None
+    return matches[0] if len(matches) == 1 else None
 
 
-def load_app_model(model_path, dataset: str | None = None):
-    """``(keras.Model, DatasetSpec | None)`` from any model file ``facecolab.export`` reads."""
-    from ..export import load_model_any
+def load_app_model(name_or_path, dataset: str | None = None):
+    """``(keras.Model, DatasetSpec | None)`` from a model file, a run folder or a name in
+    ``weights/manifest.json`` (``facecolab.export.open_model``). The spec comes from
+    ``dataset``, else the run's config or the manifest entry, else the class count."""
+    from ..export import open_model
 
-    model = load_model_any(model_path)
-    return model, spec_for_model(model, model_path, dataset)
+    opened = open_model(name_or_path)
+    return opened.model, spec_for_model(opened.model, dataset or opened.dataset)
 
 
 def palette_of(spec: DatasetSpec | None) -> np.ndarray:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..resize import ASPECT_MODES
-from .common import load_app_model, load_image, palette_of, save_image
+from .common import MODEL_HELP, load_app_model, load_image, palette_of, save_image
 
 VIEWS = ("mask", "overlay", "side_by_side", "parts")
 DIMMED = 0.25  # brightness of the pixels outside the part in the ``parts`` view
@@ -31,8 +31,9 @@ def parse_face(model, image: np.ndarray, aspect: str = "stretch") -> np.ndarray:
     return next(predict_labels(model, [image], aspect=aspect, batch_size=1))
 
 
-def parts_grid(image: np.ndarray, label: np.ndarray, class_names: Sequence[str],
-               columns: int = 4) -> np.ndarray:  # fmt: skip
+def parts_grid(
+    image: np.ndarray, label: np.ndarray, class_names: Sequence[str], columns: int = 4
+) -> np.ndarray:
     """``uint8 (h, w, 3)`` figure: one panel per predicted class except background (id 0),
     showing the photo with everything outside that class dimmed, titled with its name and
     share of the pixels."""
@@ -60,8 +61,13 @@ def parts_grid(image: np.ndarray, label: np.ndarray, class_names: Sequence[str],
     return np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
 
 
-def render(image: np.ndarray, label: np.ndarray, view: str, palette: np.ndarray,
-           class_names: Sequence[str] | None = None) -> np.ndarray:  # fmt: skip
+def render(
+    image: np.ndarray,
+    label: np.ndarray,
+    view: str,
+    palette: np.ndarray,
+    class_names: Sequence[str] | None = None,
+) -> np.ndarray:
     """The picture of one view as ``uint8 (h, w, 3)``.
 
     Args:
@@ -92,14 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m facecolab.apps.face_parsing", description=__doc__.splitlines()[0]
     )
     parser.add_argument("-i", "--image", required=True, help="face photo (any size)")
-    parser.add_argument("-m", "--model", required=True,
-                        help=".keras / .h5 / .weights.h5 file or a run folder")  # fmt: skip
+    parser.add_argument("-m", "--model", required=True, help=MODEL_HELP)
     parser.add_argument("-v", "--view", default="overlay", choices=VIEWS)
     parser.add_argument("-o", "--out", help="output PNG (default: <image stem>_<view>.png)")
-    parser.add_argument("--dataset", help="dataset the model was trained on (colours, names); "
-                        "default: from the run's config or the class count")  # fmt: skip
-    parser.add_argument("--aspect", default="stretch", choices=ASPECT_MODES,
-                        help="how the photo is fitted to the model's input size")  # fmt: skip
+    parser.add_argument(
+        "--dataset",
+        help="dataset the model was trained on (colours, names); "
+        "default: from the run's config or the class count",
+    )
+    parser.add_argument(
+        "--aspect",
+        default="stretch",
+        choices=ASPECT_MODES,
+        help="how the photo is fitted to the model's input size",
+    )
+    parser.add_argument(
+        "--face-crop",
+        action="store_true",
+        help="detect the face and parse a square around it framed as LFW's crops (for models "
+        "trained on face crops, e.g. the shipped LFW Part Labels model, used on wider photos)",
+    )
     return parser
 
 
@@ -108,9 +126,15 @@ def main(argv=None) -> int:
     try:
         image = load_image(args.image)
         model, spec = load_app_model(args.model, args.dataset)
-        label = parse_face(model, image, args.aspect)
-        picture = render(image, label, args.view, palette_of(spec),
-                         spec.class_names if spec else None)  # fmt: skip
+        if args.face_crop:
+            from .photo import parse_photo
+
+            label, _ = parse_photo(model, image)
+        else:
+            label = parse_face(model, image, args.aspect)
+        picture = render(
+            image, label, args.view, palette_of(spec), spec.class_names if spec else None
+        )
         out = Path(args.out or f"{Path(args.image).stem}_{args.view}.png")
         save_image(picture, out)
     except (ValueError, FileNotFoundError) as error:

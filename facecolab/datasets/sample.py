@@ -126,9 +126,13 @@ GOLD = (212, 175, 55)
 def _body(f: _Frame, rng, skin) -> list[_Shape]:
     shapes = [
         _Shape("ellipse", f.box(0, 2.25, 2.3, 1.15), _ID["cloth"], _random_colour(rng)),
-        _Shape("polygon", f.points((-0.42, 0.4), (0.42, 0.4), (0.5, 1.4), (-0.5, 1.4)),
-               _ID["neck"], _scale(skin, 0.9)),
-    ]  # fmt: skip
+        _Shape(
+            "polygon",
+            f.points((-0.42, 0.4), (0.42, 0.4), (0.5, 1.4), (-0.5, 1.4)),
+            _ID["neck"],
+            _scale(skin, 0.9),
+        ),
+    ]
     if rng.random() < 0.3:
         shapes.append(
             _Shape("arc", f.box(0, 0.75, 0.48, 0.4), _ID["neck_l"], GOLD, f.line, (20, 160))
@@ -140,9 +144,13 @@ def _ears(f: _Frame, rng, skin) -> list[_Shape]:
     """Left ear an ellipse, right ear an angular polygon; optional earrings."""
     shapes = [
         _Shape("ellipse", f.box(-1, 0.02, 0.2, 0.26), _ID["l_ear"], _scale(skin, 0.92)),
-        _Shape("polygon", f.points((0.9, -0.28), (1.2, -0.18), (1.14, 0.22), (0.9, 0.3)),
-               _ID["r_ear"], _scale(skin, 0.86)),
-    ]  # fmt: skip
+        _Shape(
+            "polygon",
+            f.points((0.9, -0.28), (1.2, -0.18), (1.14, 0.22), (0.9, 0.3)),
+            _ID["r_ear"],
+            _scale(skin, 0.86),
+        ),
+    ]
     if rng.random() < 0.3:
         shapes += [
             _Shape("ellipse", f.box(u, 0.35, 0.06, 0.05), _ID["ear_r"], GOLD) for u in (-1.05, 1.05)
@@ -156,26 +164,47 @@ def _hair_or_hat(f: _Frame, rng, hair) -> list[_Shape]:
         colour = _random_colour(rng)
         return [
             _Shape("chord", f.box(0, -0.45, 1.05, 0.95), _ID["hat"], colour, angles=(180, 360)),
-            _Shape("polygon", f.points((-1.4, -0.5), (1.4, -0.5), (1.4, -0.42), (-1.4, -0.42)),
-                   _ID["hat"], _scale(colour, 0.8)),
-        ]  # fmt: skip
+            _Shape(
+                "polygon",
+                f.points((-1.4, -0.5), (1.4, -0.5), (1.4, -0.42), (-1.4, -0.42)),
+                _ID["hat"],
+                _scale(colour, 0.8),
+            ),
+        ]
     if rng.random() < 0.1:
         return []
     hairline = -rng.uniform(0.25, 0.5)
-    return [_Shape("chord", f.box(0, hairline, 1.1, hairline + 1.15), _ID["hair"], hair,
-                   angles=(180, 360))]  # fmt: skip
+    return [
+        _Shape(
+            "chord", f.box(0, hairline, 1.1, hairline + 1.15), _ID["hair"], hair, angles=(180, 360)
+        )
+    ]
 
 
 def _brows(f: _Frame, hair) -> list[_Shape]:
     """Left brow straight, thick and rising outwards; right brow a thin, lighter arch."""
     brow = _scale(hair, 0.8)
     return [
-        _Shape("polygon", f.points((-0.67, -0.39), (-0.17, -0.33), (-0.17, -0.27), (-0.67, -0.31)),
-               _ID["l_brow"], brow),
-        _Shape("polygon", f.points((0.17, -0.3), (0.42, -0.4), (0.67, -0.29), (0.67, -0.26),
-                                   (0.42, -0.34), (0.17, -0.25)),
-               _ID["r_brow"], _scale(brow, 1.15)),
-    ]  # fmt: skip
+        _Shape(
+            "polygon",
+            f.points((-0.67, -0.39), (-0.17, -0.33), (-0.17, -0.27), (-0.67, -0.31)),
+            _ID["l_brow"],
+            brow,
+        ),
+        _Shape(
+            "polygon",
+            f.points(
+                (0.17, -0.3),
+                (0.42, -0.4),
+                (0.67, -0.29),
+                (0.67, -0.26),
+                (0.42, -0.34),
+                (0.17, -0.25),
+            ),
+            _ID["r_brow"],
+            _scale(brow, 1.15),
+        ),
+    ]
 
 
 def _eyes(f: _Frame) -> list[_Shape]:
@@ -201,12 +230,32 @@ def _mouth(f: _Frame, rng) -> list[_Shape]:
     top, bottom = v - gap / 2, v + gap / 2
     inner = [_Shape("ellipse", f.box(0, v, 0.85 * half, 0.75 * gap), _ID["mouth"], (80, 20, 30))]
     return (inner if gap else []) + [
-        _Shape("polygon", f.points((-half, v), (-0.45 * half, top - 0.09), (0, top - 0.05),
-                                   (0.45 * half, top - 0.09), (half, v), (0, top)),
-               _ID["u_lip"], (170, 60, 75)),
-        _Shape("polygon", f.points((-half, v), (0, bottom), (half, v), (0.5 * half, bottom + 0.1),
-                                   (-0.5 * half, bottom + 0.1)), _ID["l_lip"], (205, 90, 100)),
-    ]  # fmt: skip
+        _Shape(
+            "polygon",
+            f.points(
+                (-half, v),
+                (-0.45 * half, top - 0.09),
+                (0, top - 0.05),
+                (0.45 * half, top - 0.09),
+                (half, v),
+                (0, top),
+            ),
+            _ID["u_lip"],
+            (170, 60, 75),
+        ),
+        _Shape(
+            "polygon",
+            f.points(
+                (-half, v),
+                (0, bottom),
+                (half, v),
+                (0.5 * half, bottom + 0.1),
+                (-0.5 * half, bottom + 0.1),
+            ),
+            _ID["l_lip"],
+            (205, 90, 100),
+        ),
+    ]
 
 
 def _glasses(f: _Frame) -> list[_Shape]:
@@ -241,8 +290,14 @@ def _face_shapes(rng: np.random.Generator, height: int, width: int) -> list[_Sha
     shapes += _ears(f, rng, skin)
     shapes.append(_Shape("ellipse", f.box(0, 0, 1, 1), _ID["skin"], skin))
     shapes += _hair_or_hat(f, rng, hair) + _brows(f, hair) + _eyes(f)
-    shapes.append(_Shape("polygon", f.points((0, -0.1), (-0.14, 0.22), (0.14, 0.22)), _ID["nose"],
-                         _scale(skin, 0.82)))  # fmt: skip
+    shapes.append(
+        _Shape(
+            "polygon",
+            f.points((0, -0.1), (-0.14, 0.22), (0.14, 0.22)),
+            _ID["nose"],
+            _scale(skin, 0.82),
+        )
+    )
     shapes += _mouth(f, rng)
     return shapes + (_glasses(f) if rng.random() < 0.25 else [])
 

@@ -30,20 +30,31 @@ MODELS: dict[str, Callable[..., keras.Model]] = {
     "deeplabv3plus_efficientnetb0": build_deeplabv3plus_efficientnetb0,
 }
 if segmentation_models_available():
-    MODELS.update({name: partial(build_sm_model, name)
-                   for name in ("sm_unet", "sm_fpn", "sm_linknet", "sm_pspnet")})  # fmt: skip
+    MODELS.update(
+        {
+            name: partial(build_sm_model, name)
+            for name in ("sm_unet", "sm_fpn", "sm_linknet", "sm_pspnet")
+        }
+    )
 
 # Presets: registry name + options, as the projects used them.
 PRESETS: dict[str, dict] = {
     "segnet_celeba": {"model": "segnet_vgg16", "num_classes": 2, "bayesian": True},  # P1
-    "unet_celebamask": {"model": "unet", "num_classes": 19, "base_filters": 16,
-                        "batch_norm": True},  # P2
+    "unet_celebamask": {
+        "model": "unet",
+        "num_classes": 19,
+        "base_filters": 16,
+        "batch_norm": True,
+    },  # P2
     "pspnet_face8": {"model": "pspnet_resnet50", "num_classes": 8},  # P3
     "deeplab_face8": {"model": "deeplabv3plus_efficientnetb0", "num_classes": 8},  # P3
     "unet_helen": {"model": "unet", "num_classes": 11, "base_filters": 16, "batch_norm": True},
-    "mobilenetv2_unet_portrait": {"model": "mobilenetv2_unet", "num_classes": 2,
-                                  "binary_output": True},  # P5
-}  # fmt: skip
+    "mobilenetv2_unet_portrait": {
+        "model": "mobilenetv2_unet",
+        "num_classes": 2,
+        "binary_output": True,
+    },  # P5
+}
 
 
 def build_model(name: str, input_shape=(256, 256, 3), num_classes: int = 2, **options):

@@ -39,19 +39,51 @@ class Backbone:
 
 
 BACKBONES: dict[str, Backbone] = {
-    "mobilenetv2": Backbone(keras.applications.MobileNetV2, "tf", {
-        2: "expanded_conv_project_BN", 4: "block_2_add", 8: "block_5_add",
-        16: "block_12_add", 32: "block_16_project_BN"}),
-    "resnet50": Backbone(keras.applications.ResNet50, "caffe", {
-        2: "conv1_relu", 4: "conv2_block3_out", 8: "conv3_block4_add",
-        16: "conv4_block6_out", 32: "conv5_block3_out"}),
-    "efficientnetb0": Backbone(keras.applications.EfficientNetB0, "uint8_range", {
-        2: "block2a_expand_bn", 4: "block3a_expand_bn", 8: "block4a_expand_bn",
-        16: "block6a_expand_bn", 32: "top_activation"}),
-    "vgg16": Backbone(keras.applications.VGG16, "caffe", {
-        1: "block1_conv2", 2: "block2_conv2", 4: "block3_conv3", 8: "block4_conv3",
-        16: "block5_conv3"}),
-}  # fmt: skip
+    "mobilenetv2": Backbone(
+        keras.applications.MobileNetV2,
+        "tf",
+        {
+            2: "expanded_conv_project_BN",
+            4: "block_2_add",
+            8: "block_5_add",
+            16: "block_12_add",
+            32: "block_16_project_BN",
+        },
+    ),
+    "resnet50": Backbone(
+        keras.applications.ResNet50,
+        "caffe",
+        {
+            2: "conv1_relu",
+            4: "conv2_block3_out",
+            8: "conv3_block4_add",
+            16: "conv4_block6_out",
+            32: "conv5_block3_out",
+        },
+    ),
+    "efficientnetb0": Backbone(
+        keras.applications.EfficientNetB0,
+        "uint8_range",
+        {
+            2: "block2a_expand_bn",
+            4: "block3a_expand_bn",
+            8: "block4a_expand_bn",
+            16: "block6a_expand_bn",
+            32: "top_activation",
+        },
+    ),
+    "vgg16": Backbone(
+        keras.applications.VGG16,
+        "caffe",
+        {
+            1: "block1_conv2",
+            2: "block2_conv2",
+            4: "block3_conv3",
+            8: "block4_conv3",
+            16: "block5_conv3",
+        },
+    ),
+}
 
 
 def check_weights(weights: str | os.PathLike | None) -> str | None:
@@ -64,8 +96,10 @@ def check_weights(weights: str | os.PathLike | None) -> str | None:
         return weights
     path = os.fspath(weights)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"encoder weights file {path!r} does not exist "
-                                "(pass None, 'imagenet' or a local .h5 / .weights.h5 file)")  # fmt: skip
+        raise FileNotFoundError(
+            f"encoder weights file {path!r} does not exist "
+            "(pass None, 'imagenet' or a local .h5 / .weights.h5 file)"
+        )
     return path
 
 
@@ -76,8 +110,14 @@ def get_backbone(name: str) -> Backbone:
     return BACKBONES[name]
 
 
-def build_backbone(name: str, input_shape, strides: Sequence[int], weights=None,
-                   bn_momentum: float | None = None, **application_options) -> keras.Model:  # fmt: skip
+def build_backbone(
+    name: str,
+    input_shape,
+    strides: Sequence[int],
+    weights=None,
+    bn_momentum: float | None = None,
+    **application_options,
+) -> keras.Model:
     """Build a multi-output feature extractor from a keras.applications encoder.
 
     Args:
@@ -97,10 +137,16 @@ def build_backbone(name: str, input_shape, strides: Sequence[int], weights=None,
     backbone = get_backbone(name)
     missing = [s for s in strides if s not in backbone.features]
     if missing:
-        raise ValueError(f"backbone {name!r} has no features at strides {missing}; "
-                         f"available: {sorted(backbone.features)}")  # fmt: skip
-    application = backbone.application(include_top=False, weights=check_weights(weights),
-                                       input_shape=tuple(input_shape), **application_options)  # fmt: skip
+        raise ValueError(
+            f"backbone {name!r} has no features at strides {missing}; "
+            f"available: {sorted(backbone.features)}"
+        )
+    application = backbone.application(
+        include_top=False,
+        weights=check_weights(weights),
+        input_shape=tuple(input_shape),
+        **application_options,
+    )
     if bn_momentum is not None:
         for layer in application.layers:
             if isinstance(layer, layers.BatchNormalization):
@@ -132,8 +178,9 @@ def copy_weights_by_name(source: keras.Model, target: keras.Model) -> int:
         if not layer.weights:
             continue
         if layer.name not in target_names:
-            raise ValueError(f"layer {layer.name!r} of {source.name!r} has no counterpart in "
-                             f"{target.name!r}")  # fmt: skip
+            raise ValueError(
+                f"layer {layer.name!r} of {source.name!r} has no counterpart in {target.name!r}"
+            )
         target.get_layer(layer.name).set_weights(layer.get_weights())
         copied += 1
     return copied

@@ -17,8 +17,7 @@ from .layers import check_divisible, conv_bn_relu, head_channels, segmentation_h
 LOW_LEVEL_STRIDE, HIGH_LEVEL_STRIDE = 4, 16
 
 
-def atrous_spatial_pyramid_pooling(x, rates, filters: int, bn_momentum: float,
-                                   name: str = "aspp"):  # fmt: skip
+def atrous_spatial_pyramid_pooling(x, rates, filters: int, bn_momentum: float, name: str = "aspp"):
     """ASPP: a 1×1 branch, one dilated 3×3 branch per rate and an image-pooling branch
     (global average → 1×1 conv → tiled back), concatenated and fused by a 1×1 conv.
 
@@ -31,8 +30,11 @@ def atrous_spatial_pyramid_pooling(x, rates, filters: int, bn_momentum: float,
     height, width = x.shape[1:3]
     branches = [conv_bn_relu(x, filters, f"{name}_1x1", kernel_size=1, bn_momentum=bn_momentum)]
     for rate in rates:
-        branches.append(conv_bn_relu(x, filters, f"{name}_rate{rate}", dilation_rate=rate,
-                                     bn_momentum=bn_momentum))  # fmt: skip
+        branches.append(
+            conv_bn_relu(
+                x, filters, f"{name}_rate{rate}", dilation_rate=rate, bn_momentum=bn_momentum
+            )
+        )
     pooled = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_image_pool")(x)
     pooled = conv_bn_relu(pooled, filters, f"{name}_image", kernel_size=1, bn_momentum=bn_momentum)
     branches.append(layers.UpSampling2D((height, width), name=f"{name}_image_tile")(pooled))
@@ -69,18 +71,25 @@ def build_deeplabv3plus_efficientnetb0(
     """
     check_divisible(input_shape, HIGH_LEVEL_STRIDE, "deeplabv3plus_efficientnetb0")
     inputs = keras.Input(input_shape, name="image")
-    encoder = build_backbone("efficientnetb0", input_shape,
-                             strides=(LOW_LEVEL_STRIDE, HIGH_LEVEL_STRIDE),
-                             weights=encoder_weights, bn_momentum=bn_momentum)  # fmt: skip
+    encoder = build_backbone(
+        "efficientnetb0",
+        input_shape,
+        strides=(LOW_LEVEL_STRIDE, HIGH_LEVEL_STRIDE),
+        weights=encoder_weights,
+        bn_momentum=bn_momentum,
+    )
     low_level, x = encoder(preprocess(inputs, "efficientnetb0"))
     x = atrous_spatial_pyramid_pooling(x, atrous_rates, aspp_filters, bn_momentum)
-    x = layers.UpSampling2D(HIGH_LEVEL_STRIDE // LOW_LEVEL_STRIDE, interpolation="bilinear",
-                            name="decoder_up")(x)  # fmt: skip
-    low_level = conv_bn_relu(low_level, low_level_filters, "decoder_low_level", kernel_size=1,
-                             bn_momentum=bn_momentum)  # fmt: skip
+    x = layers.UpSampling2D(
+        HIGH_LEVEL_STRIDE // LOW_LEVEL_STRIDE, interpolation="bilinear", name="decoder_up"
+    )(x)
+    low_level = conv_bn_relu(
+        low_level, low_level_filters, "decoder_low_level", kernel_size=1, bn_momentum=bn_momentum
+    )
     x = layers.Concatenate(name="decoder_concat")([x, low_level])
     x = conv_bn_relu(x, decoder_filters, "decoder_a", bn_momentum=bn_momentum)
     x = conv_bn_relu(x, decoder_filters, "decoder_b", bn_momentum=bn_momentum)
-    outputs = segmentation_head(x, head_channels(num_classes, binary_output),
-                                upsample=LOW_LEVEL_STRIDE)  # fmt: skip
+    outputs = segmentation_head(
+        x, head_channels(num_classes, binary_output), upsample=LOW_LEVEL_STRIDE
+    )
     return keras.Model(inputs, outputs, name=name)

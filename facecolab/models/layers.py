@@ -141,6 +141,35 @@ class MaxUnpoolWithArgmax(layers.Layer):
         return {**super().get_config(), "pool_size": self.pool_size}
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ResizeTo(layers.Layer):
+    """Resize feature maps ``(B, h, w, C)`` to a fixed ``(B, height, width, C)``.
+
+    For sizes that are not an integer multiple (PSPNet's pooled bins). Not
+    ``keras.layers.Resizing``: as an image-preprocessing layer its ``training`` defaults to
+    True and, in an eager model call, leaks into the layers after it (batch norms then run in
+    training mode).
+    """
+
+    def __init__(self, height: int, width: int, interpolation: str = "bilinear", **kwargs):
+        super().__init__(**kwargs)
+        self.height, self.width, self.interpolation = int(height), int(width), interpolation
+
+    def call(self, inputs):
+        return ops.image.resize(inputs, (self.height, self.width), interpolation=self.interpolation)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.height, self.width, input_shape[-1])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "height": self.height,
+            "width": self.width,
+            "interpolation": self.interpolation,
+        }
+
+
 def conv_bn_relu(
     x,
     filters: int,

@@ -4,8 +4,9 @@ MobileNetV2 encoder with skips at strides 2–16 and its stride-32 output as the
 decoder stage doubles the resolution with a transposed conv, concatenates the skip and applies
 two conv-BN-ReLU; a last bilinear upsampling returns to full resolution.
 
-Deep supervision (``deep_supervision=True``), as project 5 tried: every decoder stage also
-gets a 1×1 head, upsampled to the input size, so all outputs take the same labels. The model
+Deep supervision (``deep_supervision=True``), as project 5 tried (five outputs; it resized the
+labels to each scale): every decoder stage also gets a 1×1 head whose scores are upsampled
+to the input size instead, so all outputs take the same full-size labels. The model
 then has a list of outputs, main first, named ``head_<act>``, ``aux_s16_<act>``, ``aux_s8_<act>``,
 ``aux_s4_<act>``, ``aux_s2_<act>`` (``<act>`` = ``sigmoid`` or ``softmax``); ``model.output_names``
 lists them. Train with one loss per name, e.g.
@@ -55,12 +56,20 @@ def build_mobilenetv2_unet(
     """
     check_divisible(input_shape, 32, "mobilenetv2_unet")
     if len(decoder_filters) != len(SKIP_STRIDES):
-        raise ValueError(f"decoder_filters needs {len(SKIP_STRIDES)} values (strides "
-                         f"{SKIP_STRIDES}); got {decoder_filters}")  # fmt: skip
+        raise ValueError(
+            f"decoder_filters needs {len(SKIP_STRIDES)} values (strides "
+            f"{SKIP_STRIDES}); got {decoder_filters}"
+        )
     channels = head_channels(num_classes, binary_output)
     inputs = keras.Input(input_shape, name="image")
-    encoder = build_backbone("mobilenetv2", input_shape, strides=(*SKIP_STRIDES, 32),
-                             weights=encoder_weights, bn_momentum=bn_momentum, alpha=alpha)  # fmt: skip
+    encoder = build_backbone(
+        "mobilenetv2",
+        input_shape,
+        strides=(*SKIP_STRIDES, 32),
+        weights=encoder_weights,
+        bn_momentum=bn_momentum,
+        alpha=alpha,
+    )
     *skips, x = encoder(preprocess(inputs, "mobilenetv2"))
     auxiliary = []
     for stride, skip, filters in zip(SKIP_STRIDES, skips, decoder_filters, strict=True):

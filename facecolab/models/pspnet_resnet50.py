@@ -12,7 +12,7 @@ import keras
 from keras import layers
 
 from .backbones import build_backbone, preprocess
-from .layers import check_divisible, conv_bn_relu, head_channels, segmentation_head
+from .layers import ResizeTo, check_divisible, conv_bn_relu, head_channels, segmentation_head
 
 FEATURE_STRIDE = 8
 
@@ -33,10 +33,10 @@ def pyramid_pooling(x, bins, filters: int, bn_momentum: float, name: str = "psp"
     for grid in bins:
         pool = (max(1, height // grid), max(1, width // grid))
         branch = layers.AveragePooling2D(pool, strides=pool, name=f"{name}_bin{grid}_pool")(x)
-        branch = conv_bn_relu(branch, filters, f"{name}_bin{grid}", kernel_size=1,
-                              bn_momentum=bn_momentum)  # fmt: skip
-        branch = layers.Resizing(height, width, interpolation="bilinear",
-                                 name=f"{name}_bin{grid}_resize")(branch)  # fmt: skip
+        branch = conv_bn_relu(
+            branch, filters, f"{name}_bin{grid}", kernel_size=1, bn_momentum=bn_momentum
+        )
+        branch = ResizeTo(height, width, name=f"{name}_bin{grid}_resize")(branch)
         branches.append(branch)
     return layers.Concatenate(name=f"{name}_concat")(branches)
 
@@ -67,11 +67,17 @@ def build_pspnet_resnet50(
     """
     check_divisible(input_shape, FEATURE_STRIDE, "pspnet_resnet50")
     inputs = keras.Input(input_shape, name="image")
-    encoder = build_backbone("resnet50", input_shape, strides=(FEATURE_STRIDE,),
-                             weights=encoder_weights, bn_momentum=bn_momentum)  # fmt: skip
+    encoder = build_backbone(
+        "resnet50",
+        input_shape,
+        strides=(FEATURE_STRIDE,),
+        weights=encoder_weights,
+        bn_momentum=bn_momentum,
+    )
     (x,) = encoder(preprocess(inputs, "resnet50"))
     x = pyramid_pooling(x, bins, branch_filters, bn_momentum)
     x = conv_bn_relu(x, bottleneck_filters, "psp_fuse", kernel_size=1, bn_momentum=bn_momentum)
-    outputs = segmentation_head(x, head_channels(num_classes, binary_output),
-                                upsample=FEATURE_STRIDE)  # fmt: skip
+    outputs = segmentation_head(
+        x, head_channels(num_classes, binary_output), upsample=FEATURE_STRIDE
+    )
     return keras.Model(inputs, outputs, name=name)

@@ -87,6 +87,9 @@ def build_segnet_vgg16(
     model = keras.Model(inputs, outputs, name=name)
     if encoder_weights is not None:
         reference = get_backbone("vgg16").application(
-            include_top=False, weights=check_weights(encoder_weights), input_shape=tuple(input_shape))  # fmt: skip
+            include_top=False,
+            weights=check_weights(encoder_weights),
+            input_shape=tuple(input_shape),
+        )
         copy_weights_by_name(reference, model)
     return model

@@ -20,9 +20,13 @@ from .layers import ImageNetPreprocessing, head_channels
 # Backbones offered here → ImageNetPreprocessing mode of their weights (segmentation-models'
 # ``get_preprocessing``: image-classifiers ResNets normalise inside and take [0, 255]).
 SM_BACKBONE_PREPROCESSING = {
-    "resnet18": "uint8_range", "resnet34": "uint8_range", "resnet50": "uint8_range",
-    "vgg16": "caffe", "mobilenetv2": "tf", "efficientnetb0": "torch",
-}  # fmt: skip
+    "resnet18": "uint8_range",
+    "resnet34": "uint8_range",
+    "resnet50": "uint8_range",
+    "vgg16": "caffe",
+    "mobilenetv2": "tf",
+    "efficientnetb0": "torch",
+}
 
 
 def segmentation_models_available() -> bool:
@@ -35,8 +39,7 @@ def _architectures():
     os.environ.setdefault("SM_FRAMEWORK", "tf.keras")
     import segmentation_models as sm
 
-    return {"sm_unet": sm.Unet, "sm_fpn": sm.FPN, "sm_linknet": sm.Linknet,
-            "sm_pspnet": sm.PSPNet}  # fmt: skip
+    return {"sm_unet": sm.Unet, "sm_fpn": sm.FPN, "sm_linknet": sm.Linknet, "sm_pspnet": sm.PSPNet}
 
 
 def build_sm_model(
@@ -61,21 +64,30 @@ def build_sm_model(
             ``decoder_filters``, ``downsample_factor``).
     """
     if backbone not in SM_BACKBONE_PREPROCESSING:
-        raise ValueError(f"unsupported segmentation-models backbone {backbone!r}; choose from "
-                         f"{sorted(SM_BACKBONE_PREPROCESSING)}")  # fmt: skip
+        raise ValueError(
+            f"unsupported segmentation-models backbone {backbone!r}; choose from "
+            f"{sorted(SM_BACKBONE_PREPROCESSING)}"
+        )
     if encoder_weights not in (None, "imagenet"):
-        raise ValueError(f"segmentation-models encoders take encoder_weights None or "
-                         f"'imagenet', not {encoder_weights!r}")  # fmt: skip
+        raise ValueError(
+            f"segmentation-models encoders take encoder_weights None or "
+            f"'imagenet', not {encoder_weights!r}"
+        )
     constructors = _architectures()
     if architecture not in constructors:
-        raise ValueError(f"unknown segmentation-models architecture {architecture!r}; "
-                         f"choose from {sorted(constructors)}")  # fmt: skip
+        raise ValueError(
+            f"unknown segmentation-models architecture {architecture!r}; "
+            f"choose from {sorted(constructors)}"
+        )
     channels = head_channels(num_classes, binary_output)
     network = constructors[architecture](
-        backbone, input_shape=tuple(input_shape), classes=channels,
-        activation="sigmoid" if channels == 1 else "softmax", encoder_weights=encoder_weights,
+        backbone,
+        input_shape=tuple(input_shape),
+        classes=channels,
+        activation="sigmoid" if channels == 1 else "softmax",
+        encoder_weights=encoder_weights,
         **sm_options,
-    )  # fmt: skip
+    )
     inputs = keras.Input(input_shape, name="image")
     x = ImageNetPreprocessing(SM_BACKBONE_PREPROCESSING[backbone], name="preprocessing")(inputs)
     return keras.Model(inputs, network(x), name=f"{architecture}_{backbone}")

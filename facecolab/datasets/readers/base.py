@@ -94,8 +94,9 @@ def seeded_split(keys: Sequence[str], split: str, seed: int, fractions) -> list[
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     fractions = tuple(float(f) for f in fractions)
     if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
-        raise ValueError(f"split fractions must be three non-negative numbers summing to 1, "
-                         f"got {fractions}")  # fmt: skip
+        raise ValueError(
+            f"split fractions must be three non-negative numbers summing to 1, got {fractions}"
+        )
     order = sorted(range(len(keys)), key=lambda i: keys[i])
     rng = np.random.default_rng(seed)
     order = [order[i] for i in rng.permutation(len(order))]

@@ -35,8 +35,10 @@ def list_items(root, split: str, seed: int = 0, fractions=None) -> list[Item]:
         name, number = parts[0], int(parts[1])
         stem = f"{name}_{number:04d}"
         masks = root / "parts_lfw_funneled_gt_images"
-        mask = next((masks / (stem + s) for s in MASK_SUFFIXES if (masks / (stem + s)).exists()),
-                    masks / (stem + MASK_SUFFIXES[0]))  # fmt: skip
+        mask = next(
+            (masks / (stem + s) for s in MASK_SUFFIXES if (masks / (stem + s)).exists()),
+            masks / (stem + MASK_SUFFIXES[0]),
+        )
         items.append(Item(stem, root / "lfw_funneled" / name / f"{stem}.jpg", (mask,)))
     return items
 

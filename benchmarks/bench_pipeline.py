@@ -1,0 +1,193 @@
+"""Input-pipeline throughput (images/s) beside the training step it has to feed.
+
+Writes a procedurally drawn CelebAMask-HQ sample, prepares it at 256² (and at 320² for the
+resize row), then in one run measures:
+
+* ``facecolab.pipeline.make_dataset`` throughput without caching (every image decoded again),
+  with no augmentation, with project 2's augmentations, with all of them, and with a resize
+  on top;
+* the training step of project 2's model (``configs/p2_unet_celebamask_hq.json``: U-Net base
+  16 with batch norm, 19 classes) at the same size and batch, as images/s = batch / step time.
+
+The pipeline keeps up when its images/s exceed the step's::
+
+    python benchmarks/bench_pipeline.py --out bench_pipeline.json
+
+Prints a markdown table (with the load average, since other work on the machine slows both)
+and writes the numbers as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from facecolab.config import load_config  # noqa: E402
+from facecolab.datasets.prepare import prepare  # noqa: E402
+from facecolab.datasets.sample import write_sample  # noqa: E402
+
+TRAIN_CONFIG = REPO / "configs" / "p2_unet_celebamask_hq.json"
+EVERY_AUGMENTATION = {
+    "hflip": True,
+    "scale": [0.8, 1.25],
+    "rotate": 15,
+    "brightness": 0.2,
+    "jpeg_quality": [30, 95],
+    "jpeg_prob": 0.5,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=64, help="images in the sample")
+    parser.add_argument("--size", type=int, default=256, help="training size (square)")
+    parser.add_argument("--batch", type=int, default=8, help="batch size of both sides")
+    parser.add_argument("--passes", type=int, default=3, help="passes over the sample per row")
+    parser.add_argument("--steps", type=int, default=5, help="timed training steps")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed training steps first")
+    parser.add_argument("--out", help="write the results as JSON to this file")
+    return parser
+
+
+def pipeline_rows(
+    prepared: Path, resize_source: Path, size: int, batch: int, passes: int, project_augment: dict
+) -> list[dict]:
+    """Time a pass-through of each pipeline variant (the first batch, which includes
+    tracing, is left out)."""
+    from facecolab.pipeline import AugmentConfig, make_dataset
+
+    variants = [
+        ("decode", prepared, {}),
+        ("decode + project 2 augmentations", prepared, project_augment),
+        ("decode + every augmentation", prepared, EVERY_AUGMENTATION),
+        (f"decode + resize 320²→{size}² + every augmentation", resize_source, EVERY_AUGMENTATION),
+    ]
+    rows = []
+    for label, folder, augment in variants:
+        dataset = make_dataset(
+            folder,
+            "train",
+            batch_size=batch,
+            image_size=(size, size),
+            augment_config=AugmentConfig.from_dict(augment),
+            cache=False,
+            repeat=True,
+        )
+        train_count = len((folder / "splits" / "train.txt").read_text().split())
+        batches = max(1, passes * train_count // batch)
+        iterator = iter(dataset)
+        next(iterator)
+        start = time.perf_counter()
+        for _ in range(batches):
+            next(iterator)
+        seconds = time.perf_counter() - start
+        rows.append(
+            {
+                "what": f"pipeline: {label}",
+                "images": batches * batch,
+                "seconds": round(seconds, 3),
+                "images_per_s": round(batches * batch / seconds, 1),
+            }
+        )
+    return rows
+
+
+def train_step_row(config: dict, size: int, batch: int, steps: int, warmup: int) -> dict:
+    """Median time of ``train_on_batch`` for the config's compiled model on random data."""
+    import keras
+    import numpy as np
+
+    from facecolab.datasets.specs import get_spec
+    from facecolab.train import build_training_model
+
+    num_classes = get_spec(config["data"]["dataset"]).num_classes
+    keras.utils.set_random_seed(0)
+    model = build_training_model(config, num_classes)
+    rng = np.random.default_rng(0)
+    images = rng.random((batch, size, size, 3), dtype=np.float32)
+    labels = rng.integers(0, num_classes, (batch, size, size)).astype(np.int32)
+    for _ in range(warmup):
+        model.train_on_batch(images, labels)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        model.train_on_batch(images, labels)
+        times.append(time.perf_counter() - start)
+    step = statistics.median(times)
+    return {
+        "what": f"train step: {config['model']['name']} "
+        f"{json.dumps(config['model']['options'])}, batch {batch}",
+        "images": batch * steps,
+        "seconds": round(sum(times), 3),
+        "step_s": round(step, 3),
+        "images_per_s": round(batch / step, 1),
+    }
+
+
+def markdown(rows: list[dict]) -> str:
+    step = rows[-1]["images_per_s"]
+    lines = ["| what | images/s | × training step |", "|---|---:|---:|"]
+    lines += [
+        f"| {r['what']} | {r['images_per_s']:.1f} | {r['images_per_s'] / step:.1f} |" for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    config = load_config(TRAIN_CONFIG, [f"data.image_size=[{args.size}, {args.size}]"])
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as tmp:
+        tmp = Path(tmp)
+        write_sample("celebamask_hq", tmp / "raw", count=args.count, size=2 * args.size)
+        for side in (args.size, 320):
+            prepare(
+                "celebamask_hq",
+                tmp / "raw",
+                tmp / f"prepared{side}",
+                size=(side, side),
+                progress=False,
+            )
+        rows = pipeline_rows(
+            tmp / f"prepared{args.size}",
+            tmp / "prepared320",
+            args.size,
+            args.batch,
+            args.passes,
+            config["augment"],
+        )
+    rows.append(train_step_row(config, args.size, args.batch, args.steps, args.warmup))
+    load_after = os.getloadavg()
+    result = {
+        "benchmark": "pipeline vs training step",
+        "image_size": args.size,
+        "batch": args.batch,
+        "train_config": str(TRAIN_CONFIG.relative_to(REPO)),
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": {"before": round(load_before[0], 2), "after": round(load_after[0], 2)},
+        "machine": f"{platform.machine()} {platform.processor()}".strip(),
+        "python": platform.python_version(),
+        "rows": rows,
+    }
+    print(
+        f"pipeline vs training step at {args.size}², batch {args.batch}, {os.cpu_count()} "
+        f"cores, load average {load_before[0]:.1f} → {load_after[0]:.1f}"
+    )
+    print(markdown(rows))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

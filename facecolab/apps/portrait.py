@@ -1,0 +1,139 @@
+"""Portrait segmentation and background replacement (project 5's ``test.py``).
+
+``python -m facecolab.apps.portrait -i photo.jpg -m model.keras [-o out.png]
+[--background blur|white|IMAGE] [--threshold 0.5]``
+
+As in the seed's test script, the photo is resized keeping its aspect ratio and zero-padded
+to the model's square input (letterbox), so people are not squashed; the padding is cut off
+the prediction, which is resized back to the photo's size and thresholded at 0.5. Writes the
+composite and, beside it, ``<out stem>_mask.png`` (person 255, background 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .common import MODEL_HELP, load_app_model, load_image, save_image
+
+ASPECT = "letterbox"
+THRESHOLD = 0.5
+BLUR_FRACTION = 0.03  # background blur radius as a fraction of the photo's shorter side
+BACKGROUNDS = ("blur", "white")
+PERSON = 1  # class id of the person in the portrait / eg1800 specs
+
+
+def portrait_probability(model, image: np.ndarray) -> np.ndarray:
+    """``float32 (H, W)`` P(person) at the photo's size, from a binary model (one sigmoid
+    channel or a 2-way softmax) fed the letterboxed photo."""
+    from ..predict import predict_probabilities
+
+    probs = next(predict_probabilities(model, [image], aspect=ASPECT, batch_size=1))
+    if probs.shape[-1] != 2:
+        raise ValueError(
+            f"portrait models are binary (person / background); this one "
+            f"predicts {probs.shape[-1]} classes"
+        )
+    return probs[..., PERSON]
+
+
+def portrait_mask(model, image: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+    """``uint8 (H, W)``: 1 where P(person) > ``threshold``, else 0 (``image`` is
+    ``uint8 (H, W, 3)`` RGB of any size)."""
+    return (portrait_probability(model, image) > threshold).astype(np.uint8)
+
+
+def make_background(image: np.ndarray, background) -> np.ndarray:
+    """``uint8 (H, W, 3)`` background for ``image``.
+
+    Args:
+        background: ``"blur"`` (the photo blurred), ``"white"``, an ``(r, g, b)`` colour, an
+            image file path or a ``uint8 (h, w, 3)`` array (scaled to cover the photo and
+            centre-cropped).
+    """
+    from PIL import Image, ImageFilter
+
+    from ..resize import resize_image
+
+    height, width = image.shape[:2]
+    if isinstance(background, str) and background == "blur":
+        radius = max(1.0, BLUR_FRACTION * min(height, width))
+        return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(radius)))
+    if isinstance(background, str) and background == "white":
+        return np.full_like(image, 255)
+    if isinstance(background, (str, Path)):
+        background = load_image(background)
+    background = np.asarray(background, dtype=np.uint8)
+    if background.shape == (3,):
+        return np.broadcast_to(background, image.shape).copy()
+    if background.ndim != 3 or background.shape[2] != 3:
+        raise ValueError(f"background image must be (H, W, 3), got shape {background.shape}")
+    return resize_image(background, (height, width), aspect="crop")
+
+
+def composite(image: np.ndarray, mask: np.ndarray, background="blur") -> np.ndarray:
+    """The person of ``image`` over ``background``.
+
+    Args:
+        image: ``uint8 (H, W, 3)``.
+        mask: ``(H, W)`` person weight: 0/1 ``uint8`` (hard) or float in [0, 1] (soft edges).
+        background: see :func:`make_background`.
+
+    Returns:
+        ``uint8 (H, W, 3)``: ``mask · image + (1 − mask) · background``.
+    """
+    image = np.asarray(image)
+    mask = np.asarray(mask)
+    if mask.shape != image.shape[:2]:
+        raise ValueError(f"mask {mask.shape} and image {image.shape[:2]} sizes differ")
+    alpha = np.clip(mask.astype(np.float32), 0.0, 1.0)[..., None]
+    backdrop = make_background(image, background).astype(np.float32)
+    blended = alpha * image.astype(np.float32) + (1.0 - alpha) * backdrop
+    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def mask_path(out: Path) -> Path:
+    """Where the mask of composite ``out`` goes: ``<out stem>_mask.png`` beside it."""
+    return out.with_name(f"{out.stem}_mask.png")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m facecolab.apps.portrait", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("-i", "--image", required=True, help="photo (any size)")
+    parser.add_argument(
+        "-m",
+        "--model",
+        required=True,
+        help=MODEL_HELP,
+    )
+    parser.add_argument("-o", "--out", help="composite PNG (default <image stem>_portrait.png)")
+    parser.add_argument(
+        "--background", default="blur", help="blur, white or a background image file (default blur)"
+    )
+    parser.add_argument("--threshold", type=float, default=THRESHOLD)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    out = Path(args.out or f"{Path(args.image).stem}_portrait.png")
+    try:
+        image = load_image(args.image)
+        model, _ = load_app_model(args.model)
+        mask = portrait_mask(model, image, args.threshold)
+        save_image(composite(image, mask, args.background), out)
+        save_image(mask * np.uint8(255), mask_path(out))
+    except (ValueError, FileNotFoundError) as error:
+        print(f"portrait: error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} and {mask_path(out)} (person: {100 * mask.mean():.1f}% of the pixels)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,529 @@
+"""The apps: recolouring, face-parsing views, portrait letterbox/threshold/composite, webcam
+frames, and the notebook helpers, on tiny hand-weighted models whose answers are known."""
+
+from __future__ import annotations
+
+import sys
+
+import keras
+import numpy as np
+import pytest
+from matplotlib.colors import rgb_to_hsv
+from PIL import Image
+
+from facecolab.apps import face_parsing, notebook, portrait, recolour, webcam
+from facecolab.apps.common import load_app_model, spec_for_model
+from facecolab.datasets.readers.base import read_grey, read_image
+from facecolab.datasets.sample import render_face
+from facecolab.datasets.specs import CELEBAMASK_HQ_CLASSES, HELEN_CLASSES, get_spec
+
+SIZE = 64
+STEEPNESS = 40.0
+
+
+def pixel_model(weights, bias, classes: int = 1, size: int = SIZE) -> keras.Model:
+    """A 1×1 convolution with fixed weights: each output pixel depends on its input pixel
+    only, so the right answer for any geometry is known. ``weights`` ``(3, classes)``."""
+    inputs = keras.Input((size, size, 3))
+    activation = "sigmoid" if classes == 1 else "softmax"
+    conv = keras.layers.Conv2D(classes, 1, activation=activation)
+    outputs = conv(inputs)
+    conv.set_weights(
+        [
+            np.asarray(weights, np.float32).reshape(1, 1, 3, classes),
+            np.asarray(bias, np.float32).reshape(classes),
+        ]
+    )
+    return keras.Model(inputs, outputs)
+
+
+@pytest.fixture(scope="module")
+def bright_model() -> keras.Model:
+    """P(person) = sigmoid(40 · (mean RGB − 0.5)): bright pixels are the person."""
+    return pixel_model(np.full((3, 1), STEEPNESS / 3), -STEEPNESS / 2)
+
+
+@pytest.fixture(scope="module")
+def red_model() -> keras.Model:
+    """P(person) from the red channel only (tells RGB from BGR)."""
+    return pixel_model([[STEEPNESS], [0.0], [0.0]], -STEEPNESS / 2)
+
+
+@pytest.fixture(scope="module")
+def three_class_path(tmp_path_factory):
+    """A saved 3-class softmax model (LFW Part Labels' class count)."""
+    model = pixel_model(np.eye(3) * 10, np.zeros(3), classes=3)
+    path = tmp_path_factory.mktemp("models") / "three.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def face():
+    """A drawn face (uint8 (96, 80, 3)) and its CelebAMask-HQ label map."""
+    return render_face(seed=3, index=0, shape=(96, 80))
+
+
+def circular_distance(a, b):
+    return np.minimum(np.abs(a - b), 1 - np.abs(a - b))
+
+
+# --- recolour -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("class_names", "part", "expected"),
+    [
+        (CELEBAMASK_HQ_CLASSES, "lips", (11, 12)),
+        (CELEBAMASK_HQ_CLASSES, "hair", (13,)),
+        (HELEN_CLASSES, "lips", (7, 9)),
+        (HELEN_CLASSES, "hair", (10,)),
+        (get_spec("lfw_parts").class_names, "hair", (2,)),
+    ],
+)
+def test_part_class_ids_come_from_class_names(class_names, part, expected):
+    assert recolour.part_class_ids(class_names, part) == expected
+
+
+@pytest.mark.parametrize(
+    ("names", "part"), [(("background", "skin", "hair"), "lips"), (CELEBAMASK_HQ_CLASSES, "nose")]
+)
+def test_part_class_ids_rejects_missing_parts(names, part):
+    with pytest.raises(ValueError, match=part):
+        recolour.part_class_ids(names, part)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("#aa0033", (170, 0, 51)),
+        ("AA0033", (170, 0, 51)),
+        ("#a03", (170, 0, 51)),
+        ((1, 2, 3), (1, 2, 3)),
+    ],
+)
+def test_parse_colour(text, expected):
+    assert recolour.parse_colour(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["red", "#12345", "#gg0033", (256, 0, 0), (1, 2)])
+def test_parse_colour_rejects_bad_input(bad):
+    with pytest.raises(ValueError):
+        recolour.parse_colour(bad)
+
+
+def test_soft_mask_is_zero_outside_and_ramps_inside():
+    label = np.zeros((20, 20), np.uint8)
+    label[4:16, 4:16] = 7
+    weight = recolour.soft_mask(label, [7], feather=3)
+    assert np.all(weight[label != 7] == 0)
+    assert weight[10, 10] == 1.0
+    np.testing.assert_allclose(weight[4, 4:16].max(), 1 / 3)  # the border row
+    np.testing.assert_allclose(weight[5, 6:14], 2 / 3)
+    assert recolour.soft_mask(label, [7], feather=0)[label == 7].min() == 1.0
+
+
+def test_gaussian_blur_keeps_constants_and_mass():
+    constant = np.full((9, 11, 3), 0.25, np.float32)
+    np.testing.assert_allclose(recolour.gaussian_blur(constant, 1.5), constant, atol=1e-6)
+    spike = np.zeros((31, 31), np.float32)
+    spike[15, 15] = 1
+    blurred = recolour.gaussian_blur(spike, 2.0)
+    assert blurred.sum() == pytest.approx(1.0, abs=1e-5)
+    assert blurred[15, 15] < 0.1 and blurred[15, 15] == blurred.max()
+
+
+@pytest.mark.parametrize(
+    ("part", "target"),
+    [
+        ("lips", {"colour": "#aa0033"}),
+        ("hair", {"colour": "#2060ff"}),
+        ("hair", {"hue_shift": 120.0}),
+        ("lips", {"colour": (0, 200, 0)}),
+    ],
+)
+def test_recolour_changes_only_the_part_and_moves_its_hue(face, part, target):
+    image, label = face
+    ids = recolour.part_class_ids(CELEBAMASK_HQ_CLASSES, part)
+    inside = np.isin(label, ids)
+    assert inside.sum() > 20
+    result = recolour.recolour(image, label, ids, strength=1.0, **target)
+
+    assert result.shape == image.shape and result.dtype == np.uint8
+    np.testing.assert_array_equal(result[~inside], image[~inside])
+    assert (result[inside] != image[inside]).any(axis=-1).mean() > 0.5
+
+    hue_before = rgb_to_hsv(image[inside] / 255.0)[:, 0]
+    hue_after = rgb_to_hsv(result[inside] / 255.0)[:, 0]
+    if "colour" in target:
+        goal = rgb_to_hsv(np.asarray(recolour.parse_colour(target["colour"])) / 255.0)[0]
+    else:
+        goal = (hue_before + target["hue_shift"] / 360.0) % 1.0
+    coloured = rgb_to_hsv(result[inside] / 255.0)[:, 1] > 0.15  # hue is defined there
+    before = np.median(circular_distance(hue_before, goal)[coloured])
+    after = np.median(circular_distance(hue_after, goal)[coloured])
+    assert after < before and after < 0.05
+
+
+def test_recolour_strength_zero_without_sharpening_is_identity(face):
+    image, label = face
+    result = recolour.recolour(image, label, (11, 12), colour="#00ff00", strength=0.0, sharpen=0.0)
+    np.testing.assert_array_equal(result, image)
+
+
+def test_recolour_without_the_part_returns_the_image(face):
+    image, label = face
+    assert not np.isin(label, [14]).any()
+    np.testing.assert_array_equal(recolour.recolour(image, label, [14], colour="#fff"), image)
+
+
+@pytest.mark.parametrize(
+    "arguments", [{}, {"colour": "#fff", "hue_shift": 10.0}, {"colour": "#fff", "strength": 1.5}]
+)
+def test_recolour_rejects_bad_arguments(face, arguments):
+    image, label = face
+    with pytest.raises(ValueError):
+        recolour.recolour(image, label, [11], **arguments)
+
+
+# --- face parsing views -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("view", "width_factor"), [("mask", 1), ("overlay", 1), ("side_by_side", 2), ("parts", None)]
+)
+def test_face_parsing_writes_each_view(tmp_path, face, three_class_path, view, width_factor):
+    image_path = tmp_path / "face.png"
+    Image.fromarray(face[0]).save(image_path)
+    out = tmp_path / f"{view}.png"
+    argv = ["-i", str(image_path), "-m", str(three_class_path), "-v", view, "-o", str(out)]
+    assert face_parsing.main(argv) == 0
+    picture = read_image(out)
+    if width_factor is not None:
+        assert picture.shape == (96, 80 * width_factor, 3)
+    else:
+        assert picture.shape[0] > 50 and picture.shape[1] > 50
+    if view == "mask":  # only the class colours of the (inferred) lfw_parts spec
+        colours = {tuple(c) for c in np.unique(picture.reshape(-1, 3), axis=0)}
+        assert colours <= {tuple(c) for c in get_spec("lfw_parts").colours}
+
+
+def test_face_parsing_face_crop_labels_only_the_face_region(tmp_path, three_class_path):
+    from skimage import data
+
+    Image.fromarray(data.astronaut()).save(tmp_path / "astronaut.png")
+    out = tmp_path / "mask.png"
+    argv = [
+        "-i",
+        str(tmp_path / "astronaut.png"),
+        "-m",
+        str(three_class_path),
+        "-v",
+        "mask",
+        "--face-crop",
+        "-o",
+        str(out),
+    ]
+    assert face_parsing.main(argv) == 0
+    background = np.all(read_image(out) == get_spec("lfw_parts").colours[0], axis=-1)
+    assert background.shape == (512, 512)
+    assert background[-60:].all() and background[:, -60:].all()  # far from the face
+    assert not background[100:200, 180:300].all()  # the face region is parsed
+
+
+def test_face_parsing_labels_follow_the_model(face):
+    model = pixel_model(np.eye(3) * 10, np.zeros(3), classes=3)
+    image = np.zeros((40, 30, 3), np.uint8)
+    image[:, :10, 0] = image[:, 10:20, 1] = image[:, 20:, 2] = 255
+    label = face_parsing.parse_face(model, image)
+    assert label.shape == (40, 30)
+    np.testing.assert_array_equal(label[:, 2:8], 0)
+    np.testing.assert_array_equal(label[:, 12:18], 1)
+    np.testing.assert_array_equal(label[:, 22:28], 2)
+
+
+def test_face_parsing_rejects_unknown_view(face):
+    image, label = face
+    with pytest.raises(ValueError, match="view"):
+        face_parsing.render(image, label, "hologram", get_spec("celebamask_hq").palette())
+
+
+def test_face_parsing_names_a_missing_image(tmp_path, three_class_path, capsys):
+    missing = tmp_path / "nope.jpg"
+    assert face_parsing.main(["-i", str(missing), "-m", str(three_class_path)]) == 2
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_recolour_cli_writes_the_image(tmp_path, face):
+    """A 19-class model that calls every pixel 'u_lip' recolours the whole photo."""
+    weights = np.zeros((3, 19))
+    bias = np.zeros(19)
+    bias[11] = 10
+    path = tmp_path / "lips.keras"
+    pixel_model(weights, bias, classes=19).save(path)
+    image_path = tmp_path / "face.png"
+    Image.fromarray(face[0]).save(image_path)
+    out = tmp_path / "red.png"
+    argv = [
+        "-i",
+        str(image_path),
+        "-m",
+        str(path),
+        "--part",
+        "lips",
+        "--colour",
+        "#ff0000",
+        "--feather",
+        "0",
+        "--strength",
+        "1",
+        "-o",
+        str(out),
+    ]
+    assert recolour.main(argv) == 0
+    hue = rgb_to_hsv(read_image(out) / 255.0)[..., 0]
+    assert np.median(circular_distance(hue, 0.0)) < 0.03
+
+
+def test_spec_for_model_checks_the_class_count(three_class_path):
+    model = pixel_model(np.eye(3), np.zeros(3), classes=3)
+    assert spec_for_model(model).name == "lfw_parts"
+    assert spec_for_model(pixel_model(np.ones((3, 1)), 0.0)) is None  # binary: ambiguous
+    with pytest.raises(ValueError, match="19 classes"):
+        spec_for_model(model, dataset="celebamask_hq")
+
+
+def test_load_app_model_takes_the_dataset_from_the_run(tmp_path, bright_model):
+    run = tmp_path / "run"
+    run.mkdir()
+    bright_model.save(run / "model_best.keras")
+    (run / "config.json").write_text('{"data": {"dataset": "portrait"}}')
+    model, spec = load_app_model(run)
+    assert spec.name == "portrait" and model.input_shape == bright_model.input_shape
+    assert load_app_model(run / "model_best.keras", dataset="celeba_face")[1].name == "celeba_face"
+    with pytest.raises(FileNotFoundError, match="no_such_model"):
+        load_app_model(tmp_path / "no_such_model.keras")
+
+
+# --- portrait -----------------------------------------------------------------------------
+
+
+class RecordingModel:
+    """Duck-typed model that remembers what it was fed."""
+
+    def __init__(self, model):
+        self.model, self.input_shape, self.seen = model, model.input_shape, []
+
+    def predict_on_batch(self, batch):
+        self.seen.append(np.asarray(batch))
+        return self.model.predict_on_batch(batch)
+
+
+def test_portrait_letterboxes_and_restores(bright_model):
+    image = np.zeros((32, 64, 3), np.uint8)  # landscape: 16 rows of padding above and below
+    image[:, :40] = 230
+    recorder = RecordingModel(bright_model)
+    mask = portrait.portrait_mask(recorder, image)
+
+    (batch,) = recorder.seen
+    assert batch.shape == (1, SIZE, SIZE, 3)
+    assert np.all(batch[0, :16] == 0) and np.all(batch[0, 48:] == 0)
+    np.testing.assert_allclose(batch[0, 16:48, :40], 230 / 255, atol=1e-6)
+    assert mask.shape == (32, 64) and mask.dtype == np.uint8
+    np.testing.assert_array_equal(mask, (image[..., 0] > 0).astype(np.uint8))
+
+
+@pytest.mark.parametrize(("threshold", "expected_share"), [(0.5, 0.5), (0.01, 1.0), (0.999, 0.0)])
+def test_portrait_threshold(bright_model, threshold, expected_share):
+    image = np.full((SIZE, SIZE, 3), int(0.45 * 255), np.uint8)  # P = sigmoid(-2) = 0.12
+    image[:, SIZE // 2 :] = int(0.6 * 255)  # P = sigmoid(4) = 0.98
+    mask = portrait.portrait_mask(bright_model, image, threshold)
+    assert mask.mean() == pytest.approx(expected_share)
+
+
+def test_portrait_rejects_multiclass_models(three_class_path):
+    model = keras.saving.load_model(three_class_path)
+    with pytest.raises(ValueError, match="binary"):
+        portrait.portrait_mask(model, np.zeros((SIZE, SIZE, 3), np.uint8))
+
+
+def test_composite_backgrounds(face, tmp_path):
+    image = face[0]
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[20:70, 15:60] = 1
+    person = mask.astype(bool)
+
+    white = portrait.composite(image, mask, "white")
+    np.testing.assert_array_equal(white[person], image[person])
+    assert np.all(white[~person] == 255)
+
+    blurred = portrait.composite(image, mask, "blur")
+    np.testing.assert_array_equal(blurred[person], image[person])
+    assert np.abs(blurred[~person].astype(int) - image[~person]).mean() > 1
+
+    backdrop = np.zeros((10, 30, 3), np.uint8)
+    backdrop[..., 2] = 200
+    Image.fromarray(backdrop).save(tmp_path / "blue.png")
+    for background in (backdrop, str(tmp_path / "blue.png"), (0, 0, 200)):
+        result = portrait.composite(image, mask, background)
+        assert np.all(result[~person] == (0, 0, 200))
+
+    half = portrait.composite(image, np.full(image.shape[:2], 0.5), "white")
+    np.testing.assert_allclose(half, (image.astype(float) + 255) / 2, atol=1)
+
+
+def test_composite_rejects_a_mask_of_another_size(face):
+    with pytest.raises(ValueError, match="sizes differ"):
+        portrait.composite(face[0], np.zeros((5, 5)), "white")
+
+
+def test_portrait_cli_writes_composite_and_mask(tmp_path, bright_model):
+    model_path = tmp_path / "portrait.keras"
+    bright_model.save(model_path)
+    image = np.full((50, 90, 3), 40, np.uint8)
+    image[10:40, 30:60] = 240
+    Image.fromarray(image).save(tmp_path / "photo.png")
+    out = tmp_path / "out.png"
+    argv = [
+        "-i",
+        str(tmp_path / "photo.png"),
+        "-m",
+        str(model_path),
+        "-o",
+        str(out),
+        "--background",
+        "white",
+    ]
+    assert portrait.main(argv) == 0
+    mask = read_grey(tmp_path / "out_mask.png")
+    np.testing.assert_array_equal(mask, np.where(image[..., 0] > 128, 255, 0))
+    result = read_image(out)
+    assert np.all(result[mask == 0] == 255)
+    np.testing.assert_array_equal(result[mask == 255], image[mask == 255])
+
+
+# --- webcam -------------------------------------------------------------------------------
+
+
+def test_process_frame_uses_bgr_and_replaces_the_background(red_model):
+    frame_bgr = np.zeros((48, 80, 3), np.uint8)
+    frame_bgr[:, :40, 2] = 250  # red in BGR: the person
+    frame_bgr[:, 40:, 0] = 250  # blue in BGR: not a person for a red detector
+    shown = webcam.process_frame(red_model, frame_bgr, background="white")
+    assert shown.shape == frame_bgr.shape and shown.dtype == np.uint8
+    np.testing.assert_array_equal(shown[:, :40], frame_bgr[:, :40])
+    assert np.all(shown[:, 40:] == 255)
+
+
+def test_process_frame_draws_the_frame_rate(red_model):
+    frame_bgr = np.zeros((48, 80, 3), np.uint8)
+    plain = webcam.process_frame(red_model, frame_bgr, background="white")
+    labelled = webcam.process_frame(red_model, frame_bgr, background="white", fps=29.7)
+    assert (plain[:16, :40] != labelled[:16, :40]).any()
+    np.testing.assert_array_equal(plain[30:], labelled[30:])
+
+
+def test_process_frame_rejects_bad_frames(red_model):
+    with pytest.raises(ValueError, match="uint8"):
+        webcam.process_frame(red_model, np.zeros((8, 8), np.uint8))
+
+
+def test_frame_rate_is_smoothed():
+    times = iter([0.0, 0.1, 0.2, 0.25])
+    rate = webcam.FrameRate(smoothing=0.5, clock=lambda: next(times))
+    assert rate.tick() is None
+    assert rate.tick() == pytest.approx(10.0)
+    assert rate.tick() == pytest.approx(10.0)
+    assert rate.tick() == pytest.approx(15.0)  # 0.5 · 10 + 0.5 · 20
+
+
+def test_missing_opencv_says_how_to_install(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "cv2", None)  # makes `import cv2` fail
+    with pytest.raises(ImportError, match="pip install opencv-python"):
+        webcam.require_cv2()
+    assert webcam.main(["-m", str(tmp_path / "model.keras")]) == 2
+    assert "pip install opencv-python" in capsys.readouterr().err
+
+
+# --- notebook helpers ---------------------------------------------------------------------
+
+
+def test_project_config_sample_mode(tmp_path):
+    config = notebook.project_config(
+        "p5_portrait_mobilenetv2.json",
+        None,
+        tmp_path,
+        epochs=1,
+        image_size=64,
+        batch_size=2,
+        imagenet=False,
+        sample_count=5,
+        overrides=["seed=3"],
+    )
+    data = config["data"]
+    assert data["image_size"] == [64, 64]
+    assert (config["epochs"], config["batch_size"], config["seed"]) == (1, 2, 3)
+    assert config["model"]["options"]["encoder_weights"] is None
+    assert data["prepared"].endswith("sample_portrait_64x64")
+    assert len(list((tmp_path / "sample" / "portrait").rglob("*.png"))) == 10  # 5 images, 5 masks
+    assert len(notebook.split_items(config, "val")) >= 1
+
+
+def test_run_dir_depends_on_the_config_only(tmp_path):
+    config = notebook.project_config(
+        "p4_unet_helen.json", None, tmp_path, image_size=32, sample_count=5
+    )
+    other = notebook.project_config(
+        "p4_unet_helen.json", None, tmp_path, image_size=32, sample_count=5, epochs=2
+    )
+    assert notebook.run_dir_for(config, tmp_path) == notebook.run_dir_for(dict(config), tmp_path)
+    assert notebook.run_dir_for(config, tmp_path) != notebook.run_dir_for(other, tmp_path)
+
+
+def test_comparison_table_lists_models_and_reference():
+    def summary(accuracy):
+        return {
+            "pixel_accuracy": accuracy,
+            "mean_iou": 0.5,
+            "mean_class_accuracy": None,
+            "mean_f1_no_background": 0.25,
+            "classes": [{"name": "face", "iou": 0.5, "f1": 0.6, "precision": 0.7, "recall": 0.8}],
+        }
+
+    table = notebook.comparison_table(
+        {"A": summary(0.9), "B": summary(0.8)}, {"metrics": {"f1_face": 0.75}}
+    )
+    lines = table.splitlines()
+    assert lines[0] == "| metric | A | B | reference |"
+    assert "| pixel_accuracy | 90.00 | 80.00 | — |" in lines
+    assert "| f1_face | 60.00 | 60.00 | 75.00 |" in lines
+
+
+def test_tile_scales_to_one_height():
+    rows = [
+        [np.zeros((10, 20, 3), np.uint8), np.full((20, 20), 255, np.uint8)],
+        [np.zeros((10, 5, 3), np.uint8)],
+    ]
+    picture = np.asarray(notebook.tile(rows, gap=2, height=10))
+    assert picture.shape == (10 + 2 + 10, 20 + 2 + 10, 3)
+    assert np.all(picture[:10, 22:] == 255) and np.all(picture[:10, :20] == 0)
+    assert np.all(picture[12:, :5] == 0) and np.all(picture[12:, 5:] == 255)  # gap fill
+    small = notebook.tile([[np.zeros((10, 20, 3), np.uint8)]])
+    assert small.size == (2 * notebook.MIN_TILE_HEIGHT, notebook.MIN_TILE_HEIGHT)
+
+
+def test_load_or_train_falls_back_to_training_with_the_message(
+    tmp_path, monkeypatch, capsys, bright_model
+):
+    def fake_training(config, work_dir):
+        run_dir = tmp_path / "run"
+        run_dir.mkdir()
+        bright_model.save(run_dir / "model_best.keras")
+        return run_dir
+
+    monkeypatch.setattr(notebook, "train_or_resume", fake_training)
+    config = {"name": "no_such_weights"}
+    model, run_dir = notebook.load_or_train(config, tmp_path, pretrained=True)
+    assert run_dir == tmp_path / "run" and model.input_shape == bright_model.input_shape
+    printed = capsys.readouterr().out
+    assert "'no_such_weights' unavailable" in printed and "Training instead" in printed
