@@ -14,15 +14,17 @@ Forward time: batch 1, ``tf.function(jit_compile=False)`` (XLA slows CPU inferen
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import time
+import sys
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _report import markdown_table, report, time_calls  # noqa: E402
 from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
     convert_variables_to_constants_v2,
 )
@@ -54,14 +56,12 @@ def count_flops(forward, input_shape) -> int:
 def time_forward(forward, input_shape, warmup: int, repeats: int) -> float:
     """Median wall time in milliseconds of ``forward`` on one random image."""
     image = tf.constant(np.random.default_rng(0).random((1, *input_shape), dtype=np.float32))
-    for _ in range(warmup):
+
+    def call():
         forward(image).numpy()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        forward(image).numpy()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+
+    time_calls(call, warmup)
+    return statistics.median(time_calls(call, repeats)) * 1000
 
 
 def benchmark_model(name: str, size: int, num_classes: int, warmup: int, repeats: int) -> dict:
@@ -83,18 +83,14 @@ def benchmark_model(name: str, size: int, num_classes: int, warmup: int, repeats
     }
 
 
-def markdown_table(rows: list[dict]) -> str:
+def markdown(rows: list[dict]) -> str:
     """Rows as a markdown table (the README's model table)."""
-    lines = [
-        "| model | input | params (M) | GFLOPs | CPU forward (ms, batch 1) |",
-        "|---|---|---:|---:|---:|",
-    ]
-    lines += [
-        f"| `{r['model']}` | {r['input']} | {r['params_m']:.2f} | {r['gflops']:.2f} "
-        f"| {r['cpu_forward_ms']:.0f} |"
-        for r in rows
-    ]
-    return "\n".join(lines)
+    return markdown_table(
+        ["model", "input", "params (M)", "GFLOPs", "CPU forward (ms, batch 1)"],
+        "`{model}` | {input} | {params_m:.2f} | {gflops:.2f} | {cpu_forward_ms:.0f}",
+        rows,
+        text_columns=2,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,15 +115,12 @@ def main(argv=None) -> list[dict]:
     for name in args.models:
         rows.append(benchmark_model(name, args.size, args.num_classes, args.warmup, args.repeats))
         print(f"{name}: done", flush=True)
-    print(markdown_table(rows))
-    if args.out:
-        environment = {
-            "tensorflow": tf.__version__,
-            "cpu_count": os.cpu_count(),
-            "flops": "TF profiler float_operation, frozen graph, batch 1",
-        }
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump({"environment": environment, "models": rows}, f, indent=2)
+    environment = {
+        "tensorflow": tf.__version__,
+        "cpu_count": os.cpu_count(),
+        "flops": "TF profiler float_operation, frozen graph, batch 1",
+    }
+    report(markdown(rows), {"environment": environment, "models": rows}, args.out)
     return rows
 
 

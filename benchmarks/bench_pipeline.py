@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from _report import machine_info, markdown_table, report, time_train_steps  # noqa: E402
 
 from facecolab.config import load_config  # noqa: E402
 from facecolab.datasets.prepare import prepare  # noqa: E402
@@ -105,7 +106,6 @@ def pipeline_rows(
 def train_step_row(config: dict, size: int, batch: int, steps: int, warmup: int) -> dict:
     """Median time of ``train_on_batch`` for the config's compiled model on random data."""
     import keras
-    import numpy as np
 
     from facecolab.datasets.specs import get_spec
     from facecolab.train import build_training_model
@@ -113,16 +113,7 @@ def train_step_row(config: dict, size: int, batch: int, steps: int, warmup: int)
     num_classes = get_spec(config["data"]["dataset"]).num_classes
     keras.utils.set_random_seed(0)
     model = build_training_model(config, num_classes)
-    rng = np.random.default_rng(0)
-    images = rng.random((batch, size, size, 3), dtype=np.float32)
-    labels = rng.integers(0, num_classes, (batch, size, size)).astype(np.int32)
-    for _ in range(warmup):
-        model.train_on_batch(images, labels)
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        model.train_on_batch(images, labels)
-        times.append(time.perf_counter() - start)
+    _, times = time_train_steps(model, batch, size, num_classes, warmup, steps)
     step = statistics.median(times)
     return {
         "what": f"train step: {config['model']['name']} "
@@ -136,11 +127,12 @@ def train_step_row(config: dict, size: int, batch: int, steps: int, warmup: int)
 
 def markdown(rows: list[dict]) -> str:
     step = rows[-1]["images_per_s"]
-    lines = ["| what | images/s | × training step |", "|---|---:|---:|"]
-    lines += [
-        f"| {r['what']} | {r['images_per_s']:.1f} | {r['images_per_s'] / step:.1f} |" for r in rows
-    ]
-    return "\n".join(lines)
+    return markdown_table(
+        ["what", "images/s", "× training step"],
+        "{what} | {images_per_s:.1f} | {per_step:.1f}",
+        [{**r, "per_step": r["images_per_s"] / step} for r in rows],
+        text_columns=1,
+    )
 
 
 def main(argv=None) -> int:
@@ -173,19 +165,14 @@ def main(argv=None) -> int:
         "image_size": args.size,
         "batch": args.batch,
         "train_config": str(TRAIN_CONFIG.relative_to(REPO)),
-        "cpu_count": os.cpu_count(),
-        "load_average_1min": {"before": round(load_before[0], 2), "after": round(load_after[0], 2)},
-        "machine": f"{platform.machine()} {platform.processor()}".strip(),
-        "python": platform.python_version(),
+        **machine_info(load_before[0], load_after[0]),
         "rows": rows,
     }
-    print(
+    headline = (
         f"pipeline vs training step at {args.size}², batch {args.batch}, {os.cpu_count()} "
         f"cores, load average {load_before[0]:.1f} → {load_after[0]:.1f}"
     )
-    print(markdown(rows))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    report(markdown(rows), result, args.out, headline)
     return 0
 
 

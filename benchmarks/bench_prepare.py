@@ -12,9 +12,7 @@ Prints a markdown table and writes the numbers as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -22,6 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _report import machine_info, markdown_table, report  # noqa: E402
 
 from facecolab.datasets.prepare import prepare  # noqa: E402
 from facecolab.datasets.sample import write_sample  # noqa: E402
@@ -61,14 +61,13 @@ def time_prepare(root: Path, out: Path, workers: int, size: int) -> dict:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| workers | images | seconds | images/s | speed-up |", "|---:|---:|---:|---:|---:|"]
     base = rows[0]["images_per_s"]
-    lines += [
-        f"| {r['workers']} | {r['images']} | {r['seconds']:.2f} | {r['images_per_s']:.1f} "
-        f"| {r['images_per_s'] / base:.2f}x |"
-        for r in rows
-    ]
-    return "\n".join(lines)
+    return markdown_table(
+        ["workers", "images", "seconds", "images/s", "speed-up"],
+        "{workers} | {images} | {seconds:.2f} | {images_per_s:.1f} | {speed_up:.2f}x",
+        [{**r, "speed_up": r["images_per_s"] / base} for r in rows],
+        text_columns=0,
+    )
 
 
 def main(argv=None) -> int:
@@ -88,19 +87,15 @@ def main(argv=None) -> int:
         "part_size": args.size // 2,
         "prepared_size": args.out_size,
         "sample_write_seconds": round(sample_seconds, 3),
-        "cpu_count": os.cpu_count(),
-        "machine": f"{platform.machine()} {platform.processor()}".strip(),
-        "python": platform.python_version(),
+        **machine_info(),
         "runs": rows,
     }
-    print(
+    headline = (
         f"prepare celebamask_hq: {args.count} images {args.size}² (parts {args.size // 2}²) "
         f"→ {args.out_size}², {os.cpu_count()} cores; sample written in "
         f"{sample_seconds:.1f} s"
     )
-    print(markdown(rows))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    report(markdown(rows), result, args.out, headline)
     return 0
 
 

@@ -17,9 +17,7 @@ and writes the numbers as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -27,6 +25,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from _report import machine_info, markdown_table, report, time_train_steps  # noqa: E402
 
 from facecolab.config import load_config  # noqa: E402
 
@@ -60,7 +60,6 @@ def default_configs() -> list[Path]:
 def time_config(path: Path, size: int, batch: int, steps: int, warmup: int) -> dict:
     """Build the config's training model at ``size``² and time its step on random data."""
     import keras
-    import numpy as np
 
     from facecolab.datasets.specs import get_spec
     from facecolab.losses import build_loss
@@ -75,19 +74,7 @@ def time_config(path: Path, size: int, batch: int, steps: int, warmup: int) -> d
     build_start = time.perf_counter()
     model = build_training_model(config, num_classes)
     build_seconds = time.perf_counter() - build_start
-    rng = np.random.default_rng(0)
-    images = rng.random((batch, size, size, 3), dtype=np.float32)
-    labels = rng.integers(0, num_classes, (batch, size, size)).astype(np.int32)
-    targets = (labels,) * len(model.outputs) if len(model.outputs) > 1 else labels
-    start = time.perf_counter()
-    for _ in range(warmup):
-        model.train_on_batch(images, targets)
-    warmup_seconds = time.perf_counter() - start
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        model.train_on_batch(images, targets)
-        times.append(time.perf_counter() - start)
+    warmup_seconds, times = time_train_steps(model, batch, size, num_classes, warmup, steps)
     step = statistics.median(times)
     return {
         "config": path.name,
@@ -104,16 +91,13 @@ def time_config(path: Path, size: int, batch: int, steps: int, warmup: int) -> d
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = [
-        "| config | model | loss | classes | params (M) | step (s) | images/s |",
-        "|---|---|---|---:|---:|---:|---:|",
-    ]
-    lines += [
-        f"| {r['config']} | {r['model']} | {r['loss']} | {r['classes']} | "
-        f"{r['params_m']:.2f} | {r['step_s']:.2f} | {r['images_per_s']:.1f} |"
-        for r in rows
-    ]
-    return "\n".join(lines)
+    return markdown_table(
+        ["config", "model", "loss", "classes", "params (M)", "step (s)", "images/s"],
+        "{config} | {model} | {loss} | {classes} | {params_m:.2f} | {step_s:.2f} "
+        "| {images_per_s:.1f}",
+        rows,
+        text_columns=3,
+    )
 
 
 def main(argv=None) -> int:
@@ -138,20 +122,15 @@ def main(argv=None) -> int:
         "batch": args.batch,
         "steps": args.steps,
         "warmup": args.warmup,
-        "cpu_count": os.cpu_count(),
-        "load_average_1min": {"before": round(load_before[0], 2), "after": round(load_after[0], 2)},
-        "machine": f"{platform.machine()} {platform.processor()}".strip(),
-        "python": platform.python_version(),
+        **machine_info(load_before[0], load_after[0]),
         "rows": rows,
     }
-    print(
+    headline = (
         f"training step at {args.size}², batch {args.batch}, median of {args.steps} steps "
         f"after {args.warmup} warm-up, {os.cpu_count()} cores, load average "
         f"{load_before[0]:.1f} → {load_after[0]:.1f}"
     )
-    print(markdown(rows))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    report(markdown(rows), result, args.out, headline)
     return 0
 
 

@@ -18,11 +18,17 @@ import numpy as np
 
 from .datasets.readers.base import read_image
 from .datasets.specs import HELEN_CLASSES, DatasetSpec
-from .metrics import HELEN_GROUPS, confusion_matrix, predicted_labels, summarize
+from .metrics import (
+    HELEN_GROUPS,
+    PER_CLASS_KEYS,
+    SUMMARY_KEYS,
+    confusion_matrix,
+    percent_cell,
+    predicted_labels,
+    summarize,
+)
 from .predict import model_input_size, predict_labels
 from .resize import resize_mask
-
-PER_CLASS_KEYS = ("iou", "f1", "precision", "recall")
 
 
 def groups_for(spec: DatasetSpec) -> dict | None:
@@ -120,16 +126,7 @@ def flatten_metrics(summary: Mapping) -> dict[str, float | None]:
     ``mean_f1_no_background``,
     ``<iou|f1|precision|recall>_<class name>``, ``accuracy_<class>`` (the seeds' per-class
     accuracy, i.e. recall) and ``f1_<group>``."""
-    flat = {
-        key: summary[key]
-        for key in (
-            "pixel_accuracy",
-            "mean_iou",
-            "mean_class_accuracy",
-            "mean_f1",
-            "mean_f1_no_background",
-        )
-    }
+    flat = {key: summary[key] for key in SUMMARY_KEYS}
     for row in summary["classes"]:
         flat.update({f"{key}_{row['name']}": row[key] for key in PER_CLASS_KEYS})
         flat[f"accuracy_{row['name']}"] = row["recall"]
@@ -144,10 +141,6 @@ def format_reference(summary: Mapping, reference: Mapping) -> str:
     {name: value in [0, 1]}}``; names follow :func:`flatten_metrics` (unknown ones show —).
     """
     ours = flatten_metrics(summary)
-
-    def cell(value):
-        return "—" if value is None else f"{100 * value:.2f}"
-
     lines = [
         f"Reference: {reference.get('source', 'reported by the seed')}",
         "",
@@ -159,8 +152,8 @@ def format_reference(summary: Mapping, reference: Mapping) -> str:
         delta = None if mine is None or theirs is None else mine - theirs
         sign = "+" if delta is not None and delta >= 0 else ""
         lines.append(
-            f"| {name} | {cell(mine)} | {cell(theirs)} | "
-            f"{'—' if delta is None else sign + cell(delta)} |"
+            f"| {name} | {percent_cell(mine)} | {percent_cell(theirs)} | "
+            f"{'—' if delta is None else sign + percent_cell(delta)} |"
         )
     return "\n".join(lines)
 

@@ -181,6 +181,21 @@ def load_model_any(path, config=None):
     )
 
 
+def export_for_inference(source, destination) -> Path:
+    """Save the model of ``source`` (any format :func:`load_model_any` reads) as a ``.keras``
+    file without optimiser state or compile settings: about a third of a training
+    checkpoint's size (Adam keeps two slots per weight), which is what ships in ``weights/``.
+    """
+    from .train import save_model_atomic
+
+    destination = Path(destination)
+    if destination.suffix != ".keras":
+        raise ValueError(f"{destination}: inference exports are .keras files")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    save_model_atomic(load_model_any(source), destination)
+    return destination
+
+
 @dataclass
 class OpenedModel:
     """A loaded model and what is known about where it came from.

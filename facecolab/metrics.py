@@ -26,6 +26,16 @@ HELEN_GROUPS: dict[str, list[int]] = {
     "mouth": [7, 8, 9],
     "overall": [2, 3, 4, 5, 6, 7, 8, 9],
 }
+# The whole-set scores of :func:`summarize` and the per-class ones of its ``"classes"`` rows,
+# in report order.
+SUMMARY_KEYS = (
+    "pixel_accuracy",
+    "mean_iou",
+    "mean_class_accuracy",
+    "mean_f1",
+    "mean_f1_no_background",
+)
+PER_CLASS_KEYS = ("iou", "f1", "precision", "recall")
 
 
 def _namespace(array):
@@ -235,12 +245,14 @@ def summarize(cm, class_names: Sequence[str], groups: Mapping[str, Sequence[int]
     return summary
 
 
+def percent_cell(value: float | None) -> str:
+    """A score in [0, 1] as a table cell: a percentage with two decimals, ``None`` (undefined)
+    as —."""
+    return "—" if value is None else f"{100 * value:.2f}"
+
+
 def format_table(summary: Mapping) -> str:
     """Markdown table of a :func:`summarize` result (percentages; absent classes marked)."""
-
-    def cell(value):
-        return "—" if value is None else f"{100 * value:.2f}"
-
     lines = [
         "| id | class | true px | pred px | IoU | F1 | precision | recall |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",
@@ -249,28 +261,24 @@ def format_table(summary: Mapping) -> str:
         scores = (
             ("absent",) * 4
             if not row["present"]
-            else tuple(cell(row[key]) for key in ("iou", "f1", "precision", "recall"))
+            else tuple(percent_cell(row[key]) for key in PER_CLASS_KEYS)
         )
         lines.append(
             f"| {row['id']} | {row['name']} | {row['true_pixels']} | "
             f"{row['predicted_pixels']} | " + " | ".join(scores) + " |"
         )
     lines.append("")
-    for key in (
-        "pixel_accuracy",
-        "mean_iou",
-        "mean_class_accuracy",
-        "mean_f1",
-        "mean_f1_no_background",
-    ):
-        lines.append(f"- {key.replace('_', ' ')}: {cell(summary[key])}")
+    for key in SUMMARY_KEYS:
+        lines.append(f"- {key.replace('_', ' ')}: {percent_cell(summary[key])}")
     for name, score in summary.get("groups", {}).items():
-        lines.append(f"- F1 {name}: {cell(score)}")
+        lines.append(f"- F1 {name}: {percent_cell(score)}")
     return "\n".join(lines)
 
 
 __all__ = [
     "HELEN_GROUPS",
+    "PER_CLASS_KEYS",
+    "SUMMARY_KEYS",
     "class_accuracy",
     "class_probabilities",
     "confusion_matrix",
@@ -281,6 +289,7 @@ __all__ = [
     "mean_f1",
     "mean_iou",
     "mean_over_present",
+    "percent_cell",
     "pixel_accuracy",
     "precision",
     "predicted_labels",

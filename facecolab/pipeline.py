@@ -217,9 +217,6 @@ def make_dataset(
     info = read_dataset_info(prepared_dir)
     spec = DatasetSpec.from_dict(info["spec"])
     images, labels = split_files(prepared_dir, split)
-    augment_config = augment_config or AugmentConfig()
-    shuffle = augment_config.active if shuffle is None else shuffle
-
     size = [int(v) for v in (info["size"] if image_size is None else image_size)]
 
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
@@ -233,10 +230,103 @@ def make_dataset(
             num_parallel_calls=AUTOTUNE,
             deterministic=True,
         )
+    return _batches(
+        dataset,
+        len(images),
+        spec,
+        size,
+        batch_size,
+        augment_config,
+        one_hot,
+        shuffle,
+        seed,
+        cache,
+        repeat,
+        drop_remainder,
+    )
+
+
+def make_raw_dataset(
+    name: str,
+    root,
+    split: str,
+    *,
+    image_size=(256, 256),
+    aspect: str = "stretch",
+    batch_size: int = 8,
+    augment_config: AugmentConfig | None = None,
+    one_hot: bool = False,
+    shuffle: bool | None = None,
+    seed: int = 0,
+    cache: bool | str = True,
+    repeat: bool = False,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
+    """The batches of :func:`make_dataset` read straight from a raw layout, skipping
+    ``prepare``: handy for a quick look or small sets. Each item is decoded by its dataset
+    reader (``facecolab.datasets.readers``) and resized by ``facecolab.resize`` in a
+    ``tf.numpy_function``, so it costs Python time per image; for real training prepare the
+    set once instead (and for CelebAMask-HQ, whose label maps are built from up to 18 part
+    files, always).
+    """
+    from .datasets.readers import get_format
+    from .datasets.readers.base import read_image
+    from .resize import resize_image, resize_mask
+
+    fmt = get_format(name)
+    items = fmt.list_items(root, split, seed=seed)
+    if not items:
+        raise ValueError(f"{root}: split {split!r} of {name} holds no items")
+    size = [int(image_size[0]), int(image_size[1])]
+
+    def load(index):
+        item = items[int(index)]
+        image = resize_image(read_image(item.image_path), size, aspect)
+        return image, resize_mask(fmt.load_label(item), size, aspect)
+
+    dataset = tf.data.Dataset.range(len(items)).map(
+        lambda i: tf.numpy_function(load, [i], (tf.uint8, tf.uint8), stateful=False),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=True,
+    )
+    return _batches(
+        dataset,
+        len(items),
+        fmt.spec,
+        size,
+        batch_size,
+        augment_config,
+        one_hot,
+        shuffle,
+        seed,
+        cache,
+        repeat,
+        drop_remainder,
+    )
+
+
+def _batches(
+    dataset,
+    count,
+    spec,
+    size,
+    batch_size,
+    augment_config,
+    one_hot,
+    shuffle,
+    seed,
+    cache,
+    repeat,
+    drop_remainder,
+) -> tf.data.Dataset:
+    """The shared tail of both pipelines: decoded uint8 ``(image, label)`` samples → cache,
+    shuffle, per-sample seeds, float conversion, augmentation, batches."""
+    augment_config = augment_config or AugmentConfig()
+    shuffle = augment_config.active if shuffle is None else shuffle
     if cache:
         dataset = dataset.cache("" if cache is True else str(cache))
     if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
 
@@ -246,9 +336,10 @@ def make_dataset(
     def to_float(image, label, sample_seed):
         image = tf.cast(image, tf.float32) / 255.0
         label = tf.cast(label, tf.int32)
+        # Static shapes: decoding leaves H, W unknown, which layers such as UpSampling2D reject.
+        image, label = tf.ensure_shape(image, (*size, 3)), tf.ensure_shape(label, size)
         if augment_config.active:
             image, label = augment(image, label, sample_seed, augment_config, flip_lut)
-        # Static shapes: decoding leaves H, W unknown, which layers such as UpSampling2D reject.
         image, label = tf.ensure_shape(image, (*size, 3)), tf.ensure_shape(label, size)
         if one_hot:
             label = tf.one_hot(label, spec.num_classes, dtype=tf.float32)

@@ -188,6 +188,12 @@ def pretrained_path(name: str, weights_dir=None, download_missing: bool = True) 
                 f"{path}: weights {name!r} not found; {_how_to_get(name, entry, path)}"
             )
         download_file(entry["source"], path, entry["sha256"])
+    if entry["sha256"] is None:
+        raise ValueError(
+            f"{path}: the manifest records no checksum for {name!r} (no published weights "
+            f"yet); to use your own trained file, record it with "
+            f"facecolab.weights.add_to_manifest({name!r}, {str(path)!r}, source=...)"
+        )
     actual = sha256_file(path)
     if actual != entry["sha256"]:
         raise ValueError(

@@ -486,6 +486,7 @@ def test_comparison_table_lists_models_and_reference():
             "pixel_accuracy": accuracy,
             "mean_iou": 0.5,
             "mean_class_accuracy": None,
+            "mean_f1": 0.3,
             "mean_f1_no_background": 0.25,
             "classes": [{"name": "face", "iou": 0.5, "f1": 0.6, "precision": 0.7, "recall": 0.8}],
         }

@@ -54,7 +54,11 @@ def artifacts(tmp_path_factory):
     return {"root": root, "run": run, "model": model, "images": images}
 
 
-def run_cli(capsys, *argv):
+def run_cli(capsys, *argv, **options):
+    """``facecolab *argv`` plus an option per keyword (``batch_size=2`` → ``--batch-size 2``;
+    flags go in ``argv``); returns ``(exit code, stdout, stderr)``."""
+    for name, value in options.items():
+        argv += (f"--{name.replace('_', '-')}", value)
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
@@ -72,17 +76,12 @@ def test_prepare_delegates_to_prepare_cli(artifacts, capsys, tmp_path):
     code, out, _ = run_cli(
         capsys,
         "prepare",
-        "--dataset",
-        "lfw_parts",
-        "--root",
-        artifacts["root"] / "raw",
-        "--out",
-        tmp_path / "p32",
-        "--size",
-        "32",
-        "--workers",
-        "1",
         "--no-progress",
+        dataset="lfw_parts",
+        root=artifacts["root"] / "raw",
+        out=tmp_path / "p32",
+        size=32,
+        workers=1,
     )
     assert code == 0, out
     info = json.loads((tmp_path / "p32" / "dataset.json").read_text())
@@ -98,14 +97,10 @@ def test_evaluate_prepared_with_reference(artifacts, capsys, tmp_path):
     code, out, err = run_cli(
         capsys,
         "evaluate",
-        "--model",
-        artifacts["run"],
-        "--data",
-        prepared,
-        "--split",
-        "train",
-        "--out",
-        tmp_path / "eval",
+        model=artifacts["run"],
+        data=prepared,
+        split="train",
+        out=tmp_path / "eval",
     )
     assert code == 0, err
     record = json.loads((tmp_path / "eval" / "metrics.json").read_text())
@@ -123,17 +118,12 @@ def test_evaluate_raw_at_original_resolution(artifacts, capsys, tmp_path):
     code, out, err = run_cli(
         capsys,
         "evaluate",
-        "--model",
-        artifacts["run"],
-        "--data",
-        artifacts["root"] / "raw",
-        "--dataset",
-        "lfw_parts",
-        "--split",
-        "train",
-        "--out",
-        tmp_path / "eval",
         "--no-progress",
+        model=artifacts["run"],
+        data=artifacts["root"] / "raw",
+        dataset="lfw_parts",
+        split="train",
+        out=tmp_path / "eval",
     )
     assert code == 0, err
     record = json.loads((tmp_path / "eval" / "metrics.json").read_text())
@@ -145,12 +135,9 @@ def test_evaluate_raw_folder_needs_a_dataset_name(artifacts, capsys, tmp_path):
     code, _, err = run_cli(
         capsys,
         "evaluate",
-        "--model",
-        artifacts["root"] / "mc.keras",
-        "--data",
-        artifacts["root"] / "raw",
-        "--out",
-        tmp_path,
+        model=artifacts["root"] / "mc.keras",
+        data=artifacts["root"] / "raw",
+        out=tmp_path,
     )
     assert code == 2
     assert "not a prepared folder" in err and "--dataset" in err
@@ -164,14 +151,11 @@ def test_predict_writes_original_size_label_maps(artifacts, capsys, tmp_path, mo
     code, out, err = run_cli(
         capsys,
         "predict",
-        "--model",
-        model,
-        "--input",
-        artifacts["images"],
-        "--out",
-        tmp_path / "pred",
         "--overlay",
         "--no-progress",
+        model=model,
+        input=artifacts["images"],
+        out=tmp_path / "pred",
     )
     assert code == 0, err
     for name, size in (("odd", (53, 77)), ("wide", (77, 53))):
@@ -189,24 +173,18 @@ def test_predict_then_score_round_trip(artifacts, capsys, tmp_path):
     code, _, err = run_cli(
         capsys,
         "predict",
-        "--model",
-        artifacts["run"],
-        "--input",
-        prepared / "images",
-        "--out",
-        tmp_path / "pred",
         "--no-progress",
+        model=artifacts["run"],
+        input=prepared / "images",
+        out=tmp_path / "pred",
     )
     assert code == 0, err
     code, out, err = run_cli(
         capsys,
         "score",
-        "--pred",
-        tmp_path / "pred",
-        "--gt",
-        prepared / "labels",
-        "--json",
-        tmp_path / "f1.json",
+        pred=tmp_path / "pred",
+        gt=prepared / "labels",
+        json=tmp_path / "f1.json",
     )
     assert code == 0, err
     result = json.loads((tmp_path / "f1.json").read_text())
@@ -218,15 +196,11 @@ def test_uncertainty_writes_maps(artifacts, capsys, tmp_path):
     code, out, err = run_cli(
         capsys,
         "uncertainty",
-        "--model",
-        artifacts["root"] / "mc.keras",
-        "--input",
-        artifacts["images"] / "odd.png",
-        "--samples",
-        "3",
-        "--out",
-        tmp_path / "mc",
         "--no-progress",
+        model=artifacts["root"] / "mc.keras",
+        input=artifacts["images"] / "odd.png",
+        samples=3,
+        out=tmp_path / "mc",
     )
     assert code == 0, err
     arrays = np.load(tmp_path / "mc" / "odd.npz")

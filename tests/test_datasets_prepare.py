@@ -124,6 +124,16 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
     assert [p.name for p in target.parent.iterdir()] == ["a.png"]
 
 
+def test_atomic_write_gives_normal_permissions(tmp_path):
+    """Prepared files must be readable by others (mkstemp alone would leave them 0600)."""
+    mask = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "a.png", b"x")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o644
+
+
 def test_prepare_refuses_a_folder_prepared_with_other_settings(raw, tmp_path):
     root, out = raw("helen"), tmp_path / "out"
     _prepare("helen", root, out)

@@ -24,22 +24,6 @@ ALL_AUGMENTATIONS = AugmentConfig(
 CLASS_COLOURS = np.array([(220, 220, 220), (220, 40, 40), (40, 40, 220)], dtype=np.float32)
 
 
-@pytest.fixture(scope="module")
-def celebamask(tmp_path_factory):
-    """A prepared CelebAMask-HQ sample (19 classes, left/right pairs), 64×64."""
-    root = tmp_path_factory.mktemp("celebamask")
-    write_sample("celebamask_hq", root / "raw", count=10, size=SIZE, seed=0)
-    prepare(
-        "celebamask_hq",
-        root / "raw",
-        root / "prepared",
-        size=(SIZE, SIZE),
-        workers=1,
-        progress=False,
-    )
-    return root / "prepared"
-
-
 def write_prepared(root, images, labels, dataset="lfw_parts"):
     """A prepared folder (the layout ``prepare`` writes) from arrays; images are stored as
     near-lossless JPEG (quality 100, no chroma subsampling) so colours survive."""
@@ -86,9 +70,22 @@ def epochs(dataset, count: int):
     return [batches(dataset) for _ in range(count)]
 
 
-def test_batches_have_documented_shapes_dtypes_and_ranges(celebamask):
-    classes = dataset_spec(celebamask).num_classes
-    dataset = make_dataset(celebamask, "train", batch_size=4, augment_config=ALL_AUGMENTATIONS)
+def unaugmented_and_augmented(prepared, augment_config: AugmentConfig):
+    """The train split's batches of 4 as numpy without augmentation, and the same batches in
+    the same order (not shuffled) as a dataset with ``augment_config``: each epoch's batch i
+    pairs with ``originals[i]``."""
+    originals = batches(make_dataset(prepared, "train", batch_size=4))
+    augmented = make_dataset(
+        prepared, "train", batch_size=4, shuffle=False, augment_config=augment_config
+    )
+    return originals, augmented
+
+
+def test_batches_have_documented_shapes_dtypes_and_ranges(celebamask_prepared):
+    classes = dataset_spec(celebamask_prepared).num_classes
+    dataset = make_dataset(
+        celebamask_prepared, "train", batch_size=4, augment_config=ALL_AUGMENTATIONS
+    )
     sizes = []
     for images, labels in dataset:
         assert images.dtype == tf.float32 and labels.dtype == tf.int32
@@ -98,26 +95,26 @@ def test_batches_have_documented_shapes_dtypes_and_ranges(celebamask):
         values = set(np.unique(labels.numpy()).tolist())
         assert values <= set(range(classes)) | {IGNORE_INDEX}
         sizes.append(int(images.shape[0]))
-    train_count = len((celebamask / "splits" / "train.txt").read_text().split())
+    train_count = len((celebamask_prepared / "splits" / "train.txt").read_text().split())
     assert sum(sizes) == train_count and max(sizes) == 4
 
 
-def test_image_size_resizes_and_drop_remainder_drops(celebamask):
+def test_image_size_resizes_and_drop_remainder_drops(celebamask_prepared):
     dataset = make_dataset(
-        celebamask, "train", batch_size=4, image_size=(32, 48), drop_remainder=True
+        celebamask_prepared, "train", batch_size=4, image_size=(32, 48), drop_remainder=True
     )
     shapes = [(tuple(x.shape), tuple(y.shape)) for x, y in dataset]
     assert shapes and all(s == ((4, 32, 48, 3), (4, 32, 48)) for s in shapes)
-    plain = batches(make_dataset(celebamask, "train", batch_size=4))
-    resized = batches(make_dataset(celebamask, "train", batch_size=4, image_size=(32, 32)))
+    plain = batches(make_dataset(celebamask_prepared, "train", batch_size=4))
+    resized = batches(make_dataset(celebamask_prepared, "train", batch_size=4, image_size=(32, 32)))
     for (_, label), (_, small) in zip(plain, resized, strict=True):
         assert set(np.unique(small)) <= set(np.unique(label)), "nearest never invents labels"
 
 
-def test_deterministic_given_seed_with_new_draws_each_epoch(celebamask):
+def test_deterministic_given_seed_with_new_draws_each_epoch(celebamask_prepared):
     def run(seed):
         dataset = make_dataset(
-            celebamask, "train", batch_size=3, augment_config=ALL_AUGMENTATIONS, seed=seed
+            celebamask_prepared, "train", batch_size=3, augment_config=ALL_AUGMENTATIONS, seed=seed
         )
         return epochs(dataset, 2)
 
@@ -134,17 +131,14 @@ def test_deterministic_given_seed_with_new_draws_each_epoch(celebamask):
     assert differs(first[0], other[0]), "another seed gives the same draws"
 
 
-def test_hflip_swaps_left_and_right_classes(celebamask):
-    spec = dataset_spec(celebamask)
+def test_hflip_swaps_left_and_right_classes(celebamask_prepared):
+    spec = dataset_spec(celebamask_prepared)
     left_eye, right_eye = spec.class_names.index("l_eye"), spec.class_names.index("r_eye")
     hair = spec.class_names.index("hair")
     lut = spec.flip_lut()
     assert lut[left_eye] == right_eye and lut[right_eye] == left_eye and lut[hair] == hair
 
-    originals = batches(make_dataset(celebamask, "train", batch_size=4))
-    dataset = make_dataset(
-        celebamask, "train", batch_size=4, shuffle=False, augment_config=AugmentConfig(hflip=True)
-    )
+    originals, dataset = unaugmented_and_augmented(celebamask_prepared, AugmentConfig(hflip=True))
     flipped_count = kept_count = 0
     for draws in epochs(dataset, 4):
         for (image, label), (source, source_label) in zip(draws, originals, strict=True):
@@ -164,13 +158,13 @@ def test_hflip_swaps_left_and_right_classes(celebamask):
     assert flipped_count > 0 and kept_count > 0
 
 
-def test_one_hot_rows_are_zero_at_ignore_pixels(celebamask):
-    classes = dataset_spec(celebamask).num_classes
+def test_one_hot_rows_are_zero_at_ignore_pixels(celebamask_prepared):
+    classes = dataset_spec(celebamask_prepared).num_classes
     shrink = AugmentConfig(scale=(0.6, 0.8))  # always pads: padding is labelled ignore
 
     def build(one_hot):
         return make_dataset(
-            celebamask,
+            celebamask_prepared,
             "train",
             batch_size=4,
             augment_config=shrink,
@@ -209,12 +203,9 @@ def test_geometric_augmentations_keep_image_and_label_aligned(tmp_path):
     assert changed >= 8, "the augmentations hardly ran"
 
 
-def test_augmentations_never_invent_labels(celebamask):
-    lut = dataset_spec(celebamask).flip_lut()
-    originals = batches(make_dataset(celebamask, "train", batch_size=4))
-    dataset = make_dataset(
-        celebamask, "train", batch_size=4, shuffle=False, augment_config=ALL_AUGMENTATIONS
-    )
+def test_augmentations_never_invent_labels(celebamask_prepared):
+    lut = dataset_spec(celebamask_prepared).flip_lut()
+    originals, dataset = unaugmented_and_augmented(celebamask_prepared, ALL_AUGMENTATIONS)
     for draws in epochs(dataset, 3):
         for (_, label), (_, source) in zip(draws, originals, strict=True):
             present = np.unique(source)
@@ -222,14 +213,9 @@ def test_augmentations_never_invent_labels(celebamask):
             assert set(np.unique(label)) <= allowed
 
 
-def test_brightness_scales_value_only(celebamask):
-    originals = batches(make_dataset(celebamask, "train", batch_size=4))
-    dataset = make_dataset(
-        celebamask,
-        "train",
-        batch_size=4,
-        shuffle=False,
-        augment_config=AugmentConfig(brightness=0.4),
+def test_brightness_scales_value_only(celebamask_prepared):
+    originals, dataset = unaugmented_and_augmented(
+        celebamask_prepared, AugmentConfig(brightness=0.4)
     )
     factors = []
     for draws in epochs(dataset, 2):
@@ -254,10 +240,9 @@ def test_brightness_scales_value_only(celebamask):
 
 
 @pytest.mark.parametrize(("probability", "changes"), [(1.0, True), (0.0, False)])
-def test_jpeg_changes_pixels_not_shape_or_labels(celebamask, probability, changes):
-    originals = batches(make_dataset(celebamask, "train", batch_size=4))
+def test_jpeg_changes_pixels_not_shape_or_labels(celebamask_prepared, probability, changes):
     jpeg = AugmentConfig(jpeg_quality=(5, 15), jpeg_prob=probability)
-    dataset = make_dataset(celebamask, "train", batch_size=4, shuffle=False, augment_config=jpeg)
+    originals, dataset = unaugmented_and_augmented(celebamask_prepared, jpeg)
     for (image, label), (source, source_label) in zip(batches(dataset), originals, strict=True):
         assert image.shape == source.shape and image.dtype == np.float32
         assert image.min() >= 0.0 and image.max() <= 1.0
@@ -272,8 +257,24 @@ def test_unknown_augmentation_key_is_named():
     assert not AugmentConfig.from_dict(None).active
 
 
-def test_missing_split_and_folder_name_the_file(celebamask, tmp_path):
+def test_missing_split_and_folder_name_the_file(celebamask_prepared, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"splits/nosuch\.txt.*available"):
-        make_dataset(celebamask, "nosuch", batch_size=2)
+        make_dataset(celebamask_prepared, "nosuch", batch_size=2)
     with pytest.raises(FileNotFoundError, match="dataset.json"):
         make_dataset(tmp_path / "not_prepared", "train", batch_size=2)
+
+
+def test_raw_layout_gives_the_prepared_labels_without_preparing(tmp_path):
+    """make_raw_dataset reads a raw layout through its reader: same labels as preparing first
+    (images differ only by the prepared copy's JPEG encoding)."""
+    raw = write_sample("helen", tmp_path / "raw", count=6, size=SIZE, seed=3)
+    prepare("helen", raw, tmp_path / "prepared", size=(SIZE, SIZE), workers=1, progress=False)
+    from facecolab.pipeline import make_raw_dataset
+
+    direct = batches(make_raw_dataset("helen", raw, "test", image_size=(SIZE, SIZE)))
+    prepared = batches(make_dataset(tmp_path / "prepared", "test"))
+    assert len(direct) == len(prepared) > 0
+    for (raw_image, raw_label), (image, label) in zip(direct, prepared, strict=True):
+        np.testing.assert_array_equal(raw_label, label)
+        assert raw_image.shape == image.shape and raw_image.dtype == np.float32
+        assert np.abs(raw_image - image).mean() < 0.02

@@ -201,6 +201,7 @@ SUMMARY = {
     "pixel_accuracy": 0.9,
     "mean_iou": 0.8,
     "mean_class_accuracy": 0.85,
+    "mean_f1": 0.75,
     "mean_f1_no_background": 0.7,
     "groups": {"eyes": 0.5},
     "classes": [
@@ -214,7 +215,7 @@ SUMMARY = {
 def test_flatten_metrics_names():
     flat = flatten_metrics(SUMMARY)
     assert flat["f1_bg"] == 0.95 and flat["accuracy_bg"] == 0.9 and flat["iou_hair"] is None
-    assert flat["f1_eyes"] == 0.5 and flat["pixel_accuracy"] == 0.9
+    assert flat["f1_eyes"] == 0.5 and flat["pixel_accuracy"] == 0.9 and flat["mean_f1"] == 0.75
 
 
 def test_format_reference_side_by_side():

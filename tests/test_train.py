@@ -17,8 +17,6 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from facecolab.config import resolve_config  # noqa: E402
-from facecolab.datasets.prepare import prepare  # noqa: E402
-from facecolab.datasets.sample import write_sample  # noqa: E402
 from facecolab.train import ScheduleCallback, select_strategy, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,22 +31,6 @@ RUN_FILES = (
     "curves.png",
 )
 CHECKPOINT_FILES = ("state.json", "model.weights.h5", "optimizer.npz")
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    """A prepared CelebAMask-HQ sample at 64² (19 classes, left/right pairs)."""
-    root = tmp_path_factory.mktemp("train_data")
-    write_sample("celebamask_hq", root / "raw", count=12, size=SIZE, seed=1)
-    prepare(
-        "celebamask_hq",
-        root / "raw",
-        root / "prepared",
-        size=(SIZE, SIZE),
-        workers=1,
-        progress=False,
-    )
-    return root / "prepared"
 
 
 def tiny_config(prepared_dir, **changes) -> dict:
@@ -88,10 +70,13 @@ def subprocess_env() -> dict:
     return {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def test_tiny_run_writes_every_artefact(prepared, tmp_path):
+def test_tiny_run_writes_every_artefact(celebamask_prepared, tmp_path):
     schedule = {"name": "cosine", "warmup_epochs": 1, "min_learning_rate": 0.001}
     config = tiny_config(
-        prepared, epochs=3, schedule=schedule, optimizer={"name": "adam", "learning_rate": 0.01}
+        celebamask_prepared,
+        epochs=3,
+        schedule=schedule,
+        optimizer={"name": "adam", "learning_rate": 0.01},
     )
     run_dir = tmp_path / "run"
     metrics = train(config, run_dir, verbose=0)
@@ -111,7 +96,7 @@ def test_tiny_run_writes_every_artefact(prepared, tmp_path):
     assert written["split"] == "val" and written["reference"] == config["reference"]
     assert written["pixel_accuracy"] == metrics["pixel_accuracy"]
     assert 0.0 <= written["pixel_accuracy"] <= 1.0
-    val_count = len((prepared / "splits" / "val.txt").read_text().split())
+    val_count = len((celebamask_prepared / "splits" / "val.txt").read_text().split())
     assert np.asarray(written["confusion_matrix"]).sum() == val_count * SIZE * SIZE
 
     best = keras.saving.load_model(run_dir / "model_best.keras", safe_mode=True)
@@ -131,9 +116,9 @@ def test_resume_needs_a_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_after_sigkill_ends_with_one_row_per_epoch(prepared, tmp_path):
+def test_resume_after_sigkill_ends_with_one_row_per_epoch(celebamask_prepared, tmp_path):
     epochs = 6
-    config = tiny_config(prepared, epochs=epochs, batch_size=2)
+    config = tiny_config(celebamask_prepared, epochs=epochs, batch_size=2)
     config_path = tmp_path / "tiny.json"
     config_path.write_text(json.dumps(config))
     run_dir = tmp_path / "run"
@@ -206,8 +191,8 @@ print(json.dumps({"replicas": replicas, "pixel_accuracy": metrics["pixel_accurac
 
 
 @pytest.mark.slow
-def test_mirrored_strategy_on_two_logical_cpus(prepared, tmp_path):
-    config = tiny_config(prepared, epochs=1, batch_size=2)
+def test_mirrored_strategy_on_two_logical_cpus(celebamask_prepared, tmp_path):
+    config = tiny_config(celebamask_prepared, epochs=1, batch_size=2)
     run_dir = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, "-c", MIRRORED_SCRIPT, json.dumps(config), str(run_dir)],
@@ -228,7 +213,7 @@ def test_mirrored_strategy_on_two_logical_cpus(prepared, tmp_path):
 
 
 @pytest.mark.slow
-def test_deep_supervision_model_trains(prepared, tmp_path):
+def test_deep_supervision_model_trains(celebamask_prepared, tmp_path):
     model = {
         "name": "mobilenetv2_unet",
         "options": {
@@ -241,7 +226,7 @@ def test_deep_supervision_model_trains(prepared, tmp_path):
     # Keras names a multi-output model's metrics after its first output; the trainer maps
     # the config's plain "val_mean_iou" onto that name, so the best checkpoint is written.
     callbacks = {"tensorboard": False, "monitor": "val_mean_iou"}
-    config = tiny_config(prepared, model=model, epochs=1, callbacks=callbacks)
+    config = tiny_config(celebamask_prepared, model=model, epochs=1, callbacks=callbacks)
     run_dir = tmp_path / "run"
     metrics = train(config, run_dir, verbose=0)
     assert 0.0 <= metrics["pixel_accuracy"] <= 1.0

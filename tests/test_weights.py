@@ -109,6 +109,24 @@ def test_missing_trained_weights_say_how_to_train(tmp_path):
         pretrained_path("m", folder)
 
 
+def test_unpublished_weights_are_never_loaded_unverified(tmp_path):
+    folder = tmp_path / "weights"
+    write_manifest(folder, m={"file": "m.keras", "sha256": None, "source": "train with x"})
+    (folder / "m.keras").write_bytes(PAYLOAD)
+    with pytest.raises(ValueError, match=r"no checksum.*add_to_manifest\('m'"):
+        pretrained_path("m", folder)
+
+
+def test_shipped_manifest_entries_are_complete():
+    """Every project has an entry; the files that ship match their checksums."""
+    manifest = read_manifest()
+    for name, entry in manifest.items():
+        assert entry["dataset"] and entry["class_names"] and entry["input_size"], name
+        if entry["sha256"] is not None:
+            assert pretrained_path(name, download_missing=False).is_file()
+    assert {"lfw_parts_unet", "p1_segnet_celeba", "p4_unet_helen"} <= set(manifest)
+
+
 def test_unknown_name_lists_known_ones(tmp_path):
     folder = tmp_path / "weights"
     write_manifest(folder, alpha={"file": "a", "sha256": "0", "source": "x"})

@@ -1,7 +1,10 @@
-"""What the apps share: a model with the dataset spec that says what its ids mean; images."""
+"""What the apps share: a model with the dataset spec that says what its ids mean; images;
+the command line (parser, default output name, one-line errors)."""
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +57,14 @@ def load_app_model(name_or_path, dataset: str | None = None):
     return opened.model, spec_for_model(opened.model, dataset or opened.dataset)
 
 
+def load_photo_and_model(image_path, model, dataset: str | None = None):
+    """``(photo uint8 (H, W, 3), keras.Model, DatasetSpec | None)`` for an app's ``--image``
+    and ``--model`` (see :func:`load_app_model`); the photo first, so a wrong path fails
+    before the slow model load."""
+    image = load_image(image_path)
+    return (image, *load_app_model(model, dataset))
+
+
 def palette_of(spec: DatasetSpec | None) -> np.ndarray:
     """``uint8 (256, 3)``: the spec's colours, or a generic distinct palette."""
     from ..viz import generic_palette
@@ -77,3 +88,37 @@ def save_image(array: np.ndarray, path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path)
     return path
+
+
+def app_parser(app: str, doc: str, image_help: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``python -m facecolab.apps.<app>``: the first line of ``doc`` as its
+    description, ``-i/--image`` (when ``image_help`` says what photo the app takes), then
+    ``-m/--model``."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m facecolab.apps.{app}", description=doc.splitlines()[0]
+    )
+    if image_help is not None:
+        parser.add_argument("-i", "--image", required=True, help=image_help)
+    parser.add_argument("-m", "--model", required=True, help=MODEL_HELP)
+    return parser
+
+
+def add_dataset_option(parser: argparse.ArgumentParser, used_for: str) -> None:
+    """``--dataset``: the spec of a model whose run or manifest entry does not name one;
+    ``used_for`` says what the app takes from it (e.g. "class names")."""
+    parser.add_argument(
+        "--dataset",
+        help=f"dataset the model was trained on ({used_for}); "
+        "default: from the run's config or the class count",
+    )
+
+
+def output_path(out: str | None, image, suffix: str) -> Path:
+    """``out``, else ``<image stem>_<suffix>.png`` in the working folder."""
+    return Path(out or f"{Path(image).stem}_{suffix}.png")
+
+
+def report_error(app: str, error: Exception) -> int:
+    """Print ``<app>: error: <message>`` on stderr (argparse's style) and return exit code 2."""
+    print(f"{app}: error: {error}", file=sys.stderr)
+    return 2

@@ -11,14 +11,20 @@ The labels are predicted at the model's input size and brought back to the photo
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from ..resize import ASPECT_MODES
-from .common import MODEL_HELP, load_app_model, load_image, palette_of, save_image
+from .common import (
+    add_dataset_option,
+    app_parser,
+    load_photo_and_model,
+    output_path,
+    palette_of,
+    report_error,
+    save_image,
+)
 
 VIEWS = ("mask", "overlay", "side_by_side", "parts")
 DIMMED = 0.25  # brightness of the pixels outside the part in the ``parts`` view
@@ -94,18 +100,10 @@ def render(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m facecolab.apps.face_parsing", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("-i", "--image", required=True, help="face photo (any size)")
-    parser.add_argument("-m", "--model", required=True, help=MODEL_HELP)
+    parser = app_parser("face_parsing", __doc__, image_help="face photo (any size)")
     parser.add_argument("-v", "--view", default="overlay", choices=VIEWS)
     parser.add_argument("-o", "--out", help="output PNG (default: <image stem>_<view>.png)")
-    parser.add_argument(
-        "--dataset",
-        help="dataset the model was trained on (colours, names); "
-        "default: from the run's config or the class count",
-    )
+    add_dataset_option(parser, "colours, names")
     parser.add_argument(
         "--aspect",
         default="stretch",
@@ -124,8 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        image = load_image(args.image)
-        model, spec = load_app_model(args.model, args.dataset)
+        image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
         if args.face_crop:
             from .photo import parse_photo
 
@@ -135,11 +132,10 @@ def main(argv=None) -> int:
         picture = render(
             image, label, args.view, palette_of(spec), spec.class_names if spec else None
         )
-        out = Path(args.out or f"{Path(args.image).stem}_{args.view}.png")
+        out = output_path(args.out, args.image, args.view)
         save_image(picture, out)
     except (ValueError, FileNotFoundError) as error:
-        print(f"face_parsing: error: {error}", file=sys.stderr)
-        return 2
+        return report_error("face_parsing", error)
     print(f"wrote {out}")
     return 0
 

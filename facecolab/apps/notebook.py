@@ -226,20 +226,18 @@ def comparison_table(results: Mapping[str, Mapping], reference: Mapping | None =
     model name), one row per headline metric and per ``reference["metrics"]`` name, with the
     reference column when given. Values in %."""
     from ..evaluate import flatten_metrics
+    from ..metrics import percent_cell
 
     flat = {name: flatten_metrics(result) for name, result in results.items()}
     wanted = dict(reference.get("metrics", {})) if reference else {}
     names = list(dict.fromkeys([*HEADLINE_METRICS, *wanted]))
 
-    def cell(value):
-        return "—" if value is None else f"{100 * value:.2f}"
-
     header = ["metric", *results] + (["reference"] if reference else [])
     lines = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
     for metric in names:
-        row = [metric, *(cell(flat[name].get(metric)) for name in results)]
+        row = [metric, *(percent_cell(flat[name].get(metric)) for name in results)]
         if reference:
-            row.append(cell(wanted.get(metric)))
+            row.append(percent_cell(wanted.get(metric)))
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 

@@ -12,12 +12,18 @@ composite and, beside it, ``<out stem>_mask.png`` (person 255, background 0).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from .common import MODEL_HELP, load_app_model, load_image, save_image
+from .common import (
+    app_parser,
+    load_image,
+    load_photo_and_model,
+    output_path,
+    report_error,
+    save_image,
+)
 
 ASPECT = "letterbox"
 THRESHOLD = 0.5
@@ -100,37 +106,31 @@ def mask_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}_mask.png")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m facecolab.apps.portrait", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("-i", "--image", required=True, help="photo (any size)")
-    parser.add_argument(
-        "-m",
-        "--model",
-        required=True,
-        help=MODEL_HELP,
-    )
-    parser.add_argument("-o", "--out", help="composite PNG (default <image stem>_portrait.png)")
+def add_background_options(parser: argparse.ArgumentParser) -> None:
+    """``--background`` and ``--threshold``, shared with the webcam app."""
     parser.add_argument(
         "--background", default="blur", help="blur, white or a background image file (default blur)"
     )
     parser.add_argument("--threshold", type=float, default=THRESHOLD)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = app_parser("portrait", __doc__, image_help="photo (any size)")
+    parser.add_argument("-o", "--out", help="composite PNG (default <image stem>_portrait.png)")
+    add_background_options(parser)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    out = Path(args.out or f"{Path(args.image).stem}_portrait.png")
+    out = output_path(args.out, args.image, "portrait")
     try:
-        image = load_image(args.image)
-        model, _ = load_app_model(args.model)
+        image, model, _ = load_photo_and_model(args.image, args.model)
         mask = portrait_mask(model, image, args.threshold)
         save_image(composite(image, mask, args.background), out)
         save_image(mask * np.uint8(255), mask_path(out))
     except (ValueError, FileNotFoundError) as error:
-        print(f"portrait: error: {error}", file=sys.stderr)
-        return 2
+        return report_error("portrait", error)
     print(f"wrote {out} and {mask_path(out)} (person: {100 * mask.mean():.1f}% of the pixels)")
     return 0
 

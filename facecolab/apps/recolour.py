@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..resize import ASPECT_MODES
-from .common import MODEL_HELP, load_app_model, load_image, save_image
+from .common import (
+    add_dataset_option,
+    app_parser,
+    load_photo_and_model,
+    output_path,
+    report_error,
+    save_image,
+)
 
 PART_CLASSES: dict[str, tuple[str, ...]] = {
     "lips": ("u_lip", "l_lip", "ulip", "llip"),
@@ -174,16 +179,7 @@ def recolour(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m facecolab.apps.recolour", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("-i", "--image", required=True, help="face photo (any size)")
-    parser.add_argument(
-        "-m",
-        "--model",
-        required=True,
-        help=MODEL_HELP,
-    )
+    parser = app_parser("recolour", __doc__, image_help="face photo (any size)")
     parser.add_argument("--part", required=True, choices=sorted(PART_CLASSES))
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--colour", "--color", help="target colour, e.g. '#aa0033'")
@@ -194,11 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--sharpen", type=float, default=0.5, help="unsharp amount (0: off)")
     parser.add_argument("-o", "--out", help="output image (default <stem>_<part>.png)")
-    parser.add_argument(
-        "--dataset",
-        help="dataset the model was trained on (class names); "
-        "default: from the run's config or the class count",
-    )
+    add_dataset_option(parser, "class names")
     parser.add_argument("--aspect", default="stretch", choices=ASPECT_MODES)
     return parser
 
@@ -208,8 +200,7 @@ def main(argv=None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        image = load_image(args.image)
-        model, spec = load_app_model(args.model, args.dataset)
+        image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
         if spec is None:
             raise ValueError(
                 f"{args.model}: cannot tell which dataset the model was trained "
@@ -227,11 +218,10 @@ def main(argv=None) -> int:
             feather=args.feather,
             sharpen=args.sharpen,
         )
-        out = Path(args.out or f"{Path(args.image).stem}_{args.part}.png")
+        out = output_path(args.out, args.image, args.part)
         save_image(result, out)
     except (ValueError, FileNotFoundError) as error:
-        print(f"recolour: error: {error}", file=sys.stderr)
-        return 2
+        return report_error("recolour", error)
     found = np.isin(label, ids).mean()
     print(f"wrote {out} ({args.part}: {100 * found:.1f}% of the pixels)")
     return 0

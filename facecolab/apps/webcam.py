@@ -11,13 +11,12 @@ quit. OpenCV is needed only for the camera and the window (``pip install opencv-
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import numpy as np
 
-from .common import MODEL_HELP, load_app_model, load_image
-from .portrait import BACKGROUNDS, THRESHOLD, composite, portrait_mask
+from .common import app_parser, load_app_model, load_image, report_error
+from .portrait import BACKGROUNDS, THRESHOLD, add_background_options, composite, portrait_mask
 
 CV2_MISSING = (
     "the webcam demo needs OpenCV for the camera and the window: pip install opencv-python "
@@ -126,20 +125,9 @@ def run(model, camera: int = 0, background="blur", threshold: float = THRESHOLD)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m facecolab.apps.webcam", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument(
-        "-m",
-        "--model",
-        required=True,
-        help=MODEL_HELP,
-    )
+    parser = app_parser("webcam", __doc__)
     parser.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
-    parser.add_argument(
-        "--background", default="blur", help="blur, white or a background image file (default blur)"
-    )
-    parser.add_argument("--threshold", type=float, default=THRESHOLD)
+    add_background_options(parser)
     return parser
 
 
@@ -150,8 +138,7 @@ def main(argv=None) -> int:
         model, _ = load_app_model(args.model)
         frames = run(model, args.camera, args.background, args.threshold)
     except (ImportError, ValueError, FileNotFoundError) as error:
-        print(f"webcam: error: {error}", file=sys.stderr)
-        return 2
+        return report_error("webcam", error)
     print(f"showed {frames} frames")
     return 0
 

@@ -1,0 +1,97 @@
+"""What the benchmarks share: timing calls, the machine's description, markdown and JSON output.
+
+The benchmarks run as scripts (``python benchmarks/bench_x.py``), which puts this folder on
+``sys.path``, so they import this module as ``_report``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def time_calls(call: Callable[[], object], count: int) -> list[float]:
+    """Wall seconds of each of ``count`` calls of ``call`` (no arguments)."""
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def time_train_steps(
+    model, batch: int, size: int, num_classes: int, warmup: int, steps: int
+) -> tuple[float, list[float]]:
+    """Time ``model.train_on_batch`` on one seeded random batch.
+
+    Args:
+        model: a compiled segmentation model taking ``float32 (batch, size, size, 3)``; with
+            several outputs (deep supervision) every output gets the same labels.
+        batch, size, num_classes: the random batch: images in [0, 1), labels
+            ``int32 (batch, size, size)`` in ``[0, num_classes)``.
+        warmup: untimed-for-the-median steps first (tracing, first allocations).
+        steps: timed steps.
+
+    Returns:
+        ``(seconds of all warm-up steps together, [seconds of each timed step])``.
+    """
+    rng = np.random.default_rng(0)
+    images = rng.random((batch, size, size, 3), dtype=np.float32)
+    labels = rng.integers(0, num_classes, (batch, size, size)).astype(np.int32)
+    targets = (labels,) * len(model.outputs) if len(model.outputs) > 1 else labels
+
+    def step():
+        model.train_on_batch(images, targets)
+
+    warmup_seconds = sum(time_calls(step, warmup))
+    return warmup_seconds, time_calls(step, steps)
+
+
+def machine_info(load_before: float | None = None, load_after: float | None = None) -> dict:
+    """The JSON description of this machine: cores, the 1-minute load average before and after
+    the run (when given: other work on the machine slows every figure), CPU and Python."""
+    description: dict = {"cpu_count": os.cpu_count()}
+    if load_before is not None and load_after is not None:
+        description["load_average_1min"] = {
+            "before": round(load_before, 2),
+            "after": round(load_after, 2),
+        }
+    description["machine"] = f"{platform.machine()} {platform.processor()}".strip()
+    description["python"] = platform.python_version()
+    return description
+
+
+def markdown_table(
+    header: Sequence[str], row_format: str, rows: Iterable[Mapping], text_columns: int
+) -> str:
+    """A markdown table, one line per row.
+
+    Args:
+        header: the column titles.
+        row_format: the cells of one line joined by `` | ``, a ``str.format`` template over the
+            row's keys (e.g. ``"{model} | {seconds:.2f}"``).
+        rows: the rows as mappings.
+        text_columns: how many leading columns are text (left-aligned); the rest are numbers
+            (right-aligned).
+    """
+    align = ["---"] * text_columns + ["---:"] * (len(header) - text_columns)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + row_format.format_map(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def report(table: str, result: dict, out: str | None, headline: str | None = None) -> None:
+    """Print ``headline`` (when given) and the markdown ``table``; write ``result`` as indented
+    JSON (with a final newline) to ``out`` when given."""
+    if headline is not None:
+        print(headline)
+    print(table)
+    if out:
+        Path(out).write_text(json.dumps(result, indent=2) + "\n")
