@@ -64,6 +64,14 @@ FREE_FORM = {
     ("callbacks", "early_stopping"),
 }
 
+# Settings with a fixed set of values, checked before anything is built.
+CHOICES: dict[tuple[str, ...], tuple] = {
+    ("data", "aspect"): ("stretch", "letterbox", "crop"),
+    ("optimizer", "name"): ("adam", "adamw", "sgd"),
+    ("schedule", "name"): ("constant", "cosine"),
+    ("mixed_precision",): ("auto", True, False),
+}
+
 SEGNET_LEGACY_KEYS = {
     "TRAIN_FILE",
     "VAL_FILE",
@@ -191,6 +199,12 @@ def resolve_config(raw: dict, overrides=(), source: str = "config") -> dict:
         raise ValueError(f"{source}: data.dataset is required")
     if not (config["data"]["prepared"] or config["data"]["root"]):
         raise ValueError(f"{source}: give data.prepared (a prepared folder) or data.root")
+    for path, allowed in CHOICES.items():
+        value = config
+        for key in path:
+            value = value[key]
+        if value not in allowed:
+            raise ValueError(f"{source}: {'.'.join(path)} = {value!r}; choose from {allowed}")
     return config
 
 

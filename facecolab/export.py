@@ -68,7 +68,7 @@ def _jsonable(value):
 
 def find_run_config(model_path) -> dict | None:
     """The training config of the run a model file came from: ``config.json`` beside it or
-    one folder up (``RUN/checkpoint/model.weights.h5``); ``None`` when there is none."""
+    one folder up (``RUN/checkpoint/model-0007.weights.h5``); ``None`` when there is none."""
     model_path = Path(model_path)
     folder = model_path if model_path.is_dir() else model_path.parent
     for candidate in (folder / "config.json", folder.parent / "config.json"):

@@ -46,7 +46,6 @@ def prepared_dir(config: dict) -> Path:
     if not (folder / "dataset.json").exists():
         if not data["root"]:
             raise FileNotFoundError(f"{folder}: not prepared and data.root is not set")
-        options = {"format_options": data["format_options"]} if data["format_options"] else {}
         prepare(
             data["dataset"],
             data["root"],
@@ -54,7 +53,7 @@ def prepared_dir(config: dict) -> Path:
             size=size,
             aspect=data["aspect"],
             seed=config["seed"],
-            **options,
+            format_options=data["format_options"],
         )
     return folder
 
@@ -158,16 +157,24 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             self.best = float(value)
             save_model_atomic(self.model, self.run_dir / "model_best.keras")
         self.folder.mkdir(parents=True, exist_ok=True)
-        save_weights_atomic(self.model, self.folder / "model.weights.h5")
-        optimizer_values = [np.asarray(v) for v in self.model.optimizer.variables]
-        atomic_save_npz(self.folder / "optimizer.npz", optimizer_values)
+        # Epoch-stamped files, then the state naming them: until state.json is replaced it
+        # still names the previous epoch's files, which are removed only after that.
+        weights = self.folder / f"model-{epoch + 1:04d}.weights.h5"
+        optimizer = self.folder / f"optimizer-{epoch + 1:04d}.npz"
+        save_weights_atomic(self.model, weights)
+        atomic_save_npz(optimizer, [np.asarray(v) for v in self.model.optimizer.variables])
         state = {
             "epoch": epoch + 1,
+            "weights": weights.name,
+            "optimizer": optimizer.name,
             "best": self.best,
             "learning_rate": float(np.asarray(self.model.optimizer.learning_rate)),
             **{name: _callback_state(cb) for name, cb in self.stateful.items()},
         }
         atomic_write_bytes(self.folder / "state.json", json.dumps(state, indent=2).encode())
+        for stale in (*self.folder.glob("model-*.weights.h5"), *self.folder.glob("optimizer-*")):
+            if stale not in (weights, optimizer):
+                stale.unlink()
 
 
 def _callback_state(callback) -> dict:
@@ -208,9 +215,9 @@ def atomic_save_npz(path: Path, arrays) -> None:
 def restore_checkpoint(model: keras.Model, folder: Path, state: dict) -> None:
     """Load the weights, optimiser variables and learning rate written by
     :class:`ResumableCheckpoint` into a freshly compiled ``model``."""
-    model.load_weights(folder / "model.weights.h5")
+    model.load_weights(folder / state["weights"])
     model.optimizer.build(model.trainable_variables)
-    saved = np.load(folder / "optimizer.npz")
+    saved = np.load(folder / state["optimizer"])
     values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
     for variable, value in zip(model.optimizer.variables, values, strict=True):
         variable.assign(value)

@@ -92,6 +92,20 @@ def test_reference_metrics_use_evaluation_names(path):
 
 
 @pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("optimizer.name=rmsprop", "optimizer.name"),
+        ("schedule.name=cosin", "schedule.name"),
+        ("data.aspect=squash", "data.aspect"),
+        ("mixed_precision=yes", "mixed_precision"),
+    ],
+)
+def test_values_outside_their_choices_are_named(override, named):
+    with pytest.raises(ValueError, match=rf"my.json: {named} = .*choose from"):
+        resolve_config(MINIMAL, (override,), source="my.json")
+
+
+@pytest.mark.parametrize(
     ("raw", "overrides", "named"),
     [
         (MINIMAL | {"epochz": 3}, (), "epochz"),

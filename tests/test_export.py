@@ -62,7 +62,7 @@ def save(model, tmp_path, kind):
     model.save_weights(path)
     if kind == "weights+training-config":
         return path, training_config(tmp_path)
-    if kind == "weights+run-dir":  # RUN/checkpoint/model.weights.h5 beside RUN/config.json
+    if kind == "weights+run-dir":  # RUN/checkpoint/<epoch>.weights.h5 beside RUN/config.json
         checkpoint = tmp_path / "checkpoint"
         checkpoint.mkdir()
         path = path.rename(checkpoint / path.name)
