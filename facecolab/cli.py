@@ -292,7 +292,7 @@ def _add_demo(sub) -> None:
         "with the shipped LFW Part Labels model",
     )
     parser.add_argument("--out", default="outputs/demo", help="output folder")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs on the sample")
+    parser.add_argument("--epochs", type=int, default=8, help="epochs on the sample")
     parser.set_defaults(handler=_run_demo)
 
 

@@ -329,6 +329,7 @@ def train(
         model = build_training_model(config, spec.num_classes)
         if state:
             restore_checkpoint(model, run_dir / CHECKPOINT, state)
+    eval_data = val_data
     if len(model.outputs) > 1:  # deep supervision: the same labels for every output
         count = len(model.outputs)
         train_data = train_data.map(lambda x, y: (x, (y,) * count))
@@ -375,9 +376,7 @@ def train(
 
     best_path = run_dir / "model_best.keras"
     best = keras.saving.load_model(best_path, compile=False) if best_path.exists() else model
-    metrics = evaluate_dataset(
-        best, val_data.map(lambda x, y: (x, y[0] if isinstance(y, tuple) else y)), spec
-    )
+    metrics = evaluate_dataset(best, eval_data, spec)
     metrics["split"] = data["val_split"]
     metrics["reference"] = config["reference"]
     atomic_write_bytes(run_dir / "metrics.json", json.dumps(metrics, indent=2).encode())

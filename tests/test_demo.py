@@ -1,0 +1,56 @@
+"""The shipped LFW Part Labels model and the main job's photo parsing, on real images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facecolab.apps.photo import crop_square, detect_face, framing_box, paste_square
+from facecolab.datasets.readers import get_format
+from facecolab.evaluate import evaluate_items
+from facecolab.weights import load_pretrained, read_manifest
+
+
+@pytest.fixture(scope="module")
+def shipped_model():
+    return load_pretrained("lfw_parts_unet")
+
+
+def test_crop_and_paste_are_inverse_even_past_the_border():
+    image = np.arange(20 * 30, dtype=np.uint8).reshape(20, 30)
+    box = (-5, 22, 12)  # leaves the image at the top and on the right
+    crop = crop_square(image, box)
+    assert crop.shape == (12, 12) and crop[:5].max() == 0 and crop[:, 8:].max() == 0
+    pasted = paste_square(crop, box, image.shape)
+    np.testing.assert_array_equal(pasted[:7, 22:30], image[:7, 22:30])
+    assert pasted[7:].max() == 0 and pasted[:, :22].max() == 0
+
+
+def test_astronaut_face_is_parsed_into_skin_and_hair(shipped_model, tmp_path):
+    from facecolab.demo import parse_astronaut
+
+    overlay_path = parse_astronaut(tmp_path)
+    label = np.asarray(Image.open(tmp_path / "astronaut_label.png"))
+    assert Image.open(overlay_path).size == (1024, 512)
+    top, left, height, width = detect_face(np.asarray(Image.open(overlay_path))[:, :512])
+    face = label[top : top + height, left : left + width]
+    assert (face == 1).mean() > 0.5, "the detected face box is mostly skin"
+    above = label[max(0, top - height // 2) : top, left : left + width]
+    assert (above == 2).mean() > 0.4, "hair above the face"
+    outside = np.ones(label.shape, bool)
+    crop_top, crop_left, side = framing_box((top, left, height, width))
+    outside[max(crop_top, 0) : crop_top + side, max(crop_left, 0) : crop_left + side] = False
+    assert label[outside].max() == 0, "nothing outside the face crop"
+
+
+def test_shipped_model_meets_its_manifest_on_real_validation_images(shipped_model, lfw_parts_root):
+    """The first 100 validation images at 250×250: within 1.5 points of the manifest's
+    full-split pixel accuracy."""
+    fmt = get_format("lfw_parts")
+    items = fmt.list_items(lfw_parts_root, "val")[:100]
+    result = evaluate_items(shipped_model, fmt, items, progress=False)
+    recorded = read_manifest()["lfw_parts_unet"]["metrics"]
+    assert result["pixel_accuracy"] > recorded["pixel_accuracy"] - 0.015
+    hair = next(row for row in result["classes"] if row["name"] == "hair")
+    assert hair["f1"] > 0.8
