@@ -285,6 +285,23 @@ def _run_uncertainty(args) -> int:
     return 0
 
 
+def _add_export(sub) -> None:
+    parser = sub.add_parser(
+        "export", help="save a model as an inference-only .keras file (no optimiser state)"
+    )
+    parser.add_argument("--model", required=True, help="any model file or run folder")
+    parser.add_argument("--out", required=True, help="the .keras file to write")
+    parser.set_defaults(handler=_run_export)
+
+
+def _run_export(args) -> int:
+    from .export import export_for_inference
+
+    path = export_for_inference(args.model, args.out)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def _add_demo(sub) -> None:
     parser = sub.add_parser(
         "demo",
@@ -313,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_predict,
         _add_score,
         _add_uncertainty,
+        _add_export,
         _add_demo,
     ):
         add(sub)

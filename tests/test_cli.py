@@ -12,10 +12,10 @@ from PIL import Image
 from facecolab.cli import build_parser, main
 from facecolab.datasets.prepare import prepare
 from facecolab.datasets.sample import write_sample
-from facecolab.export import save_weights_with_config
+from facecolab.export import load_model_any, save_weights_with_config
 from facecolab.models import build_model
 
-SUBCOMMANDS = ["prepare", "train", "evaluate", "predict", "score", "uncertainty"]
+SUBCOMMANDS = ["prepare", "train", "evaluate", "predict", "score", "uncertainty", "export", "demo"]
 MODEL_KWARGS = {"input_shape": [64, 64, 3], "num_classes": 3, "depth": 2, "base_filters": 4}
 REFERENCE = {"source": "a seed", "metrics": {"pixel_accuracy": 0.917, "f1_skin": 0.908}}
 
@@ -249,3 +249,13 @@ def test_friendly_one_line_errors(artifacts, capsys, tmp_path, argv, message):
     code, _, err = run_cli(capsys, *(a.format(**values) for a in argv))
     assert code == 2
     assert message in err and err.count("\n") == 1
+
+
+def test_export_writes_a_loadable_inference_model(artifacts, capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "export", model=artifacts["run"], out=tmp_path / "ship.keras")
+    assert code == 0 and "ship.keras" in out
+    exported = load_model_any(tmp_path / "ship.keras")
+    x = np.random.default_rng(1).random((1, 64, 64, 3)).astype("float32")
+    np.testing.assert_allclose(
+        exported.predict(x, verbose=0), artifacts["model"].predict(x, verbose=0), atol=1e-6
+    )
