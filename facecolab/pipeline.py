@@ -235,14 +235,14 @@ def make_dataset(
         len(images),
         spec,
         size,
-        batch_size,
-        augment_config,
-        one_hot,
-        shuffle,
-        seed,
-        cache,
-        repeat,
-        drop_remainder,
+        batch_size=batch_size,
+        augment_config=augment_config,
+        one_hot=one_hot,
+        shuffle=shuffle,
+        seed=seed,
+        cache=cache,
+        repeat=repeat,
+        drop_remainder=drop_remainder,
     )
 
 
@@ -253,17 +253,13 @@ def make_raw_dataset(
     *,
     image_size=(256, 256),
     aspect: str = "stretch",
-    batch_size: int = 8,
-    augment_config: AugmentConfig | None = None,
-    one_hot: bool = False,
-    shuffle: bool | None = None,
     seed: int = 0,
-    cache: bool | str = True,
-    repeat: bool = False,
-    drop_remainder: bool = False,
+    **batching,
 ) -> tf.data.Dataset:
-    """The batches of :func:`make_dataset` read straight from a raw layout, skipping
-    ``prepare``: handy for a quick look or small sets. Each item is decoded by its dataset
+    """The batches of :func:`make_dataset`, read straight from a raw layout, skipping
+    ``prepare``: handy for a quick look or small sets. ``batching`` takes
+    :func:`make_dataset`'s keyword arguments from ``batch_size`` on; ``seed`` also picks
+    seeded splits. Each item is decoded by its dataset
     reader (``facecolab.datasets.readers``) and resized by ``facecolab.resize`` in a
     ``tf.numpy_function``, so it costs Python time per image; for real training prepare the
     set once instead (and for CelebAMask-HQ, whose label maps are built from up to 18 part
@@ -289,35 +285,23 @@ def make_raw_dataset(
         num_parallel_calls=AUTOTUNE,
         deterministic=True,
     )
-    return _batches(
-        dataset,
-        len(items),
-        fmt.spec,
-        size,
-        batch_size,
-        augment_config,
-        one_hot,
-        shuffle,
-        seed,
-        cache,
-        repeat,
-        drop_remainder,
-    )
+    return _batches(dataset, len(items), fmt.spec, size, seed=seed, **batching)
 
 
 def _batches(
     dataset,
-    count,
-    spec,
+    count: int,
+    spec: DatasetSpec,
     size,
-    batch_size,
-    augment_config,
-    one_hot,
-    shuffle,
-    seed,
-    cache,
-    repeat,
-    drop_remainder,
+    *,
+    batch_size: int = 8,
+    augment_config: AugmentConfig | None = None,
+    one_hot: bool = False,
+    shuffle: bool | None = None,
+    seed: int = 0,
+    cache: bool | str = True,
+    repeat: bool = False,
+    drop_remainder: bool = False,
 ) -> tf.data.Dataset:
     """The shared tail of both pipelines: decoded uint8 ``(image, label)`` samples → cache,
     shuffle, per-sample seeds, float conversion, augmentation, batches."""
