@@ -186,20 +186,7 @@ def _decode(image_path, label_path):
     return image, label
 
 
-def make_dataset(
-    prepared_dir,
-    split: str,
-    *,
-    batch_size: int = 8,
-    image_size=None,
-    augment_config: AugmentConfig | None = None,
-    one_hot: bool = False,
-    shuffle: bool | None = None,
-    seed: int = 0,
-    cache: bool | str = True,
-    repeat: bool = False,
-    drop_remainder: bool = False,
-) -> tf.data.Dataset:
+def make_dataset(prepared_dir, split: str, *, image_size=None, **batching) -> tf.data.Dataset:
     """Batches of ``(image float32 (B, H, W, 3) in [0, 1], label)`` from a prepared folder.
 
     Args:
@@ -207,12 +194,8 @@ def make_dataset(
         split: ``train``, ``val`` or ``test``.
         image_size: ``(H, W)`` to resize to (image bilinear, label nearest); default: as
             prepared.
-        augment_config: augmentations (train only, typically); ``None`` for none.
-        one_hot: labels as float32 ``(B, H, W, C)`` (ignore pixels all zero) instead of
-            int32 ``(B, H, W)``.
-        shuffle: default ``True`` when augmenting.
-        cache: ``True`` caches decoded uint8 samples in memory, a string caches to that file,
-            ``False`` decodes every epoch (for sets larger than memory).
+        **batching: :func:`batch_samples`' options (``batch_size``, ``augment_config``,
+            ``one_hot``, ``shuffle``, ``seed``, ``cache``, ``repeat``, ``drop_remainder``).
     """
     info = read_dataset_info(prepared_dir)
     spec = DatasetSpec.from_dict(info["spec"])
@@ -230,20 +213,7 @@ def make_dataset(
             num_parallel_calls=AUTOTUNE,
             deterministic=True,
         )
-    return _batches(
-        dataset,
-        len(images),
-        spec,
-        size,
-        batch_size=batch_size,
-        augment_config=augment_config,
-        one_hot=one_hot,
-        shuffle=shuffle,
-        seed=seed,
-        cache=cache,
-        repeat=repeat,
-        drop_remainder=drop_remainder,
-    )
+    return batch_samples(dataset, len(images), spec, size, **batching)
 
 
 def make_raw_dataset(
@@ -258,12 +228,12 @@ def make_raw_dataset(
 ) -> tf.data.Dataset:
     """The batches of :func:`make_dataset`, read straight from a raw layout, skipping
     ``prepare``: handy for a quick look or small sets. ``batching`` takes
-    :func:`make_dataset`'s keyword arguments from ``batch_size`` on; ``seed`` also picks
-    seeded splits. Each item is decoded by its dataset
-    reader (``facecolab.datasets.readers``) and resized by ``facecolab.resize`` in a
-    ``tf.numpy_function``, so it costs Python time per image; for real training prepare the
-    set once instead (and for CelebAMask-HQ, whose label maps are built from up to 18 part
-    files, always).
+    :func:`batch_samples`' options; ``seed`` also picks seeded splits.
+
+    Each item is decoded by its dataset reader (``facecolab.datasets.readers``) and resized by
+    ``facecolab.resize`` in a ``tf.numpy_function``, so it costs Python time per image; for
+    real training prepare the set once instead (and for CelebAMask-HQ, whose label maps are
+    built from up to 18 part files, always).
     """
     from .datasets.readers import get_format
     from .datasets.readers.base import read_image
@@ -285,10 +255,10 @@ def make_raw_dataset(
         num_parallel_calls=AUTOTUNE,
         deterministic=True,
     )
-    return _batches(dataset, len(items), fmt.spec, size, seed=seed, **batching)
+    return batch_samples(dataset, len(items), fmt.spec, size, seed=seed, **batching)
 
 
-def _batches(
+def batch_samples(
     dataset,
     count: int,
     spec: DatasetSpec,
@@ -303,8 +273,20 @@ def _batches(
     repeat: bool = False,
     drop_remainder: bool = False,
 ) -> tf.data.Dataset:
-    """The shared tail of both pipelines: decoded uint8 ``(image, label)`` samples → cache,
-    shuffle, per-sample seeds, float conversion, augmentation, batches."""
+    """The shared tail of both pipelines: decoded uint8 ``(image (H, W, 3), label (H, W))``
+    samples → cache, shuffle, per-sample seeds, float conversion, augmentation, batches.
+
+    Args:
+        dataset: the decoded samples, ``count`` of them, each of ``size`` (H, W).
+        spec: gives the number of classes and the left/right pairs the flip swaps.
+        augment_config: augmentations (train only, typically); ``None`` for none.
+        one_hot: labels as float32 ``(B, H, W, C)`` (ignore pixels all zero) instead of
+            int32 ``(B, H, W)``.
+        shuffle: default ``True`` when augmenting.
+        seed: shuffling and augmentation draws; a run is deterministic given it.
+        cache: ``True`` caches decoded uint8 samples in memory, a string caches to that file,
+            ``False`` decodes every epoch (for sets larger than memory).
+    """
     augment_config = augment_config or AugmentConfig()
     shuffle = augment_config.active if shuffle is None else shuffle
     if cache:
