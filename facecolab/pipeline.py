@@ -10,7 +10,7 @@ deterministic given its seed while every epoch still sees new draws.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -54,9 +54,6 @@ class AugmentConfig:
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         return cls(**data)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     @property
     def active(self) -> bool:

@@ -19,6 +19,7 @@ epoch count. A run folder holds::
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -205,8 +206,6 @@ def save_weights_atomic(model: keras.Model, path: Path) -> None:
 
 
 def atomic_save_npz(path: Path, arrays) -> None:
-    import io
-
     buffer = io.BytesIO()
     np.savez(buffer, *arrays)
     atomic_write_bytes(path, buffer.getvalue())
@@ -272,6 +271,34 @@ def build_training_model(config: dict, num_classes: int) -> keras.Model:
     return model
 
 
+def make_callbacks(config: dict, run_dir: Path, model: keras.Model, state: dict | None):
+    """Schedule, CSV log, the config's plateau/early-stopping callbacks, TensorBoard and the
+    resumable checkpoint (last, so it sees every other callback's end-of-epoch state)."""
+    settings = config["callbacks"]
+    monitor = resolve_monitor(model, settings["monitor"])
+    kinds = {
+        "reduce_lr_on_plateau": keras.callbacks.ReduceLROnPlateau,
+        "early_stopping": keras.callbacks.EarlyStopping,
+    }
+    stateful = {
+        name: kind(monitor=monitor, **settings[name])
+        for name, kind in kinds.items()
+        if settings[name] is not None
+    }
+    schedule = ScheduleCallback(
+        config["schedule"], config["optimizer"]["learning_rate"], config["epochs"]
+    )
+    callbacks = [
+        schedule,
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=bool(state)),
+        *stateful.values(),
+    ]
+    if settings["tensorboard"]:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    callbacks.append(ResumableCheckpoint(run_dir, monitor, stateful, state))
+    return callbacks
+
+
 def train(
     config: dict, run_dir, resume: bool = False, strategy: str = "auto", verbose: int | str = "auto"
 ) -> dict:
@@ -281,19 +308,21 @@ def train(
         The metrics dict also written to ``run_dir/metrics.json``.
     """
     from .evaluate import evaluate_dataset
+    from .export import load_model_any
     from .viz import plot_history
 
     run_dir = Path(run_dir)
-    state = read_state(run_dir) if resume else None
+    state = read_state(run_dir)
     if resume:
         saved = run_dir / "config.json"
         if not saved.exists():
             raise FileNotFoundError(f"{saved}: nothing to resume in {run_dir}")
         config = resolve_config(json.loads(saved.read_text()), source=str(saved))
-    elif (run_dir / CHECKPOINT / "state.json").exists():
+    elif state:
         raise FileExistsError(f"{run_dir} already holds a run: use --resume or a new folder")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
 
     keras.utils.set_random_seed(config["seed"])
     distribution = select_strategy(strategy)
@@ -335,30 +364,10 @@ def train(
         train_data = train_data.map(lambda x, y: (x, (y,) * count))
         val_data = val_data.map(lambda x, y: (x, (y,) * count))
 
-    callbacks_cfg = config["callbacks"]
-    monitor = resolve_monitor(model, callbacks_cfg["monitor"])
-    stateful = {}
-    if callbacks_cfg["reduce_lr_on_plateau"] is not None:
-        stateful["reduce_lr_on_plateau"] = keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor, **callbacks_cfg["reduce_lr_on_plateau"]
-        )
-    if callbacks_cfg["early_stopping"] is not None:
-        stateful["early_stopping"] = keras.callbacks.EarlyStopping(
-            monitor=monitor, **callbacks_cfg["early_stopping"]
-        )
     history_path = run_dir / "history.csv"
     if state:
         _truncate_history(history_path, state["epoch"])
-    callbacks = [
-        ScheduleCallback(
-            config["schedule"], config["optimizer"]["learning_rate"], config["epochs"]
-        ),
-        keras.callbacks.CSVLogger(str(history_path), append=bool(state)),
-        *stateful.values(),
-    ]
-    if callbacks_cfg["tensorboard"]:
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-    callbacks.append(ResumableCheckpoint(run_dir, monitor, stateful, state))
+    callbacks = make_callbacks(config, run_dir, model, state)
 
     initial_epoch = state["epoch"] if state else 0
     stopped_early = bool(state and (state.get("early_stopping") or {}).get("stopped_epoch"))
@@ -375,7 +384,7 @@ def train(
     save_model_atomic(model, run_dir / "model_final.keras")
 
     best_path = run_dir / "model_best.keras"
-    best = keras.saving.load_model(best_path, compile=False) if best_path.exists() else model
+    best = load_model_any(best_path) if best_path.exists() else model
     metrics = evaluate_dataset(best, eval_data, spec)
     metrics["split"] = data["val_split"]
     metrics["reference"] = config["reference"]
