@@ -8,6 +8,7 @@ image and label both exist, so it resumes where it stopped.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -68,14 +69,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def _encode(array: np.ndarray, fmt: str) -> bytes:
-    import io
-
+def _encode(array: np.ndarray, fmt: str, **options) -> bytes:
     buffer = io.BytesIO()
-    if fmt == "JPEG":
-        Image.fromarray(array).save(buffer, "JPEG", quality=JPEG_QUALITY)
-    else:
-        Image.fromarray(array).save(buffer, "PNG")
+    Image.fromarray(array).save(buffer, fmt, **options)
     return buffer.getvalue()
 
 
@@ -110,7 +106,7 @@ def _process(job: _Job):
                 )
         image = resize_image(image, job.size, job.aspect)
         label = resize_mask(label, job.size, job.aspect)
-        atomic_write_bytes(image_out, _encode(image, "JPEG"))
+        atomic_write_bytes(image_out, _encode(image, "JPEG", quality=JPEG_QUALITY))
         atomic_write_bytes(label_out, _encode(label, "PNG"))
         return job.item.key, _histogram(label), True, None
     except (OSError, ValueError) as error:

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from .prepare import PrepareSummary, prepare
 from .readers import FORMATS
-from .readers.base import DEFAULT_FRACTIONS
+from .readers.base import DEFAULT_FRACTIONS, check_fractions
 
 MAX_BAD_LINES = 20
 
@@ -28,14 +27,11 @@ def _size(text: str) -> tuple[int, int]:
 
 def _fractions(text: str) -> tuple[float, float, float]:
     try:
-        values = tuple(float(p) for p in text.split(","))
+        return check_fractions(text.split(","))
     except ValueError:
-        values = ()
-    if len(values) != 3 or min(values) < 0 or abs(sum(values) - 1) > 1e-6:
         raise argparse.ArgumentTypeError(
             f"split must be three non-negative fractions summing to 1, got {text!r}"
-        )
-    return values
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,7 +129,7 @@ def main(argv=None) -> int:
             size=args.size,
             fractions=args.split,
             seed=args.seed,
-            workers=args.workers or os.cpu_count() or 1,
+            workers=args.workers,
             strict=args.strict,
             aspect=args.aspect,
             progress=not args.no_progress,

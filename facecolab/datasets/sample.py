@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..resize import resize_mask
 from .labels import FACE8_SOURCE_CLASSES
-from .specs import CELEBAMASK_HQ_CLASSES, HELEN_CLASSES
+from .specs import CELEBAMASK_HQ_CLASSES, HELEN_CLASSES, get_spec
 
 TRUTH_CLASSES = CELEBAMASK_HQ_CLASSES
 _ID = {name: i for i, name in enumerate(TRUTH_CLASSES)}
@@ -381,6 +382,18 @@ def _allocate(count: int, weights: tuple[float, ...]) -> list[int]:
     return counts.tolist()
 
 
+def _assign(count: int, names: tuple[str, ...], weights: tuple[float, ...]) -> list[str]:
+    """Which of ``names`` (a split, folder or list file) item ``i`` goes to: consecutive runs
+    sized by :func:`_allocate`."""
+    shares = _allocate(count, weights)
+    return [name for name, share in zip(names, shares, strict=True) for _ in range(share)]
+
+
+def _write_lists(root: Path, rows_by_file: Mapping[str, list[str]]) -> None:
+    for name, rows in rows_by_file.items():
+        (root / name).write_text("".join(rows))
+
+
 def _save(array: np.ndarray, path: Path, **options) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(array).save(path, **options)
@@ -398,14 +411,13 @@ def _square(size):
 def _write_celeba_face(root: Path, count: int, size: int, seed: int) -> None:
     files = ("Train1000.txt", "Dev200.txt", "Test200.txt")
     lines = {name: [] for name in files}
-    owners = [f for f, n in zip(files, _allocate(count, (5, 1, 1)), strict=True) for _ in range(n)]
+    owners = _assign(count, files, (5, 1, 1))
     for index, image, truth in _faces(count, seed, _square(size)):
         stem = f"{index + 1:06d}"
         _save(image, root / "images" / f"{stem}.jpg", quality=92)
         _save(TRUTH_TABLES["celeba_face"][truth] * np.uint8(255), root / "masks" / f"{stem}.png")
         lines[owners[index]].append(f"images/{stem}.jpg masks/{stem}.png\n")
-    for name, rows in lines.items():
-        (root / name).write_text("".join(rows))
+    _write_lists(root, lines)
 
 
 def _write_celebamask_hq(root: Path, count: int, size: int, seed: int) -> None:
@@ -416,9 +428,7 @@ def _write_celebamask_hq(root: Path, count: int, size: int, seed: int) -> None:
     inner = [_ID[name] for name in _INNER_FACE]
     for index, image, truth in _faces(count, seed, _square(size)):
         _save(image, root / "CelebA-HQ-img" / f"{index}.jpg", quality=92)
-        small = np.asarray(
-            Image.fromarray(truth).resize((part_size,) * 2, Image.Resampling.NEAREST)
-        )
+        small = resize_mask(truth, (part_size, part_size))
         folder = root / "CelebAMask-HQ-mask-anno" / str(index // 2000)
         for class_id, name in enumerate(TRUTH_CLASSES[1:], 1):
             part = small == class_id
@@ -432,11 +442,7 @@ def _write_celebamask_hq(root: Path, count: int, size: int, seed: int) -> None:
 
 def _write_face8(root: Path, count: int, size: int, seed: int) -> None:
     """Mixed portrait and landscape photos, as in the Kaggle set."""
-    splits = [
-        s
-        for s, n in zip(("train", "val", "test"), _allocate(count, (7, 2, 1)), strict=True)
-        for _ in range(n)
-    ]
+    splits = _assign(count, ("train", "val", "test"), (7, 2, 1))
 
     def shape_of(index):
         return (size, size * 3 // 2) if index % 2 else (size * 4 // 3, size)
@@ -449,10 +455,10 @@ def _write_face8(root: Path, count: int, size: int, seed: int) -> None:
 
 def _write_helen(root: Path, count: int, size: int, seed: int) -> None:
     """Lin et al.'s release: ``train/`` and ``test/`` folders + ``label_names.txt``."""
-    train, _ = _allocate(count, (4, 1))
+    folders = _assign(count, ("train", "test"), (4, 1))
     (root / "label_names.txt").write_text("\n".join(HELEN_CLASSES) + "\n")
     for index, image, truth in _faces(count, seed, _square(size)):
-        folder = root / ("train" if index < train else "test")
+        folder = root / folders[index]
         stem = f"{100000 + 37 * index}_{index % 3 + 1}"
         _save(image, folder / f"{stem}_image.jpg", quality=92)
         _save(TRUTH_TABLES["helen"][truth], folder / f"{stem}_label.png")
@@ -460,35 +466,32 @@ def _write_helen(root: Path, count: int, size: int, seed: int) -> None:
 
 def _write_portrait(root: Path, count: int, size: int, seed: int) -> None:
     """``train|val/{data,label_1}``; train masks 0/1 (as released), val masks 0/255."""
-    n_train, _ = _allocate(count, (4, 1))
+    splits = _assign(count, ("train", "val"), (4, 1))
     for index, image, truth in _faces(count, seed, _square(size)):
-        split, scale = ("train", 1) if index < n_train else ("val", 255)
-        mask = TRUTH_TABLES["portrait"][truth] * np.uint8(scale)
+        split = splits[index]
+        mask = TRUTH_TABLES["portrait"][truth] * np.uint8(1 if split == "train" else 255)
         _save(image, root / split / "data" / f"{index:05d}.png")
         _save(mask, root / split / "label_1" / f"{index:05d}.png")
 
 
 def _write_eg1800(root: Path, count: int, size: int, seed: int) -> None:
     """PortraitNet's EG1800: 600×800-like portrait PNGs, 0/1 label PNGs, two list files."""
-    n_train, _ = _allocate(count, (5, 1))
     lists = {"eg1800_train.txt": [], "eg1800_test.txt": []}
+    owners = _assign(count, tuple(lists), (5, 1))
     for index, image, truth in _faces(count, seed, lambda i: (size * 4 // 3, size)):
         name = f"{index + 1:05d}.png"
         _save(image, root / "Images" / name)
         _save(TRUTH_TABLES["eg1800"][truth], root / "Labels" / name)
-        lists["eg1800_train.txt" if index < n_train else "eg1800_test.txt"].append(name + "\n")
-    for list_name, rows in lists.items():
-        (root / list_name).write_text("".join(rows))
+        lists[owners[index]].append(name + "\n")
+    _write_lists(root, lists)
 
 
 def _write_lfw_parts(root: Path, count: int, size: int, seed: int) -> None:
     """Official layout: funneled JPEGs per person, ``.ppm`` colour masks, three lists."""
-    from .specs import get_spec
-
     colours = np.asarray(get_spec("lfw_parts").colours, dtype=np.uint8)
     names = ("Ada_Lovelace", "Alan_Turing", "Grace_Hopper", "Kurt_Godel", "Emmy_Noether")
     files = ("parts_train.txt", "parts_validation.txt", "parts_test.txt")
-    owners = [f for f, n in zip(files, _allocate(count, (3, 1, 1)), strict=True) for _ in range(n)]
+    owners = _assign(count, files, (3, 1, 1))
     lines = {name: [] for name in files}
     for index, image, truth in _faces(count, seed, _square(size)):
         person, number = names[index % len(names)], index // len(names) + 1
@@ -497,8 +500,7 @@ def _write_lfw_parts(root: Path, count: int, size: int, seed: int) -> None:
         mask = colours[TRUTH_TABLES["lfw_parts"][truth]]
         _save(mask, root / "parts_lfw_funneled_gt_images" / f"{stem}.ppm")
         lines[owners[index]].append(f"{person} {number}\n")
-    for name, rows in lines.items():
-        (root / name).write_text("".join(rows))
+    _write_lists(root, lines)
 
 
 WRITERS: dict[str, Callable[[Path, int, int, int], None]] = {

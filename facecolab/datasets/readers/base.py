@@ -46,29 +46,36 @@ class DatasetFormat:
     load_label: Callable[[Item], np.ndarray]
 
 
-def read_image(path: Path) -> np.ndarray:
-    """``uint8 (H, W, 3)`` RGB; raises ``ValueError`` naming the file if it cannot decode."""
+def _decode(path: Path, what: str, to_array: Callable[[Image.Image], np.ndarray]) -> np.ndarray:
+    """``to_array`` of the opened file; ``ValueError`` naming the file if it cannot decode
+    (PIL raises several types for corrupt files). A missing file stays ``FileNotFoundError``."""
     try:
         with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
+            return to_array(image)
     except FileNotFoundError:
         raise
-    except Exception as error:  # PIL raises several types for corrupt files
-        raise ValueError(f"{path}: cannot read image ({error})") from error
+    except Exception as error:
+        raise ValueError(f"{path}: cannot read {what} ({error})") from error
+
+
+def _rgb(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"))
+
+
+def _grey(image: Image.Image) -> np.ndarray:
+    if image.mode in ("L", "P", "I", "I;16"):
+        return np.asarray(image)
+    return _rgb(image)[..., 0]
+
+
+def read_image(path: Path) -> np.ndarray:
+    """``uint8 (H, W, 3)`` RGB; raises ``ValueError`` naming the file if it cannot decode."""
+    return _decode(path, "image", _rgb)
 
 
 def read_grey(path: Path) -> np.ndarray:
     """``uint8 (H, W)`` from a grey (or palette/RGB, first channel) PNG/JPEG mask."""
-    try:
-        with Image.open(path) as image:
-            if image.mode in ("L", "P", "I", "I;16"):
-                array = np.asarray(image)
-            else:
-                array = np.asarray(image.convert("RGB"))[..., 0]
-    except FileNotFoundError:
-        raise
-    except Exception as error:
-        raise ValueError(f"{path}: cannot read mask ({error})") from error
+    array = _decode(path, "mask", _grey)
     if array.dtype != np.uint8:
         if array.max(initial=0) > 255:
             raise ValueError(f"{path}: mask values exceed 255")
@@ -78,13 +85,21 @@ def read_grey(path: Path) -> np.ndarray:
 
 def read_rgb_mask(path: Path) -> np.ndarray:
     """``uint8 (H, W, 3)`` colour mask (PPM or PNG)."""
+    return _decode(path, "mask", _rgb)
+
+
+def check_fractions(fractions) -> tuple[float, float, float]:
+    """``fractions`` as three floats (train, val, test), or ``ValueError`` unless they are
+    non-negative and sum to 1."""
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except FileNotFoundError:
-        raise
-    except Exception as error:
-        raise ValueError(f"{path}: cannot read mask ({error})") from error
+        values = tuple(float(f) for f in fractions)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 3 or min(values) < 0 or abs(sum(values) - 1) > 1e-6:
+        raise ValueError(
+            f"split fractions must be three non-negative numbers summing to 1, got {fractions}"
+        )
+    return values
 
 
 def seeded_split(keys: Sequence[str], split: str, seed: int, fractions) -> list[int]:
@@ -92,11 +107,7 @@ def seeded_split(keys: Sequence[str], split: str, seed: int, fractions) -> list[
     test). Sorting first makes the split independent of directory listing order."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    fractions = tuple(float(f) for f in fractions)
-    if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
-        raise ValueError(
-            f"split fractions must be three non-negative numbers summing to 1, got {fractions}"
-        )
+    fractions = check_fractions(fractions)
     order = sorted(range(len(keys)), key=lambda i: keys[i])
     rng = np.random.default_rng(seed)
     order = [order[i] for i in rng.permutation(len(order))]
@@ -110,6 +121,14 @@ def seeded_split(keys: Sequence[str], split: str, seed: int, fractions) -> list[
     }
     start, stop = bounds[split]
     return order[start:stop]
+
+
+def carve_val(items: list[Item], split: str, seed: int, val_fraction: float) -> list[Item]:
+    """The ``train`` or ``val`` part of ``items`` (layouts whose release has no val split): a
+    seeded ``val_fraction`` of them is val; both keep the listing order."""
+    keys = [item.key for item in items]
+    keep = seeded_split(keys, split, seed, (1 - val_fraction, val_fraction, 0))
+    return [items[i] for i in sorted(keep)]
 
 
 def require(path: Path, what: str) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..labels import threshold
 from ..specs import get_spec
-from .base import DatasetFormat, Item, read_grey, require, seeded_split
+from .base import DatasetFormat, Item, carve_val, read_grey, require
 
 SPEC = get_spec("eg1800")
 LIST_FILES = {"train": "eg1800_train.txt", "val": "eg1800_train.txt", "test": "eg1800_test.txt"}
@@ -30,8 +30,7 @@ def list_items(root, split: str, seed: int = 0, fractions=None) -> list[Item]:
     ]
     if split == "test":
         return items
-    keep = seeded_split([i.key for i in items], split, seed, (1 - VAL_FRACTION, VAL_FRACTION, 0))
-    return [items[i] for i in sorted(keep)]
+    return carve_val(items, split, seed, VAL_FRACTION)
 
 
 def load_label(item: Item):

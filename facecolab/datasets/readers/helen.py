@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..specs import get_spec
 from ._folders import files_by_stem
-from .base import DatasetFormat, Item, read_grey, seeded_split
+from .base import DatasetFormat, Item, carve_val, read_grey
 
 SPEC = get_spec("helen")
 LABEL_NAMES_FILE = "label_names.txt"
@@ -73,8 +73,7 @@ def list_items(root, split: str, seed: int = 0, fractions=None) -> list[Item]:
     items = _source_items(root, source)
     if source == "test":
         return items
-    keep = seeded_split([i.key for i in items], split, seed, (1 - VAL_FRACTION, VAL_FRACTION, 0))
-    return [items[i] for i in sorted(keep)]
+    return carve_val(items, split, seed, VAL_FRACTION)
 
 
 def load_label(item: Item):

@@ -25,6 +25,7 @@ def list_items(root, split: str, seed: int = 0, fractions=None) -> list[Item]:
     if split not in SPLIT_FILES:
         raise ValueError(f"LFW Part Labels splits are {tuple(SPLIT_FILES)}, got {split!r}")
     list_path = require(root / SPLIT_FILES[split], f"LFW Part Labels {split} list")
+    masks = root / "parts_lfw_funneled_gt_images"
     items = []
     for line_no, line in enumerate(list_path.read_text().splitlines(), 1):
         if not line.strip():
@@ -34,7 +35,6 @@ def list_items(root, split: str, seed: int = 0, fractions=None) -> list[Item]:
             raise ValueError(f"{list_path}:{line_no}: expected '<Name> <N>', got {line!r}")
         name, number = parts[0], int(parts[1])
         stem = f"{name}_{number:04d}"
-        masks = root / "parts_lfw_funneled_gt_images"
         mask = next(
             (masks / (stem + s) for s in MASK_SUFFIXES if (masks / (stem + s)).exists()),
             masks / (stem + MASK_SUFFIXES[0]),
