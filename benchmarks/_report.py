@@ -68,6 +68,21 @@ def machine_info(load_before: float | None = None, load_after: float | None = No
     return description
 
 
+def load_average() -> float:
+    """The 1-minute load average: other work on the machine slows every figure."""
+    return os.getloadavg()[0]
+
+
+def machine_summary(machine: Mapping) -> str:
+    """``"N cores, load average a → b"`` (the load only when measured) from
+    :func:`machine_info`'s dict, for headlines."""
+    summary = f"{machine['cpu_count']} cores"
+    if "load_average_1min" in machine:
+        load = machine["load_average_1min"]
+        summary += f", load average {load['before']:.1f} → {load['after']:.1f}"
+    return summary
+
+
 def markdown_table(
     header: Sequence[str], row_format: str, rows: Iterable[Mapping], text_columns: int
 ) -> str:
@@ -95,3 +110,28 @@ def report(table: str, result: dict, out: str | None, headline: str | None = Non
     print(table)
     if out:
         Path(out).write_text(json.dumps(result, indent=2) + "\n")
+
+
+def report_run(
+    settings: Mapping,
+    rows: list[dict],
+    table: str,
+    headline: str,
+    out: str | None,
+    load_before: float | None = None,
+    rows_key: str = "rows",
+) -> None:
+    """The end of a benchmark run: :func:`report` with the machine described in both outputs.
+
+    Args:
+        settings: the JSON fields before the machine's (``benchmark`` name, sizes, …).
+        rows: the measurements, stored under ``rows_key`` after the machine's fields.
+        table: the markdown table of ``rows``.
+        headline: what was run; the cores (and the load average) are appended.
+        out: the JSON file to write, if any.
+        load_before: :func:`load_average` at the start; the end is measured now.
+    """
+    load_after = None if load_before is None else load_average()
+    machine = machine_info(load_before, load_after)
+    result = {**settings, **machine, rows_key: rows}
+    report(table, result, out, f"{headline}, {machine_summary(machine)}")

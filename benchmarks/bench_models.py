@@ -66,7 +66,8 @@ def time_forward(forward, input_shape, warmup: int, repeats: int) -> float:
 
 def benchmark_model(name: str, size: int, num_classes: int, warmup: int, repeats: int) -> dict:
     """Parameters, GFLOPs and median CPU forward milliseconds of registry model ``name``."""
-    input_shape = (benchmark_size(name, size), benchmark_size(name, size), 3)
+    side = benchmark_size(name, size)
+    input_shape = (side, side, 3)
     model = build_model(name, input_shape=input_shape, num_classes=num_classes)
 
     @tf.function(jit_compile=False)

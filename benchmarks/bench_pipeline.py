@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _report import machine_info, markdown_table, report, time_train_steps  # noqa: E402
+from _report import load_average, markdown_table, report_run, time_train_steps  # noqa: E402
 
 from facecolab.config import load_config  # noqa: E402
 from facecolab.datasets.prepare import prepare  # noqa: E402
@@ -65,7 +64,7 @@ def pipeline_rows(
 ) -> list[dict]:
     """Time a pass-through of each pipeline variant (the first batch, which includes
     tracing, is left out)."""
-    from facecolab.pipeline import AugmentConfig, make_dataset
+    from facecolab.pipeline import AugmentConfig, make_dataset, split_files
 
     variants = [
         ("decode", prepared, {}),
@@ -84,8 +83,7 @@ def pipeline_rows(
             cache=False,
             repeat=True,
         )
-        train_count = len((folder / "splits" / "train.txt").read_text().split())
-        batches = max(1, passes * train_count // batch)
+        batches = max(1, passes * len(split_files(folder, "train")[0]) // batch)
         iterator = iter(dataset)
         next(iterator)
         start = time.perf_counter()
@@ -138,7 +136,7 @@ def markdown(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     config = load_config(TRAIN_CONFIG, [f"data.image_size=[{args.size}, {args.size}]"])
-    load_before = os.getloadavg()
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as tmp:
         tmp = Path(tmp)
         write_sample("celebamask_hq", tmp / "raw", count=args.count, size=2 * args.size)
@@ -159,20 +157,14 @@ def main(argv=None) -> int:
             config["augment"],
         )
     rows.append(train_step_row(config, args.size, args.batch, args.steps, args.warmup))
-    load_after = os.getloadavg()
-    result = {
+    settings = {
         "benchmark": "pipeline vs training step",
         "image_size": args.size,
         "batch": args.batch,
         "train_config": str(TRAIN_CONFIG.relative_to(REPO)),
-        **machine_info(load_before[0], load_after[0]),
-        "rows": rows,
     }
-    headline = (
-        f"pipeline vs training step at {args.size}², batch {args.batch}, {os.cpu_count()} "
-        f"cores, load average {load_before[0]:.1f} → {load_after[0]:.1f}"
-    )
-    report(markdown(rows), result, args.out, headline)
+    headline = f"pipeline vs training step at {args.size}², batch {args.batch}"
+    report_run(settings, rows, markdown(rows), headline, args.out, load_before)
     return 0
 
 

@@ -17,7 +17,6 @@ and writes the numbers as JSON.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _report import machine_info, markdown_table, report, time_train_steps  # noqa: E402
+from _report import load_average, markdown_table, report_run, time_train_steps  # noqa: E402
 
 from facecolab.config import load_config  # noqa: E402
 
@@ -106,31 +105,27 @@ def main(argv=None) -> int:
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"{path}: config file not found")
-    load_before = os.getloadavg()
+    load_before = load_average()
     rows = []
     for path in paths:
         rows.append(time_config(path, args.size, args.batch, args.steps, args.warmup))
         print(
-            f"{path.name}: {rows[-1]['step_s']:.2f} s/step (load {os.getloadavg()[0]:.1f})",
+            f"{path.name}: {rows[-1]['step_s']:.2f} s/step (load {load_average():.1f})",
             file=sys.stderr,
             flush=True,
         )
-    load_after = os.getloadavg()
-    result = {
+    settings = {
         "benchmark": "training step per project config",
         "image_size": args.size,
         "batch": args.batch,
         "steps": args.steps,
         "warmup": args.warmup,
-        **machine_info(load_before[0], load_after[0]),
-        "rows": rows,
     }
     headline = (
         f"training step at {args.size}², batch {args.batch}, median of {args.steps} steps "
-        f"after {args.warmup} warm-up, {os.cpu_count()} cores, load average "
-        f"{load_before[0]:.1f} → {load_after[0]:.1f}"
+        f"after {args.warmup} warm-up"
     )
-    report(markdown(rows), result, args.out, headline)
+    report_run(settings, rows, markdown(rows), headline, args.out, load_before)
     return 0
 
 

@@ -180,13 +180,10 @@ def _aspect(args, opened) -> str:
 
 def _palette(dataset: str | None):
     """The dataset's colours, else a generic palette."""
-    from .viz import generic_palette
-
-    if not dataset:
-        return generic_palette()
+    from .apps.common import palette_of
     from .datasets import get_spec
 
-    return get_spec(dataset).palette()
+    return palette_of(get_spec(dataset) if dataset else None)
 
 
 def _add_predict(sub) -> None:

@@ -17,23 +17,18 @@ from pathlib import Path
 import numpy as np
 
 from .datasets.readers.base import read_image
-from .datasets.specs import HELEN_CLASSES, DatasetSpec
+from .datasets.specs import DatasetSpec
 from .metrics import (
-    HELEN_GROUPS,
     PER_CLASS_KEYS,
     SUMMARY_KEYS,
     confusion_matrix,
+    groups_for,
     percent_cell,
     predicted_labels,
     summarize,
 )
-from .predict import model_input_size, predict_labels
+from .predict import main_output, model_input_size, predict_labels
 from .resize import resize_mask
-
-
-def groups_for(spec: DatasetSpec) -> dict | None:
-    """The grouped-F1 protocol of a label set: Helen's groups for Helen's classes, else none."""
-    return HELEN_GROUPS if tuple(spec.class_names) == HELEN_CLASSES else None
 
 
 def _report(cm: np.ndarray, spec: DatasetSpec, groups) -> dict:
@@ -44,10 +39,7 @@ def evaluate_dataset(model, dataset, spec: DatasetSpec, groups=None) -> dict:
     """Metrics of ``model`` over ``dataset`` batches ``(image, int labels (B, H, W))``."""
     cm = np.zeros((spec.num_classes, spec.num_classes), dtype=np.int64)
     for images, labels in dataset:
-        outputs = model.predict_on_batch(images)
-        if isinstance(outputs, (list, tuple)):
-            outputs = outputs[0]
-        predicted = predicted_labels(np.asarray(outputs))
+        predicted = predicted_labels(main_output(model.predict_on_batch(images)))
         cm += confusion_matrix(np.asarray(labels), predicted, spec.num_classes)
     return _report(cm, spec, groups)
 
@@ -95,7 +87,7 @@ def evaluate_prepared(model, prepared_dir, split: str = "test", batch_size: int 
     dataset = make_dataset(
         prepared_dir, split, batch_size=batch_size, image_size=model_input_size(model), cache=False
     )
-    return evaluate_dataset(model, dataset, spec, groups=groups_for(spec))
+    return evaluate_dataset(model, dataset, spec, groups=groups_for(spec.class_names))
 
 
 def evaluate_raw(
@@ -116,7 +108,13 @@ def evaluate_raw(
     if not items:
         raise ValueError(f"{root}: split {split!r} of {name} holds no items")
     return evaluate_items(
-        model, fmt, items, aspect, batch_size, groups=groups_for(fmt.spec), progress=progress
+        model,
+        fmt,
+        items,
+        aspect,
+        batch_size,
+        groups=groups_for(fmt.spec.class_names),
+        progress=progress,
     )
 
 

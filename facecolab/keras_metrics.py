@@ -95,7 +95,7 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
 
     def result(self):
         counts = ops.cast(ops.convert_to_tensor(self.counts), "float32")
-        return ops.cast(type(self).reduce(counts), self.dtype)
+        return ops.cast(self.reduce(counts), self.dtype)
 
     def matrix(self) -> np.ndarray:
         """The accumulated matrix, ``int64 (C, C)`` (rows truth, columns prediction)."""

@@ -82,8 +82,11 @@ def _pixel_mean(pixel_loss, target, weights):
     return ops.divide_no_nan(ops.sum(pixel_weights * pixel_loss), ops.sum(pixel_weights))
 
 
-def _region_loss(y_true, y_pred, jaccard, smooth, class_weights, include_background, ignore_index):
-    """1 − class-weighted mean of per-class soft Dice or Jaccard scores over the batch."""
+def _region_loss(
+    y_true, y_pred, smooth, class_weights, include_background, ignore_index, *, jaccard: bool
+):
+    """1 − class-weighted mean of per-class soft Dice (or, with ``jaccard``, IoU) scores over
+    the batch: the one body of :func:`dice_loss` and :func:`jaccard_loss`."""
     target, probs = _target_and_probs(y_true, y_pred, ignore_index)
     valid = ops.sum(target, axis=-1, keepdims=True)
     probs = probs * valid
@@ -115,7 +118,7 @@ def dice_loss(
     ``include_background=False`` gives the plain binary Dice of the foreground channel.
     """
     return _region_loss(
-        y_true, y_pred, False, smooth, class_weights, include_background, ignore_index
+        y_true, y_pred, smooth, class_weights, include_background, ignore_index, jaccard=False
     )
 
 
@@ -129,7 +132,7 @@ def jaccard_loss(
 ):
     """1 − soft IoU, ``(|T∩P| + smooth) / (|T∪P| + smooth)`` per class over the batch."""
     return _region_loss(
-        y_true, y_pred, True, smooth, class_weights, include_background, ignore_index
+        y_true, y_pred, smooth, class_weights, include_background, ignore_index, jaccard=True
     )
 
 
@@ -191,18 +194,6 @@ def focal_loss(
     return _pixel_mean(pixel_loss, target, weights)
 
 
-def _check_options(loss_fn: Callable, options: Mapping) -> None:
-    accepted = _option_names(loss_fn)
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise ValueError(f"{loss_fn.__name__} takes no option {unknown}; valid: {accepted}")
-
-
-def _option_names(loss_fn: Callable) -> list[str]:
-    """Keyword options of a loss function (everything after ``y_true, y_pred``)."""
-    return list(inspect.signature(loss_fn).parameters)[2:]
-
-
 def _jsonable(options: Mapping) -> dict:
     """Options with sequences as lists of floats, so configs are JSON and compare equal."""
     return {
@@ -229,11 +220,22 @@ class SegmentationLoss(keras.losses.Loss):
     """
 
     loss_fn: Callable
+    # The loss function's keyword options (its parameters after ``y_true, y_pred``), read
+    # from its signature once per subclass: the signature is the one list of them.
+    option_names: list[str] = []
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.option_names = list(inspect.signature(cls.loss_fn).parameters)[2:]
 
     def __init__(
         self, name: str | None = None, reduction: str = "sum_over_batch_size", dtype=None, **options
     ):
-        _check_options(self.loss_fn, options)
+        unknown = sorted(set(options) - set(self.option_names))
+        if unknown:
+            raise ValueError(
+                f"{self.loss_fn.__name__} takes no option {unknown}; valid: {self.option_names}"
+            )
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.options = _jsonable(options)
 
@@ -288,7 +290,7 @@ LOSSES: dict[str, type[SegmentationLoss]] = {
     "focal": FocalLoss,
 }
 ALIASES = {"cce": "ce", "iou": "jaccard"}
-OPTIONS = sorted({name for cls in LOSSES.values() for name in _option_names(cls.loss_fn)})
+OPTIONS = sorted({name for cls in LOSSES.values() for name in cls.option_names})
 
 
 def _term_name(name: str) -> str:
@@ -347,8 +349,7 @@ class CombinedLoss(keras.losses.Loss):
         self.weighted_losses = []
         for term, weight in self.terms.items():
             loss_cls = LOSSES[term]
-            accepted = _option_names(loss_cls.loss_fn)
-            term_options = {k: v for k, v in self.options.items() if k in accepted}
+            term_options = {k: v for k, v in self.options.items() if k in loss_cls.option_names}
             self.weighted_losses.append((weight, loss_cls(**term_options)))
 
     def call(self, y_true, y_pred):

@@ -7,6 +7,7 @@ then argmax — so label maps line up with the input pixel for pixel.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -22,6 +23,7 @@ OVERLAY_FOLDER = "overlays"
 
 
 def model_input_size(model) -> tuple[int, int]:
+    """``(H, W)`` the model takes; ``ValueError`` for a model built without a fixed size."""
     height, width = model.input_shape[1:3]
     if height is None or width is None:
         raise ValueError("model has no fixed input size; pass size=(H, W)")
@@ -62,28 +64,22 @@ def predict_probabilities(
     """Yield ``float32 (H, W, C)`` class probabilities for each ``uint8 (H, W, 3)`` image at
     the image's own size (a sigmoid model's one channel becomes two)."""
     size = model_input_size(model)
-    batch, shapes = [], []
-
-    def flush():
-        x = np.stack(batch).astype(np.float32) / 255.0
-        probs = class_probabilities(np.asarray(_main_output(model.predict_on_batch(x))))
-        for p, shape in zip(probs, shapes, strict=True):
-            yield restore_probabilities(p.astype(np.float32), shape, aspect)
-        batch.clear()
-        shapes.clear()
-
-    for image in images:
-        batch.append(resize_image(image, size, aspect))
-        shapes.append(image.shape[:2])
-        if len(batch) == batch_size:
-            yield from flush()
-    if batch:
-        yield from flush()
+    images = iter(images)
+    while batch := list(itertools.islice(images, batch_size)):
+        outputs = main_output(model.predict_on_batch(model_inputs(batch, size, aspect)))
+        for probs, image in zip(class_probabilities(outputs), batch, strict=True):
+            yield restore_probabilities(probs.astype(np.float32), image.shape[:2], aspect)
 
 
-def _main_output(outputs):
-    """Deep-supervision models return a list; the full-resolution output comes first."""
-    return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+def model_inputs(images: Sequence[np.ndarray], size, aspect: str = "stretch") -> np.ndarray:
+    """``uint8 (H, W, 3)`` images of any sizes → the model's ``float32 (B, h, w, 3)`` in [0, 1]."""
+    return np.stack([resize_image(image, size, aspect) for image in images]) / np.float32(255)
+
+
+def main_output(outputs) -> np.ndarray:
+    """The model's probabilities as numpy: deep-supervision models return a list whose
+    full-resolution output comes first."""
+    return np.asarray(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
 
 
 def predict_labels(
@@ -149,15 +145,21 @@ def predict_files(
     _check_unique_stems(paths)
     out_dir = Path(out_dir)
     written = []
-    labels = predict_labels(model, (read_image(p) for p in paths), aspect, batch_size)
-    for path, label in tqdm(
-        zip(paths, labels, strict=True), total=len(paths), disable=not progress, desc="predict"
+    # Each image is read once: the overlay gets the copy the model saw (tee keeps at most a
+    # batch of them alive).
+    model_images, images = itertools.tee(read_image(p) for p in paths)
+    labels = predict_labels(model, model_images, aspect, batch_size)
+    for path, image, label in tqdm(
+        zip(paths, images, labels, strict=True),
+        total=len(paths),
+        disable=not progress,
+        desc="predict",
     ):
         written.append(save_label_map(label, out_dir / f"{path.stem}.png"))
         if palette is not None:
             target = out_dir / OVERLAY_FOLDER / f"{path.stem}.jpg"
             target.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(overlay(read_image(path), label, palette)).save(target, quality=92)
+            Image.fromarray(overlay(image, label, palette)).save(target, quality=92)
     return written
 
 
@@ -203,24 +205,29 @@ def predict_mc_files(
     for start in tqdm(range(0, len(paths), batch_size), disable=not progress, desc="mc dropout"):
         chunk = paths[start : start + batch_size]
         images = [read_image(p) for p in chunk]
-        x = np.stack([resize_image(image, size, aspect) for image in images]) / np.float32(255)
-        result = predict_mc(model, x, samples=samples, batch_size=batch_size)
+        result = predict_mc(
+            model, model_inputs(images, size, aspect), samples=samples, batch_size=batch_size
+        )
+        classes = result.mean.shape[-1]
         for i, (path, image) in enumerate(zip(chunk, images, strict=True)):
-            maps = {
-                name: restore_probabilities(values, image.shape[:2], aspect)
-                for name, values in (
-                    ("mean", result.mean[i]),
-                    ("variance", result.variance[i]),
-                    ("entropy", result.entropy[i][..., None]),
-                    ("mutual_information", result.mutual_information[i][..., None]),
-                )
-            }
+            # One resize for all maps: channels [mean (C), variance (C), entropy, MI].
+            stacked = np.concatenate(
+                [
+                    result.mean[i],
+                    result.variance[i],
+                    result.entropy[i][..., None],
+                    result.mutual_information[i][..., None],
+                ],
+                axis=-1,
+            )
+            maps = restore_probabilities(stacked, image.shape[:2], aspect)
+            mean = maps[..., :classes]
             arrays = {
-                "mean": maps["mean"],
-                "labels": maps["mean"].argmax(-1).astype(np.uint8),
-                "entropy": maps["entropy"][..., 0],
-                "mutual_information": maps["mutual_information"][..., 0],
-                "variance": maps["variance"],
+                "mean": mean,
+                "labels": mean.argmax(-1).astype(np.uint8),
+                "entropy": maps[..., -2],
+                "mutual_information": maps[..., -1],
+                "variance": maps[..., classes : 2 * classes],
                 "samples": np.int64(samples),
             }
             np.savez_compressed(out_dir / f"{path.stem}.npz", **arrays)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets.readers.base import read_grey
-from .datasets.specs import HELEN_CLASSES, IGNORE_INDEX
+from .datasets.specs import IGNORE_INDEX
 
 LABEL_SUFFIXES = (".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff")
 LABEL_TAG = "_label"
@@ -144,7 +144,7 @@ def score_folders(pred_dir, gt_dir, class_names=None) -> dict:
         "excluded_pixels", "confusion_matrix", "metrics"}`` where ``metrics`` is
         ``facecolab.metrics.summarize`` (with Helen groups when the names are Helen's).
     """
-    from .metrics import HELEN_GROUPS, confusion_matrix, summarize
+    from .metrics import confusion_matrix, groups_for, summarize
 
     pairs = pair_files(pred_dir, gt_dir)
     if class_names is None:
@@ -169,7 +169,7 @@ def score_folders(pred_dir, gt_dir, class_names=None) -> dict:
         excluded += int((invalid & (truth != IGNORE_INDEX)).sum())
         truth = np.where(invalid, IGNORE_INDEX, truth)
         cm += confusion_matrix(truth, prediction, num_classes)
-    groups = HELEN_GROUPS if tuple(class_names) == HELEN_CLASSES else None
+    groups = groups_for(class_names)
     return {
         "pred_dir": str(pred_dir),
         "gt_dir": str(gt_dir),

@@ -25,6 +25,7 @@ import numpy as np
 from .datasets.specs import IGNORE_INDEX
 from .metrics import class_probabilities
 from .models.layers import AlwaysOnDropout
+from .predict import main_output
 
 
 @dataclass
@@ -97,12 +98,7 @@ def _mc_layers(layer) -> Iterable[keras.layers.Layer]:
 
 def has_mc_dropout(model: keras.Model) -> bool:
     """Whether ``model`` (or a model nested in it) has always-on dropout layers."""
-    return next(iter(_mc_layers(model)), None) is not None
-
-
-def _main_probabilities(outputs) -> np.ndarray:
-    """The first (full-size) output of a deep-supervision model, else the only one."""
-    return np.asarray(outputs[0] if isinstance(outputs, list | tuple) else outputs)
+    return next(_mc_layers(model), None) is not None
 
 
 def predict_mc(model: keras.Model, images, samples: int = 50, batch_size: int = 8) -> MCResult:
@@ -137,9 +133,7 @@ def predict_mc(model: keras.Model, images, samples: int = 50, batch_size: int = 
     for start in range(0, len(images), batch_size):
         batch = images[start : start + batch_size]
         parts.append(
-            mc_statistics(
-                _main_probabilities(model.predict_on_batch(batch)) for _ in range(samples)
-            )
+            mc_statistics(main_output(model.predict_on_batch(batch)) for _ in range(samples))
         )
     return MCResult(
         **{

@@ -1,8 +1,8 @@
 """Pictures for people: colour label maps, overlays, training curves, confusion matrices,
 uncertainty maps.
 
-matplotlib is imported lazily (Agg backend, or ``matplotlib.figure.Figure`` objects that never
-touch pyplot's global state) so the library works headless.
+matplotlib is imported lazily and only as ``matplotlib.figure.Figure`` objects, which never
+touch pyplot's global state or need a display, so the library works headless.
 """
 
 from __future__ import annotations
@@ -11,15 +11,6 @@ import csv
 from pathlib import Path
 
 import numpy as np
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def generic_palette() -> np.ndarray:
@@ -53,8 +44,18 @@ def overlay(
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
+def _save_figure(figure, out_path) -> Path:
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out_path, dpi=100)
+    return out_path
+
+
 def plot_history(history_csv, out_path) -> Path | None:
-    """Loss and metric curves from a Keras ``CSVLogger`` file, train vs validation."""
+    """Loss and metric curves from a Keras ``CSVLogger`` file, train vs validation; ``None``
+    (nothing written) when the file is missing or holds no epochs yet."""
+    from matplotlib.figure import Figure
+
     history_csv = Path(history_csv)
     if not history_csv.exists():
         return None
@@ -63,28 +64,17 @@ def plot_history(history_csv, out_path) -> Path | None:
     if not rows:
         return None
     names = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
+    figure = Figure(figsize=(4 * len(names), 3.2))
     epochs = [int(r["epoch"]) + 1 for r in rows]
-    for ax, name in zip(axes[0], names, strict=True):
+    for ax, name in zip(figure.subplots(1, len(names), squeeze=False)[0], names, strict=True):
         ax.plot(epochs, [float(r[name]) for r in rows], label="train")
         if f"val_{name}" in rows[0]:
             ax.plot(epochs, [float(r[f"val_{name}"]) for r in rows], label="val")
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.legend()
-    fig.tight_layout()
-    out_path = Path(out_path)
-    fig.savefig(out_path, dpi=100)
-    plt.close(fig)
-    return out_path
-
-
-def _save_figure(figure, out_path) -> Path:
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out_path, dpi=100)
-    return out_path
+    figure.tight_layout()
+    return _save_figure(figure, out_path)
 
 
 def plot_confusion_matrix(cm: np.ndarray, class_names, out_path, title: str | None = None) -> Path:

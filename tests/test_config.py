@@ -11,9 +11,9 @@ import pytest
 from facecolab.config import DEFAULTS, load_config, parse_override, resolve_config
 from facecolab.datasets.readers import FORMATS
 from facecolab.datasets.specs import get_spec
-from facecolab.evaluate import flatten_metrics, groups_for
+from facecolab.evaluate import flatten_metrics
 from facecolab.losses import build_loss
-from facecolab.metrics import summarize
+from facecolab.metrics import groups_for, summarize
 from facecolab.models import MODELS
 from facecolab.pipeline import AugmentConfig
 
@@ -84,7 +84,9 @@ def test_reference_metrics_use_evaluation_names(path):
     reference = config["reference"]
     spec = get_spec(config["data"]["dataset"])
     identity = np.eye(spec.num_classes, dtype=np.int64)
-    known = set(flatten_metrics(summarize(identity, spec.class_names, groups_for(spec))))
+    known = set(
+        flatten_metrics(summarize(identity, spec.class_names, groups_for(spec.class_names)))
+    )
     assert reference["source"]
     for name, value in reference["metrics"].items():
         assert name in known, f"{path.name}: {name} is no metric name"

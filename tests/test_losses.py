@@ -205,10 +205,12 @@ def test_build_loss_is_the_weighted_sum(spec, weights, options):
     loss = build_loss(spec)
     expected = 0.0
     for term, weight in weights.items():
-        fn = losses.LOSSES[term].loss_fn
-        accepted = losses._option_names(fn)
+        loss_cls = losses.LOSSES[term]
         expected += weight * value(
-            fn, labels, probs, **{k: v for k, v in options.items() if k in accepted}
+            loss_cls.loss_fn,
+            labels,
+            probs,
+            **{k: v for k, v in options.items() if k in loss_cls.option_names},
         )
     assert loss.terms == weights
     assert float(loss(labels, probs)) == pytest.approx(expected, rel=1e-5)

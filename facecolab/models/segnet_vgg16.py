@@ -66,6 +66,7 @@ def build_segnet_vgg16(
         binary_output: one sigmoid channel when ``num_classes == 2``.
     """
     check_divisible(input_shape, 2 ** len(ENCODER_BLOCKS), "segnet_vgg16")
+    encoder_weights = check_weights(encoder_weights)  # a missing file fails before the build
     inputs = keras.Input(input_shape, name="image")
     x = preprocess(inputs, "vgg16")
     indices = []
@@ -88,7 +89,7 @@ def build_segnet_vgg16(
     if encoder_weights is not None:
         reference = get_backbone("vgg16").application(
             include_top=False,
-            weights=check_weights(encoder_weights),
+            weights=encoder_weights,
             input_shape=tuple(input_shape),
         )
         copy_weights_by_name(reference, model)

@@ -9,7 +9,13 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .layers import AlwaysOnDropout, conv_bn_relu, head_channels, segmentation_head
+from .layers import (
+    AlwaysOnDropout,
+    check_divisible,
+    conv_bn_relu,
+    head_channels,
+    segmentation_head,
+)
 
 
 def build_unet(
@@ -29,7 +35,8 @@ def build_unet(
     Args:
         input_shape: ``(H, W, 3)``; H and W divisible by ``2**depth``. Inputs are float32 RGB in
             [0, 1].
-        num_classes: output classes; the output is softmax ``(B, H, W, C)``.
+        num_classes: output classes; the output is softmax ``(B, H, W, C)``, or sigmoid
+            ``(B, H, W, 1)`` for 2 classes with ``binary_output``.
         depth: number of 2× downsamplings.
         base_filters: filters of the first stage, doubled at each stage.
         bn_momentum: lower it (e.g. 0.9) for short runs, so the moving statistics used in
@@ -38,11 +45,7 @@ def build_unet(
         mc_dropout: make that dropout always on (Monte-Carlo sampling under ``predict``).
         binary_output: for 2 classes, one sigmoid channel instead of a 2-way softmax.
     """
-    height, width = input_shape[:2]
-    if height % 2**depth or width % 2**depth:
-        raise ValueError(
-            f"U-Net of depth {depth} needs H and W divisible by {2**depth}; got {height}×{width}"
-        )
+    check_divisible(input_shape, 2**depth, f"U-Net of depth {depth}")
     dropout_layer = AlwaysOnDropout if mc_dropout else layers.Dropout
     inputs = keras.Input(input_shape, name="image")
     x = inputs
