@@ -42,14 +42,16 @@ def fit_geometry(src_hw, dst_hw, aspect: str):
     return (nh, nw), ((dh - nh) // 2, (dw - nw) // 2)
 
 
-def _place(array: np.ndarray, dst_hw, offset, fill) -> np.ndarray:
+def place(array: np.ndarray, dst_hw, offset, fill) -> np.ndarray:
+    """``array`` with its top-left corner at ``offset = (y, x)`` on a ``dst_hw`` canvas of
+    ``fill``; negative offsets and overhangs crop (nothing overlaps: all ``fill``)."""
     dh, dw = dst_hw
     oy, ox = offset
     out = np.full((dh, dw) + array.shape[2:], fill, dtype=array.dtype)
     h, w = array.shape[:2]
     ys, xs = max(0, -oy), max(0, -ox)
     yd, xd = max(0, oy), max(0, ox)
-    hh, ww = min(h - ys, dh - yd), min(w - xs, dw - xd)
+    hh, ww = max(0, min(h - ys, dh - yd)), max(0, min(w - xs, dw - xd))
     out[yd : yd + hh, xd : xd + ww] = array[ys : ys + hh, xs : xs + ww]
     return out
 
@@ -62,7 +64,7 @@ def resize_image(image: np.ndarray, size, aspect: str = "stretch") -> np.ndarray
         shrinking = scaled[0] * scaled[1] < image.shape[0] * image.shape[1]
         method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
         image = np.asarray(Image.fromarray(image).resize(scaled[::-1], method))
-    return image if aspect == "stretch" else _place(image, size, offset, 0)
+    return image if aspect == "stretch" else place(image, size, offset, 0)
 
 
 def resize_mask(mask: np.ndarray, size, aspect: str = "stretch") -> np.ndarray:
@@ -73,7 +75,7 @@ def resize_mask(mask: np.ndarray, size, aspect: str = "stretch") -> np.ndarray:
     scaled, offset = fit_geometry(mask.shape, tuple(size), aspect)
     if scaled != mask.shape:
         mask = np.asarray(Image.fromarray(mask).resize(scaled[::-1], Image.Resampling.NEAREST))
-    return mask if aspect == "stretch" else _place(mask, size, offset, IGNORE_INDEX)
+    return mask if aspect == "stretch" else place(mask, size, offset, IGNORE_INDEX)
 
 
 def tf_resize_image(image, size):

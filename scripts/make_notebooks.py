@@ -24,6 +24,10 @@ GITHUB = "facecolab/facecolab"  # owner/name of the public repository: Colab clo
 CLONE = "/content/facecolab"  # where Colab clones it
 BRANCH = "main"
 PARAMETERS_TAG = "parameters"
+GPU_ACCELERATOR = (
+    "a GPU for the real dataset (Colab: Runtime → Change runtime type → GPU); "
+    "the bundled sample runs on a CPU."
+)
 
 
 def md(text: str) -> nbformat.NotebookNode:
@@ -75,7 +79,6 @@ def parameters(
     batch_size: int,
     seed_values: str,
     extra: str = "",
-    pretrained: bool = False,
     imagenet: bool = True,
 ) -> list:
     """The parameters section: sample mode by default, the seed's values in the comments."""
@@ -86,7 +89,7 @@ def parameters(
     )
     cell = (
         "DATA_ROOT = None  # None: the bundled sample; else the raw dataset folder\n"
-        f"PRETRAINED = {pretrained}  # True: load the weights named in weights/manifest.json\n"
+        "PRETRAINED = False  # True: load the weights named in weights/manifest.json\n"
         f"EPOCHS = {epochs}  # None: the config's value\n"
         f"IMAGE_SIZE = {image_size}  # None: the config's value\n"
         f"BATCH_SIZE = {batch_size}  # None: the config's value\n"
@@ -232,13 +235,7 @@ def project_notebook(
     imagenet=False,
 ):
     return [
-        header(
-            filename,
-            title,
-            body,
-            "a GPU for the real dataset (Colab: Runtime → Change "
-            "runtime type → GPU); the bundled sample runs on a CPU.",
-        ),
+        header(filename, title, body, GPU_ACCELERATOR),
         *SETUP,
         *parameters(
             work, epochs, image_size, batch_size, seed_values, extra_parameters, imagenet=imagenet
@@ -347,8 +344,7 @@ P3_CELLS = [
         "03_pspnet_deeplab_face8.ipynb",
         "Project 3 — PSPNet and DeepLabv3+: 8 face classes",
         P3_BODY,
-        "a GPU for the real dataset (Colab: Runtime → Change runtime type → GPU); "
-        "the bundled sample runs on a CPU.",
+        GPU_ACCELERATOR,
     ),
     *SETUP,
     *parameters("p3_face8", 3, 128, 8, "`EPOCHS = 39`, `IMAGE_SIZE = 256`, `BATCH_SIZE = 32`"),

@@ -64,6 +64,11 @@ def face():
     return render_face(seed=3, index=0, shape=(96, 80))
 
 
+def cli(*args) -> list[str]:
+    """A command line from paths and strings."""
+    return [str(arg) for arg in args]
+
+
 def circular_distance(a, b):
     return np.minimum(np.abs(a - b), 1 - np.abs(a - b))
 
@@ -196,7 +201,7 @@ def test_face_parsing_writes_each_view(tmp_path, face, three_class_path, view, w
     image_path = tmp_path / "face.png"
     Image.fromarray(face[0]).save(image_path)
     out = tmp_path / f"{view}.png"
-    argv = ["-i", str(image_path), "-m", str(three_class_path), "-v", view, "-o", str(out)]
+    argv = cli("-i", image_path, "-m", three_class_path, "-v", view, "-o", out)
     assert face_parsing.main(argv) == 0
     picture = read_image(out)
     if width_factor is not None:
@@ -213,17 +218,8 @@ def test_face_parsing_face_crop_labels_only_the_face_region(tmp_path, three_clas
 
     Image.fromarray(data.astronaut()).save(tmp_path / "astronaut.png")
     out = tmp_path / "mask.png"
-    argv = [
-        "-i",
-        str(tmp_path / "astronaut.png"),
-        "-m",
-        str(three_class_path),
-        "-v",
-        "mask",
-        "--face-crop",
-        "-o",
-        str(out),
-    ]
+    argv = cli("-i", tmp_path / "astronaut.png", "-m", three_class_path, "-v", "mask", "-o", out)
+    argv.append("--face-crop")
     assert face_parsing.main(argv) == 0
     background = np.all(read_image(out) == get_spec("lfw_parts").colours[0], axis=-1)
     assert background.shape == (512, 512)
@@ -250,7 +246,7 @@ def test_face_parsing_rejects_unknown_view(face):
 
 def test_face_parsing_names_a_missing_image(tmp_path, three_class_path, capsys):
     missing = tmp_path / "nope.jpg"
-    assert face_parsing.main(["-i", str(missing), "-m", str(three_class_path)]) == 2
+    assert face_parsing.main(cli("-i", missing, "-m", three_class_path)) == 2
     assert str(missing) in capsys.readouterr().err
 
 
@@ -264,22 +260,8 @@ def test_recolour_cli_writes_the_image(tmp_path, face):
     image_path = tmp_path / "face.png"
     Image.fromarray(face[0]).save(image_path)
     out = tmp_path / "red.png"
-    argv = [
-        "-i",
-        str(image_path),
-        "-m",
-        str(path),
-        "--part",
-        "lips",
-        "--colour",
-        "#ff0000",
-        "--feather",
-        "0",
-        "--strength",
-        "1",
-        "-o",
-        str(out),
-    ]
+    argv = cli("-i", image_path, "-m", path, "--part", "lips", "--colour", "#ff0000", "-o", out)
+    argv += ["--feather", "0", "--strength", "1"]
     assert recolour.main(argv) == 0
     hue = rgb_to_hsv(read_image(out) / 255.0)[..., 0]
     assert np.median(circular_distance(hue, 0.0)) < 0.03
@@ -384,16 +366,7 @@ def test_portrait_cli_writes_composite_and_mask(tmp_path, bright_model):
     image[10:40, 30:60] = 240
     Image.fromarray(image).save(tmp_path / "photo.png")
     out = tmp_path / "out.png"
-    argv = [
-        "-i",
-        str(tmp_path / "photo.png"),
-        "-m",
-        str(model_path),
-        "-o",
-        str(out),
-        "--background",
-        "white",
-    ]
+    argv = cli("-i", tmp_path / "photo.png", "-m", model_path, "-o", out, "--background", "white")
     assert portrait.main(argv) == 0
     mask = read_grey(tmp_path / "out_mask.png")
     np.testing.assert_array_equal(mask, np.where(image[..., 0] > 128, 255, 0))

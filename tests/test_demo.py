@@ -54,3 +54,9 @@ def test_shipped_model_meets_its_manifest_on_real_validation_images(shipped_mode
     assert result["pixel_accuracy"] > recorded["pixel_accuracy"] - 0.015
     hair = next(row for row in result["classes"] if row["name"] == "hair")
     assert hair["f1"] > 0.8
+
+
+def test_a_box_entirely_outside_the_image_crops_to_nothing():
+    image = np.full((10, 10), 7, np.uint8)
+    assert crop_square(image, (30, 30, 5)).max() == 0
+    assert paste_square(np.ones((5, 5), np.uint8), (-20, 0, 5), (10, 10)).max() == 0

@@ -38,11 +38,11 @@ def parse_face(model, image: np.ndarray, aspect: str = "stretch") -> np.ndarray:
 
 
 def parts_grid(
-    image: np.ndarray, label: np.ndarray, class_names: Sequence[str], columns: int = 4
+    image: np.ndarray, label: np.ndarray, class_names: Sequence[str] = (), columns: int = 4
 ) -> np.ndarray:
     """``uint8 (h, w, 3)`` figure: one panel per predicted class except background (id 0),
-    showing the photo with everything outside that class dimmed, titled with its name and
-    share of the pixels."""
+    showing the photo with everything outside that class dimmed, titled with its name (its
+    id when ``class_names`` has none for it) and share of the pixels."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -95,8 +95,7 @@ def render(
         return overlay(image, label, palette)
     if view == "side_by_side":
         return np.concatenate([image, colorize(label, palette)], axis=1)
-    names = class_names or [str(i) for i in range(int(label.max()) + 1)]
-    return parts_grid(image, label, names)
+    return parts_grid(image, label, class_names or ())
 
 
 def build_parser() -> argparse.ArgumentParser:

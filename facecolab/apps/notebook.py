@@ -242,22 +242,27 @@ def comparison_table(results: Mapping[str, Mapping], reference: Mapping | None =
     return "\n".join(lines)
 
 
+def _read_prepared(prepared_dir, split: str, limit: int | None = None):
+    """``(images, labels)``: lists of the first ``limit`` ``uint8 (H, W, 3)`` images and
+    ``uint8 (H, W)`` label maps of a prepared split."""
+    from ..datasets.readers.base import read_grey, read_image
+    from ..pipeline import split_files
+
+    image_paths, label_paths = split_files(prepared_dir, split)
+    images = [read_image(Path(p)) for p in image_paths[:limit]]
+    labels = [read_grey(Path(p)) for p in label_paths[:limit]]
+    return images, labels
+
+
 def prepared_arrays(prepared_dir, split: str, image_size=None, limit: int | None = None):
     """``(images float32 (N, H, W, 3) in [0, 1], labels uint8 (N, H, W))`` of a prepared
     split, resized to ``image_size`` (images bilinear, labels nearest)."""
-    from ..datasets.readers.base import read_grey, read_image
-    from ..pipeline import split_files
     from ..resize import resize_image, resize_mask
 
-    image_paths, label_paths = split_files(prepared_dir, split)
-    pairs = list(zip(image_paths, label_paths, strict=True))[:limit]
-    images, labels = [], []
-    for image_path, label_path in pairs:
-        image, label = read_image(Path(image_path)), read_grey(Path(label_path))
-        if image_size is not None:
-            image, label = resize_image(image, image_size), resize_mask(label, image_size)
-        images.append(image)
-        labels.append(label)
+    images, labels = _read_prepared(prepared_dir, split, limit)
+    if image_size is not None:
+        images = [resize_image(image, image_size) for image in images]
+        labels = [resize_mask(label, image_size) for label in labels]
     return np.stack(images).astype(np.float32) / 255.0, np.stack(labels)
 
 
@@ -293,13 +298,10 @@ def tile(rows: Sequence[Sequence[np.ndarray]], gap: int = 4, height: int | None 
 
 def sample_grid(prepared_dir, split: str = "train", count: int = 4):
     """A PIL image of ``count`` prepared samples: images on top, label overlays below."""
-    from ..datasets.readers.base import read_grey, read_image
-    from ..pipeline import dataset_spec, split_files
+    from ..pipeline import dataset_spec
     from ..viz import overlay
 
     palette = dataset_spec(prepared_dir).palette()
-    image_paths, label_paths = split_files(prepared_dir, split)
-    images = [read_image(Path(p)) for p in image_paths[:count]]
-    labels = [read_grey(Path(p)) for p in label_paths[:count]]
+    images, labels = _read_prepared(prepared_dir, split, count)
     overlays = [overlay(i, label, palette) for i, label in zip(images, labels, strict=True)]
     return tile([images, overlays])

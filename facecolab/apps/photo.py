@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..resize import place
+
 LFW_FRAMING = 2.2
 
 
@@ -48,23 +50,13 @@ def framing_box(face_box, framing: float = LFW_FRAMING) -> tuple[int, int, int]:
 def crop_square(image: np.ndarray, box) -> np.ndarray:
     """The ``(top, left, side)`` square of ``image``, zero-padded where it leaves the image."""
     top, left, side = box
-    out = np.zeros((side, side) + image.shape[2:], dtype=image.dtype)
-    y0, x0 = max(top, 0), max(left, 0)
-    y1, x1 = min(top + side, image.shape[0]), min(left + side, image.shape[1])
-    if y1 > y0 and x1 > x0:
-        out[y0 - top : y1 - top, x0 - left : x1 - left] = image[y0:y1, x0:x1]
-    return out
+    return place(image, (side, side), (-top, -left), 0)
 
 
 def paste_square(label: np.ndarray, box, shape) -> np.ndarray:
     """Inverse of :func:`crop_square` for a label map: background (0) outside the box."""
-    top, left, side = box
-    out = np.zeros(shape[:2], dtype=label.dtype)
-    y0, x0 = max(top, 0), max(left, 0)
-    y1, x1 = min(top + side, shape[0]), min(left + side, shape[1])
-    if y1 > y0 and x1 > x0:
-        out[y0:y1, x0:x1] = label[y0 - top : y1 - top, x0 - left : x1 - left]
-    return out
+    top, left, _ = box
+    return place(label, shape[:2], (top, left), 0)
 
 
 def parse_photo(model, image: np.ndarray, framing: float = LFW_FRAMING):

@@ -64,7 +64,7 @@ def draw_label(frame: np.ndarray, text: str) -> np.ndarray:
 
     picture = Image.fromarray(frame)
     draw = ImageDraw.Draw(picture)
-    left, top, right, bottom = draw.textbbox((6, 4), text)
+    *_, right, bottom = draw.textbbox((6, 4), text)
     draw.rectangle((0, 0, right + 6, bottom + 4), fill=(0, 0, 0))
     draw.text((6, 4), text, fill=(255, 255, 255))
     return np.asarray(picture)
