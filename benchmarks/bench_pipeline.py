@@ -64,7 +64,9 @@ def pipeline_rows(
 ) -> list[dict]:
     """Time a pass-through of each pipeline variant (the first batch, which includes
     tracing, is left out)."""
-    from facecolab.pipeline import AugmentConfig, make_dataset, split_files
+    from facecolab.augment import AugmentConfig
+    from facecolab.datasets.prepare import split_files
+    from facecolab.pipeline import make_dataset
 
     variants = [
         ("decode", prepared, {}),

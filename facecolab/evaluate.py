@@ -80,13 +80,22 @@ def evaluate_items(
 
 def evaluate_prepared(model, prepared_dir, split: str = "test", batch_size: int = 8) -> dict:
     """:func:`evaluate_dataset` over split ``split`` of a prepared folder, resized to the
-    model's input size when that differs from the prepared size (labels nearest)."""
-    from .pipeline import dataset_spec, make_dataset
+    model's input size when that differs from the prepared size (labels nearest); read by
+    tf.data on TensorFlow, by :class:`facecolab.loader.PreparedBatches` elsewhere."""
+    import keras
+
+    from .datasets.prepare import dataset_spec
 
     spec = dataset_spec(prepared_dir)
-    dataset = make_dataset(
-        prepared_dir, split, batch_size=batch_size, image_size=model_input_size(model), cache=False
-    )
+    options = {"batch_size": batch_size, "image_size": model_input_size(model)}
+    if keras.backend.backend() == "tensorflow":
+        from .pipeline import make_dataset
+
+        dataset = make_dataset(prepared_dir, split, cache=False, **options)
+    else:
+        from .loader import PreparedBatches
+
+        dataset = PreparedBatches(prepared_dir, split, **options)
     return evaluate_dataset(model, dataset, spec, groups=groups_for(spec.class_names))
 
 

@@ -96,10 +96,12 @@ def build_from_config(config: dict, source: str = "config"):
     if "builder" in config:
         return build_model(config["builder"], **config.get("kwargs", {}))
     from .config import resolve_config
+    from .datasets.labels import label_set_name
     from .datasets.specs import get_spec
 
     config = resolve_config(config, source=source)
-    num_classes = get_spec(config["data"]["dataset"]).num_classes
+    data = config["data"]
+    num_classes = get_spec(label_set_name(data["dataset"], data["relabel"])).num_classes
     return build_model(
         config["model"]["name"],
         (*config["data"]["image_size"], 3),
@@ -221,6 +223,7 @@ def open_model(name_or_path, config=None, weights_dir=None) -> OpenedModel:
         config: a training config (dict or JSON path) describing the model; also used as the
             architecture of a weights-only file.
     """
+    from .datasets.labels import label_set_name
     from .weights import pretrained_path, read_manifest
 
     if isinstance(config, (str, Path)):
@@ -230,7 +233,8 @@ def open_model(name_or_path, config=None, weights_dir=None) -> OpenedModel:
     if path.exists():
         model = load_model_any(path, config=config)
         run_config = training or find_run_config(path)
-        dataset = ((run_config or {}).get("data") or {}).get("dataset")
+        data = (run_config or {}).get("data") or {}
+        dataset = data.get("dataset") and label_set_name(data["dataset"], data.get("relabel"))
         return OpenedModel(model, path, run_config, dataset)
     manifest = read_manifest(weights_dir)
     if str(name_or_path) not in manifest:

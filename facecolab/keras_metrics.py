@@ -14,6 +14,10 @@ from .datasets.specs import IGNORE_INDEX
 from .metrics import mean_iou, pixel_accuracy, predicted_labels
 
 PACKAGE = "facecolab"
+# JAX runs without float64 unless x64 is enabled: there the counts are float32, exact to 2²⁴
+# pixels per cell (beyond that a count is off by ~1e-7 relative; metrics.py's numpy core, not
+# this training-time monitor, gives the reported numbers).
+_COUNT_DTYPE = {"jax": "float32"}
 
 
 def sparse_labels(y_true, y_pred, ignore_index: int = IGNORE_INDEX):
@@ -55,8 +59,8 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
     ``update_state(y_true, y_pred)`` takes labels in any form :func:`sparse_labels` accepts
     and probabilities ``(B, H, W, C)`` or sigmoid ``(B, H, W, 1)``; truth ids outside
     ``[0, C)`` (the ignore label) are skipped. ``result()`` is :attr:`reduce` of the matrix
-    (mean IoU here); :meth:`matrix` gives the counts. Counts are float64 variables, exact
-    to 2⁵³ pixels, so they sum correctly across replicas.
+    (mean IoU here); :meth:`matrix` gives the counts. Counts are float64 variables (float32
+    on JAX, see ``_COUNT_DTYPE``), so they sum correctly across replicas.
     """
 
     reduce = staticmethod(mean_iou)
@@ -75,7 +79,7 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         self.counts = self.add_variable(
             shape=(self.num_classes, self.num_classes),
             initializer="zeros",
-            dtype="float64",
+            dtype=_COUNT_DTYPE.get(keras.backend.backend(), "float64"),
             name="confusion_matrix",
         )
 
@@ -91,7 +95,7 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         pairs = ops.where(valid, truth * num_classes + prediction, num_classes**2)
         ones = ops.ones_like(pairs)
         counts = ops.segment_sum(ones, pairs, num_segments=num_classes**2 + 1)[: num_classes**2]
-        self.counts.assign_add(ops.reshape(ops.cast(counts, "float64"), self.counts.shape))
+        self.counts.assign_add(ops.reshape(ops.cast(counts, self.counts.dtype), self.counts.shape))
 
     def result(self):
         counts = ops.cast(ops.convert_to_tensor(self.counts), "float32")

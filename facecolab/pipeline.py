@@ -10,54 +10,16 @@ deterministic given its seed while every epoch still sees new draws.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from .datasets.prepare import read_dataset_info
+from .augment import AugmentConfig
+from .datasets.prepare import read_dataset_info, split_files
 from .datasets.specs import IGNORE_INDEX, DatasetSpec
 from .resize import tf_resize_image, tf_resize_mask
 
 AUTOTUNE = tf.data.AUTOTUNE
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Which augmentations run, and how strongly. Everything is off by default.
-
-    Attributes:
-        hflip: flip left-right with probability 0.5, swapping left/right classes.
-        scale: ``(low, high)`` random zoom; > 1 crops, < 1 pads (padding labelled ignore).
-        rotate: maximum rotation in degrees (uniform in ±rotate).
-        brightness: scale the HSV value channel by a factor in ``1 ± brightness``.
-        jpeg_quality: ``(low, high)`` JPEG re-encoding quality, applied with ``jpeg_prob``.
-        jpeg_prob: probability of the JPEG re-encoding.
-    """
-
-    hflip: bool = False
-    scale: tuple[float, float] | None = None
-    rotate: float = 0.0
-    brightness: float = 0.0
-    jpeg_quality: tuple[int, int] | None = None
-    jpeg_prob: float = 0.5
-
-    @classmethod
-    def from_dict(cls, data: dict | None) -> AugmentConfig:
-        data = dict(data or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown augmentation keys {unknown}; valid: {sorted(known)}")
-        for key in ("scale", "jpeg_quality"):
-            if data.get(key) is not None:
-                data[key] = tuple(data[key])
-        return cls(**data)
-
-    @property
-    def active(self) -> bool:
-        return bool(self.hflip or self.scale or self.rotate or self.brightness or self.jpeg_quality)
 
 
 def _seed_pair(seed, k: int):
@@ -162,21 +124,6 @@ def augment(image, label, seed, config: AugmentConfig, flip_lut):
     return tf.clip_by_value(image, 0.0, 1.0), label
 
 
-def split_files(prepared_dir, split: str) -> tuple[list[str], list[str]]:
-    """Image and label paths of a prepared split (``FileNotFoundError`` names the list)."""
-    root = Path(prepared_dir)
-    list_path = root / "splits" / f"{split}.txt"
-    if not list_path.exists():
-        available = sorted(p.stem for p in (root / "splits").glob("*.txt"))
-        raise FileNotFoundError(f"{list_path}: no split {split!r} (available: {available})")
-    keys = [k for k in list_path.read_text().split() if k]
-    if not keys:
-        raise ValueError(f"{list_path}: split {split!r} is empty")
-    images = [str(root / "images" / f"{k}.jpg") for k in keys]
-    labels = [str(root / "labels" / f"{k}.png") for k in keys]
-    return images, labels
-
-
 def _decode(image_path, label_path):
     image = tf.io.decode_jpeg(tf.io.read_file(image_path), channels=3)
     label = tf.io.decode_png(tf.io.read_file(label_path), channels=1)[..., 0]
@@ -196,7 +143,7 @@ def make_dataset(prepared_dir, split: str, *, image_size=None, **batching) -> tf
     """
     info = read_dataset_info(prepared_dir)
     spec = DatasetSpec.from_dict(info["spec"])
-    images, labels = split_files(prepared_dir, split)
+    images, labels = (list(map(str, paths)) for paths in split_files(prepared_dir, split))
     size = [int(v) for v in (info["size"] if image_size is None else image_size)]
 
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
@@ -314,8 +261,3 @@ def batch_samples(
         deterministic=True,
     )
     return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)
-
-
-def dataset_spec(prepared_dir) -> DatasetSpec:
-    """The :class:`DatasetSpec` recorded in a prepared folder."""
-    return DatasetSpec.from_dict(read_dataset_info(prepared_dir)["spec"])

@@ -18,31 +18,35 @@ epoch count. A run folder holds::
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
 import os
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from .augment import AugmentConfig
 from .config import resolve_config
-from .datasets.prepare import atomic_write_bytes, prepare
+from .datasets.prepare import atomic_write_bytes, dataset_spec, prepare
 from .keras_metrics import MeanIoUMetric, PixelAccuracyMetric
 from .losses import build_loss
 from .models import build_model
-from .pipeline import AugmentConfig, dataset_spec, make_dataset
 
 CHECKPOINT = "checkpoint"
+STRATEGIES = ("auto", "one", "mirrored", "tpu")
 
 
 def prepared_dir(config: dict) -> Path:
-    """The prepared folder of a config, preparing it from ``data.root`` when missing."""
+    """The prepared folder of a config, preparing it from ``data.root`` when missing (at
+    ``data.prepared_size``, default the training ``image_size``: prepare once at full
+    resolution and batches are resized to ``image_size`` as they are read)."""
     data = config["data"]
-    size = tuple(data["image_size"])
+    size = tuple(data["prepared_size"] or data["image_size"])
     folder = Path(data["prepared"] or f"data/{data['dataset']}_{size[0]}x{size[1]}")
     if not (folder / "dataset.json").exists():
         if not data["root"]:
@@ -55,13 +59,43 @@ def prepared_dir(config: dict) -> Path:
             aspect=data["aspect"],
             seed=config["seed"],
             format_options=data["format_options"],
+            relabel=data["relabel"],
         )
     return folder
 
 
-def select_strategy(name: str = "auto") -> tf.distribute.Strategy:
-    """``auto``: TPU if one resolves, MirroredStrategy over several GPUs, else the default.
-    ``one``: the default strategy; ``mirrored``: all visible GPUs (or CPUs); ``tpu``."""
+def on_gpu() -> bool:
+    """Whether the Keras backend computes on a GPU."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_logical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
+def select_strategy(name: str = "auto"):
+    """A ``tf.distribute`` strategy on TensorFlow; ``None`` (one device) on other backends.
+
+    ``auto``: TPU if one resolves, MirroredStrategy over several GPUs, else the default.
+    ``one``: the default strategy; ``mirrored``: all visible GPUs (or CPUs); ``tpu``.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}; got {name!r}")
+    if keras.backend.backend() != "tensorflow":
+        if name not in ("auto", "one"):
+            raise ValueError(f"strategy {name!r} needs the TensorFlow backend")
+        return None
+    import tensorflow as tf
+
     if name in ("auto", "tpu"):
         try:
             resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
@@ -73,9 +107,23 @@ def select_strategy(name: str = "auto") -> tf.distribute.Strategy:
                 raise RuntimeError("strategy 'tpu' asked for, but no TPU was found") from None
     if name == "mirrored" or (name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
         return tf.distribute.MirroredStrategy()
-    if name not in ("auto", "one"):
-        raise ValueError(f"strategy must be auto, one, mirrored or tpu; got {name!r}")
     return tf.distribute.get_strategy()
+
+
+@contextlib.contextmanager
+def precision_policy(setting):
+    """Within the block, Keras' global dtype policy for ``setting`` (config
+    ``mixed_precision``: ``"auto"`` = mixed on a GPU); the previous policy is restored after,
+    so a second training in the same process starts clean. Mixed precision is float16 on
+    TensorFlow (with loss scaling) and bfloat16 on the other backends."""
+    previous = keras.config.dtype_policy()
+    if setting is True or (setting == "auto" and on_gpu()):
+        mixed = "mixed_float16" if keras.backend.backend() == "tensorflow" else "mixed_bfloat16"
+        keras.config.set_dtype_policy(mixed)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def make_optimizer(settings: dict) -> keras.optimizers.Optimizer:
@@ -118,6 +166,29 @@ class ScheduleCallback(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if self.schedule["name"] != "constant" or self.schedule.get("warmup_epochs", 0):
             self.model.optimizer.learning_rate.assign(self.learning_rate(epoch))
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training after the epoch past which the next one would overrun ``minutes``
+    (a Colab session, a lent machine): what was trained is checkpointed as usual, and
+    ``--resume`` continues to the configured epoch count."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.seconds = float(minutes) * 60
+
+    def on_train_begin(self, logs=None):
+        self.start, self.epochs_run = time.monotonic(), 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_run += 1
+        elapsed = time.monotonic() - self.start
+        if elapsed * (self.epochs_run + 1) / self.epochs_run > self.seconds:
+            print(
+                f"time limit: stopping after epoch {epoch + 1} ({elapsed / 60:.1f} of "
+                f"{self.seconds / 60:g} min); continue with --resume"
+            )
+            self.model.stop_training = True
 
 
 class ResumableCheckpoint(keras.callbacks.Callback):
@@ -257,7 +328,6 @@ def build_training_model(config: dict, num_classes: int) -> keras.Model:
     model = build_model(
         config["model"]["name"], (*size, 3), num_classes, **config["model"]["options"]
     )
-    on_cpu = not tf.config.list_logical_devices("GPU")
     loss = build_loss(config["loss"])
     outputs = len(model.outputs)
     metrics = [PixelAccuracyMetric(num_classes), MeanIoUMetric(num_classes)]
@@ -266,7 +336,7 @@ def build_training_model(config: dict, num_classes: int) -> keras.Model:
         # Deep supervision: every output gets the loss, the first (full size) the metrics.
         loss=[loss] * outputs if outputs > 1 else loss,
         metrics=[metrics] + [[]] * (outputs - 1) if outputs > 1 else metrics,
-        jit_compile=False if on_cpu else "auto",
+        jit_compile="auto" if on_gpu() else False,
     )
     return model
 
@@ -295,8 +365,88 @@ def make_callbacks(config: dict, run_dir: Path, model: keras.Model, state: dict 
     ]
     if settings["tensorboard"]:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    if settings["time_limit_minutes"]:
+        callbacks.append(TimeLimit(settings["time_limit_minutes"]))
     callbacks.append(ResumableCheckpoint(run_dir, monitor, stateful, state))
     return callbacks
+
+
+def _start_run(config: dict, run_dir: Path, resume: bool) -> tuple[dict, dict | None]:
+    """The config to train and the checkpoint state to resume from (``None``: a new run)."""
+    state = read_state(run_dir)
+    if resume:
+        saved = run_dir / "config.json"
+        if not saved.exists():
+            raise FileNotFoundError(f"{saved}: nothing to resume in {run_dir}")
+        return resolve_config(json.loads(saved.read_text()), source=str(saved)), state
+    if state:
+        raise FileExistsError(f"{run_dir} already holds a run: use --resume or a new folder")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
+    return config, None
+
+
+def make_training_data(config: dict, folder: Path, batch_size: int, outputs: int, epoch: int):
+    """``(train, val)`` batches of a prepared folder: tf.data on TensorFlow
+    (:func:`facecolab.pipeline.make_dataset`), :class:`facecolab.loader.PreparedBatches`
+    elsewhere. With ``outputs > 1`` (deep supervision) every output takes the same labels."""
+    data = config["data"]
+    common = {
+        "batch_size": batch_size,
+        "image_size": data["image_size"],
+        "one_hot": data["one_hot"],
+    }
+    augment_config = AugmentConfig.from_dict(config["augment"])
+    if keras.backend.backend() != "tensorflow":
+        from .loader import PreparedBatches
+
+        workers = max(1, min(8, os.cpu_count() or 1))
+        train_data = PreparedBatches(
+            folder,
+            data["train_split"],
+            augment_config=augment_config,
+            seed=config["seed"],
+            outputs=outputs,
+            epoch=epoch,
+            workers=workers,
+            drop_remainder=True,  # one batch shape: no second compilation of the train step
+            **common,
+        )
+        val_data = PreparedBatches(folder, data["val_split"], outputs=outputs, **common)
+        return train_data, val_data
+    from .pipeline import make_dataset
+
+    train_data = make_dataset(
+        folder,
+        data["train_split"],
+        augment_config=augment_config,
+        seed=config["seed"],
+        cache=data["cache"],
+        drop_remainder=batch_size > config["batch_size"],  # replicas need equal batches
+        **common,
+    )
+    val_data = make_dataset(folder, data["val_split"], cache=data["cache"], **common)
+    if outputs > 1:
+        train_data = train_data.map(lambda x, y: (x, (y,) * outputs))
+        val_data = val_data.map(lambda x, y: (x, (y,) * outputs))
+    return train_data, val_data
+
+
+def _finish(run_dir: Path, model: keras.Model, config: dict, folder: Path, spec) -> dict:
+    """Save the final model; evaluate the best one on the val split; write the curves."""
+    from .evaluate import evaluate_prepared
+    from .export import load_model_any
+    from .viz import plot_history
+
+    save_model_atomic(model, run_dir / "model_final.keras")
+    best_path = run_dir / "model_best.keras"
+    best = load_model_any(best_path) if best_path.exists() else model
+    metrics = evaluate_prepared(best, folder, config["data"]["val_split"], config["batch_size"])
+    metrics["split"] = config["data"]["val_split"]
+    metrics["reference"] = config["reference"]
+    atomic_write_bytes(run_dir / "metrics.json", json.dumps(metrics, indent=2).encode())
+    plot_history(run_dir / "history.csv", run_dir / "curves.png")
+    return metrics
 
 
 def train(
@@ -307,87 +457,34 @@ def train(
     Returns:
         The metrics dict also written to ``run_dir/metrics.json``.
     """
-    from .evaluate import evaluate_dataset
-    from .export import load_model_any
-    from .viz import plot_history
-
     run_dir = Path(run_dir)
-    state = read_state(run_dir)
-    if resume:
-        saved = run_dir / "config.json"
-        if not saved.exists():
-            raise FileNotFoundError(f"{saved}: nothing to resume in {run_dir}")
-        config = resolve_config(json.loads(saved.read_text()), source=str(saved))
-    elif state:
-        raise FileExistsError(f"{run_dir} already holds a run: use --resume or a new folder")
-    else:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
-
+    config, state = _start_run(config, run_dir, resume)
     keras.utils.set_random_seed(config["seed"])
     distribution = select_strategy(strategy)
-    on_gpu = bool(tf.config.list_logical_devices("GPU"))
-    if config["mixed_precision"] is True or (config["mixed_precision"] == "auto" and on_gpu):
-        keras.mixed_precision.set_global_policy("mixed_float16")
-
+    replicas = distribution.num_replicas_in_sync if distribution else 1
     folder = prepared_dir(config)
     spec = dataset_spec(folder)
-    data = config["data"]
-    batch = config["batch_size"] * distribution.num_replicas_in_sync
-    train_data = make_dataset(
-        folder,
-        data["train_split"],
-        batch_size=batch,
-        image_size=data["image_size"],
-        augment_config=AugmentConfig.from_dict(config["augment"]),
-        one_hot=data["one_hot"],
-        seed=config["seed"],
-        cache=data["cache"],
-        drop_remainder=distribution.num_replicas_in_sync > 1,
-    )
-    val_data = make_dataset(
-        folder,
-        data["val_split"],
-        batch_size=batch,
-        image_size=data["image_size"],
-        one_hot=data["one_hot"],
-        cache=data["cache"],
-    )
 
-    with distribution.scope():
-        model = build_training_model(config, spec.num_classes)
-        if state:
-            restore_checkpoint(model, run_dir / CHECKPOINT, state)
-    eval_data = val_data
-    if len(model.outputs) > 1:  # deep supervision: the same labels for every output
-        count = len(model.outputs)
-        train_data = train_data.map(lambda x, y: (x, (y,) * count))
-        val_data = val_data.map(lambda x, y: (x, (y,) * count))
-
-    history_path = run_dir / "history.csv"
-    if state:
-        _truncate_history(history_path, state["epoch"])
-    callbacks = make_callbacks(config, run_dir, model, state)
-
-    initial_epoch = state["epoch"] if state else 0
-    stopped_early = bool(state and (state.get("early_stopping") or {}).get("stopped_epoch"))
-    if initial_epoch < config["epochs"] and not stopped_early:
-        model.fit(
-            train_data,
-            validation_data=val_data,
-            epochs=config["epochs"],
-            initial_epoch=initial_epoch,
-            steps_per_epoch=config["steps_per_epoch"],
-            callbacks=callbacks,
-            verbose=verbose,
+    with precision_policy(config["mixed_precision"]):
+        with distribution.scope() if distribution else contextlib.nullcontext():
+            model = build_training_model(config, spec.num_classes)
+            if state:
+                restore_checkpoint(model, run_dir / CHECKPOINT, state)
+        initial_epoch = state["epoch"] if state else 0
+        train_data, val_data = make_training_data(
+            config, folder, config["batch_size"] * replicas, len(model.outputs), initial_epoch
         )
-    save_model_atomic(model, run_dir / "model_final.keras")
-
-    best_path = run_dir / "model_best.keras"
-    best = load_model_any(best_path) if best_path.exists() else model
-    metrics = evaluate_dataset(best, eval_data, spec)
-    metrics["split"] = data["val_split"]
-    metrics["reference"] = config["reference"]
-    atomic_write_bytes(run_dir / "metrics.json", json.dumps(metrics, indent=2).encode())
-    plot_history(history_path, run_dir / "curves.png")
-    return metrics
+        if state:
+            _truncate_history(run_dir / "history.csv", state["epoch"])
+        stopped_early = bool(state and (state.get("early_stopping") or {}).get("stopped_epoch"))
+        if initial_epoch < config["epochs"] and not stopped_early:
+            model.fit(
+                train_data,
+                validation_data=val_data,
+                epochs=config["epochs"],
+                initial_epoch=initial_epoch,
+                steps_per_epoch=config["steps_per_epoch"],
+                callbacks=make_callbacks(config, run_dir, model, state),
+                verbose=verbose,
+            )
+        return _finish(run_dir, model, config, folder, spec)

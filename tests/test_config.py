@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from facecolab.augment import AugmentConfig
 from facecolab.config import DEFAULTS, load_config, parse_override, resolve_config
 from facecolab.datasets.readers import FORMATS
 from facecolab.datasets.specs import get_spec
@@ -15,7 +16,6 @@ from facecolab.evaluate import flatten_metrics
 from facecolab.losses import build_loss
 from facecolab.metrics import groups_for, summarize
 from facecolab.models import MODELS
-from facecolab.pipeline import AugmentConfig
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 CONFIGS = sorted(CONFIG_DIR.glob("*.json"))

@@ -22,8 +22,8 @@ def test_unpool_puts_values_back_at_argmax_positions_by_hand():
     ]
     pooled, argmax = MaxPoolWithArgmax()(image)
     np.testing.assert_array_equal(np.asarray(pooled)[0, :, :, 0], [[4, 7], [1, 9.5]])
-    # flat positions in the (1, 4, 4, 1) input: row * 4 + column
-    np.testing.assert_array_equal(np.asarray(argmax)[0, :, :, 0], [[4, 3], [13, 15]])
+    # position inside each 2x2 window: dy * 2 + dx
+    np.testing.assert_array_equal(np.asarray(argmax)[0, :, :, 0], [[2, 1], [3, 3]])
     values = np.array([[10, 20], [30, 40]], dtype="float32")[None, :, :, None]
     unpooled = np.asarray(MaxUnpoolWithArgmax()(values, argmax))[0, :, :, 0]
     expected = np.zeros((4, 4), "float32")

@@ -10,10 +10,11 @@ from PIL import Image, ImageDraw
 
 tf = pytest.importorskip("tensorflow")
 
-from facecolab.datasets.prepare import prepare  # noqa: E402
+from facecolab.augment import AugmentConfig  # noqa: E402
+from facecolab.datasets.prepare import dataset_spec, prepare  # noqa: E402
 from facecolab.datasets.sample import write_sample  # noqa: E402
 from facecolab.datasets.specs import IGNORE_INDEX, get_spec  # noqa: E402
-from facecolab.pipeline import AugmentConfig, dataset_spec, make_dataset  # noqa: E402
+from facecolab.pipeline import make_dataset  # noqa: E402
 
 SIZE = 64
 ALL_AUGMENTATIONS = AugmentConfig(

@@ -245,8 +245,8 @@ def comparison_table(results: Mapping[str, Mapping], reference: Mapping | None =
 def _read_prepared(prepared_dir, split: str, limit: int | None = None):
     """``(images, labels)``: lists of the first ``limit`` ``uint8 (H, W, 3)`` images and
     ``uint8 (H, W)`` label maps of a prepared split."""
+    from ..datasets.prepare import split_files
     from ..datasets.readers.base import read_grey, read_image
-    from ..pipeline import split_files
 
     image_paths, label_paths = split_files(prepared_dir, split)
     images = [read_image(Path(p)) for p in image_paths[:limit]]
@@ -298,7 +298,7 @@ def tile(rows: Sequence[Sequence[np.ndarray]], gap: int = 4, height: int | None 
 
 def sample_grid(prepared_dir, split: str = "train", count: int = 4):
     """A PIL image of ``count`` prepared samples: images on top, label overlays below."""
-    from ..pipeline import dataset_spec
+    from ..datasets.prepare import dataset_spec
     from ..viz import overlay
 
     palette = dataset_spec(prepared_dir).palette()

@@ -20,9 +20,10 @@ import numpy as np
 from PIL import Image
 
 from ..resize import fit_geometry, resize_image, resize_mask
-from .labels import check_ids
+from .labels import check_ids, get_relabel, remap_lut
 from .readers import get_format
-from .readers.base import DEFAULT_FRACTIONS, DatasetFormat, Item, read_image
+from .readers.base import DEFAULT_FRACTIONS, DatasetFormat, Item, read_image, relabelled
+from .specs import DatasetSpec, get_spec
 
 JPEG_QUALITY = 95
 
@@ -128,7 +129,7 @@ def _remove_stale_temporaries(out: Path) -> None:
                 tmp.unlink(missing_ok=True)
 
 
-def _check_previous_run(out: Path, name: str, size, aspect: str) -> None:
+def _check_previous_run(out: Path, name: str, size, aspect: str, relabel: dict | None) -> None:
     """Refuse to resume into a folder prepared with other settings (files would mix)."""
     path = out / "dataset.json"
     if not path.exists():
@@ -137,7 +138,7 @@ def _check_previous_run(out: Path, name: str, size, aspect: str) -> None:
         previous = json.loads(path.read_text())
     except ValueError as error:
         raise ValueError(f"{path}: unreadable ({error}); delete it or use another --out") from None
-    settings = {"name": name, "size": list(size), "aspect": aspect}
+    settings = {"name": name, "size": list(size), "aspect": aspect, "relabel": relabel}
     changed = {k: previous.get(k) for k, v in settings.items() if previous.get(k) != v}
     if changed:
         raise ValueError(
@@ -160,6 +161,7 @@ def prepare(
     progress: bool = True,
     fmt: DatasetFormat | None = None,
     format_options: dict | None = None,
+    relabel: str | None = None,
 ) -> PrepareSummary:
     """Prepare dataset ``name`` from ``root`` into ``out``.
 
@@ -174,6 +176,9 @@ def prepare(
             ``readers.face8.build_format(table)`` for another merge.
         format_options: extra keyword arguments for ``fmt.list_items`` (e.g. celeba_face's
             ``img_prefix``, ``label_prefix``, ``train_file``, ``val_file``, ``test_file``).
+        relabel: a ``labels.RELABEL_TABLES`` name: write the labels in that table's target
+            ids (e.g. ``"helen"`` on CelebAMask-HQ); recorded in ``dataset.json``, and a rerun
+            into the folder with another table is refused.
 
     Returns:
         A :class:`PrepareSummary`; ``dataset.json`` in ``out`` records the same.
@@ -181,6 +186,11 @@ def prepare(
     from tqdm.auto import tqdm
 
     fmt = fmt or get_format(name)
+    relabel_record = None
+    if relabel is not None:
+        table = get_relabel(relabel)
+        fmt = relabelled(fmt, table)
+        relabel_record = table.to_dict()
     root, out = Path(root), Path(out)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: dataset root folder not found")
@@ -204,7 +214,7 @@ def prepare(
         reason = f" ({'; '.join(missing)})" if missing else ""
         raise FileNotFoundError(f"{root}: no {name} items found for splits {wanted}{reason}")
     _check_unique_keys(items_by_split)
-    _check_previous_run(out, name, size, aspect)
+    _check_previous_run(out, name, size, aspect, relabel_record)
     _remove_stale_temporaries(out)
 
     jobs = [
@@ -255,6 +265,7 @@ def prepare(
         "spec": fmt.spec.to_dict(),
         "size": list(size),
         "aspect": aspect,
+        "relabel": relabel_record,
         "root": str(root),
         "seed": seed,
         "fractions": list(fractions),
@@ -295,3 +306,73 @@ def read_dataset_info(prepared_dir) -> dict:
             "(python data_prep/load_data.py --dataset NAME --root RAW --out DIR)"
         )
     return json.loads(path.read_text())
+
+
+def dataset_spec(prepared_dir) -> DatasetSpec:
+    """The :class:`DatasetSpec` recorded in a prepared folder."""
+    return DatasetSpec.from_dict(read_dataset_info(prepared_dir)["spec"])
+
+
+def split_files(prepared_dir, split: str) -> tuple[list[Path], list[Path]]:
+    """Image and label paths of a prepared split (``FileNotFoundError`` names the list)."""
+    root = Path(prepared_dir)
+    list_path = root / "splits" / f"{split}.txt"
+    if not list_path.exists():
+        available = sorted(p.stem for p in (root / "splits").glob("*.txt"))
+        raise FileNotFoundError(f"{list_path}: no split {split!r} (available: {available})")
+    keys = [k for k in list_path.read_text().split() if k]
+    if not keys:
+        raise ValueError(f"{list_path}: split {split!r} is empty")
+    images = [root / "images" / f"{k}.jpg" for k in keys]
+    labels = [root / "labels" / f"{k}.png" for k in keys]
+    return images, labels
+
+
+def relabel_prepared(prepared_dir, out, relabel: str) -> dict:
+    """A copy of a prepared folder with its labels sent through relabel table ``relabel``,
+    without going back to the raw data (what ``prepare(..., relabel=relabel)`` writes at the
+    same size). Images are hard-linked when the file system allows, else copied.
+
+    Returns:
+        The new ``dataset.json`` record.
+
+    Raises:
+        ValueError: the folder's labels are not the table's source label set, or ``out``
+            already holds a prepared folder.
+    """
+    source, out = Path(prepared_dir), Path(out)
+    info = read_dataset_info(source)
+    table = get_relabel(relabel)
+    if info.get("relabel") or info["spec"]["name"] != table.source:
+        raise ValueError(
+            f"{source}: holds {info['spec']['name']} labels; table {relabel!r} reads "
+            f"{table.source} labels"
+        )
+    if (out / "dataset.json").exists():
+        raise ValueError(f"{out}: already a prepared folder; use another output folder")
+    lut = remap_lut(table.table, unmapped="ignore")
+    histogram = np.zeros(256, dtype=np.int64)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    for split_list in sorted((source / "splits").glob("*.txt")):
+        atomic_write_bytes(out / "splits" / split_list.name, split_list.read_bytes())
+    for label_path in sorted((source / "labels").glob("*.png")):
+        with Image.open(label_path) as label:
+            relabelled = lut[np.asarray(label)]
+        histogram += _histogram(relabelled)
+        atomic_write_bytes(out / "labels" / label_path.name, _encode(relabelled, "PNG"))
+        image = source / "images" / f"{label_path.stem}.jpg"
+        target = out / "images" / image.name
+        if image.exists() and not target.exists():
+            try:
+                os.link(image, target)
+            except OSError:
+                atomic_write_bytes(target, image.read_bytes())
+    spec = get_spec(table.target)
+    record = info | {
+        "spec": spec.to_dict(),
+        "relabel": table.to_dict(),
+        "class_pixels": {cls: int(histogram[i]) for i, cls in enumerate(spec.class_names)}
+        | ({"ignore": int(histogram[255])} if histogram[255] else {}),
+    }
+    atomic_write_bytes(out / "dataset.json", json.dumps(record, indent=2).encode())
+    return record

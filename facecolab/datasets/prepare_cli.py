@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .labels import RELABEL_TABLES
 from .prepare import PrepareSummary, prepare
 from .readers import FORMATS
 from .readers.base import DEFAULT_FRACTIONS, check_fractions
@@ -73,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="face8 only: another source→merged class table (see "
         "facecolab.datasets.readers.face8.format_from_json)",
     )
+    parser.add_argument(
+        "--relabel",
+        choices=sorted(RELABEL_TABLES),
+        help="write labels in another label set through a table of "
+        "facecolab.datasets.labels.RELABEL_TABLES (e.g. celebamask_hq → helen)",
+    )
     parser.add_argument("--img-prefix", help="celeba_face only: folder image paths are relative to")
     parser.add_argument(
         "--label-prefix", help="celeba_face only: folder mask paths are relative to"
@@ -135,6 +142,7 @@ def main(argv=None) -> int:
             progress=not args.no_progress,
             fmt=fmt,
             format_options=options,
+            relabel=args.relabel,
         )
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -80,16 +80,26 @@ class ImageNetPreprocessing(layers.Layer):
         return {**super().get_config(), "mode": self.mode}
 
 
+def _static_hw(shape, layer: str) -> tuple[int, int, int]:
+    """``(H, W, C)`` of a ``(B, H, W, C)`` shape; these layers need them known when built."""
+    height, width, channels = shape[1:]
+    if None in (height, width, channels):
+        raise ValueError(f"{layer} needs a fixed input height, width and channels; got {shape}")
+    return int(height), int(width), int(channels)
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class MaxPoolWithArgmax(layers.Layer):
-    """Non-overlapping max pooling that also returns where each maximum came from.
+    """Non-overlapping max pooling that also returns where in its window each maximum was.
 
-    SegNet's decoder needs the positions to unpool; ``keras.ops`` has no argmax pooling, so
-    this wraps ``tf.nn.max_pool_with_argmax`` (TensorFlow backend only).
+    SegNet's decoder needs the positions to unpool. Written with ``keras.ops`` alone (any
+    backend, exportable to TFLite): each ``p × p`` window becomes a last axis of ``p²``
+    values, reduced by max and argmax.
 
-    Input ``(B, H, W, C)`` with H and W divisible by ``pool_size``. Returns ``(pooled, argmax)``:
-    ``pooled (B, H/p, W/p, C)`` in the input dtype and ``argmax (B, H/p, W/p, C)`` int64, the
-    flat index ``((b * H + y) * W + x) * C + c`` of each maximum in the input.
+    Input ``(B, H, W, C)`` with fixed H and W divisible by ``pool_size``. Returns
+    ``(pooled, argmax)``: ``pooled (B, H/p, W/p, C)`` in the input dtype and ``argmax
+    (B, H/p, W/p, C)`` int32, the position ``dy * p + dx`` of each maximum inside its window
+    (the first one on ties, in row-major order).
     """
 
     def __init__(self, pool_size: int = 2, **kwargs):
@@ -97,15 +107,19 @@ class MaxPoolWithArgmax(layers.Layer):
         self.pool_size = int(pool_size)
 
     def call(self, inputs):
-        import tensorflow as tf
-
-        return tf.nn.max_pool_with_argmax(
-            inputs,
-            ksize=self.pool_size,
-            strides=self.pool_size,
-            padding="VALID",
-            include_batch_in_index=True,
+        p = self.pool_size
+        height, width, channels = _static_hw(inputs.shape, type(self).__name__)
+        h, w = height // p, width // p
+        windows = ops.reshape(inputs, (-1, h, p, w, p, channels))
+        windows = ops.reshape(
+            ops.transpose(windows, (0, 1, 3, 5, 2, 4)), (-1, h, w, channels, p * p)
         )
+        return ops.max(windows, axis=-1), ops.cast(ops.argmax(windows, axis=-1), "int32")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        shape = (batch, height // self.pool_size, width // self.pool_size, channels)
+        return shape, shape
 
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size}
@@ -113,12 +127,12 @@ class MaxPoolWithArgmax(layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class MaxUnpoolWithArgmax(layers.Layer):
-    """Inverse of ``MaxPoolWithArgmax``: scatters each value back to its argmax position.
+    """Inverse of ``MaxPoolWithArgmax``: puts each value back at its window's argmax.
 
-    ``call(inputs, indices)``: ``inputs (B, h, w, C)`` values, ``indices (B, h, w, C)`` int64
-    flat positions from ``MaxPoolWithArgmax`` of the same batch. Returns
+    ``call(inputs, indices)``: ``inputs (B, h, w, C)`` values, ``indices (B, h, w, C)`` int
+    window positions from ``MaxPoolWithArgmax`` of the same batch. Returns
     ``(B, h·p, w·p, C)``: the values at their positions, zeros elsewhere (SegNet's sparse
-    upsampling; gradients flow back to ``inputs`` through the gather of the scatter).
+    upsampling, as a one-hot product, so gradients flow back to ``inputs``).
     """
 
     def __init__(self, pool_size: int = 2, **kwargs):
@@ -126,11 +140,12 @@ class MaxUnpoolWithArgmax(layers.Layer):
         self.pool_size = int(pool_size)
 
     def call(self, inputs, indices):
-        batch, height, width, channels = ops.shape(inputs)
-        out_height, out_width = height * self.pool_size, width * self.pool_size
-        flat_size = batch * out_height * out_width * channels
-        flat = ops.scatter(ops.reshape(indices, (-1, 1)), ops.reshape(inputs, (-1,)), (flat_size,))
-        return ops.reshape(flat, (batch, out_height, out_width, channels))
+        p = self.pool_size
+        h, w, channels = _static_hw(inputs.shape, type(self).__name__)
+        spread = ops.one_hot(indices, p * p, dtype=inputs.dtype) * ops.expand_dims(inputs, -1)
+        spread = ops.reshape(spread, (-1, h, w, channels, p, p))
+        spread = ops.transpose(spread, (0, 1, 4, 2, 5, 3))
+        return ops.reshape(spread, (-1, h * p, w * p, channels))
 
     def compute_output_shape(self, inputs_shape, indices_shape):
         batch, height, width, channels = inputs_shape

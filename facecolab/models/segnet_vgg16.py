@@ -46,6 +46,7 @@ def build_segnet_vgg16(
     bn_momentum: float = 0.99,
     bayesian: bool = False,
     dropout: float = 0.5,
+    width: float = 1.0,
     encoder_weights=None,
     binary_output: bool = False,
     name: str = "segnet_vgg16",
@@ -60,19 +61,29 @@ def build_segnet_vgg16(
         bn_momentum: batch-norm momentum.
         bayesian: add six ``AlwaysOnDropout(dropout)`` layers (module docstring).
         dropout: Bayesian SegNet's rate (0.5, i.e. keep-prob 0.5).
+        width: multiplier of every conv's filters (VGG16's are 1.0); a smaller SegNet trains
+            faster and ships smaller, but then has no VGG16 weights to load.
         encoder_weights: ``None``, ``"imagenet"`` or a local weights file of
             ``keras.applications.VGG16(include_top=False)`` (notop ``.h5`` or ``.weights.h5``);
             copied into the encoder convs by layer name.
         binary_output: one sigmoid channel when ``num_classes == 2``.
     """
     check_divisible(input_shape, 2 ** len(ENCODER_BLOCKS), "segnet_vgg16")
+    if width <= 0:
+        raise ValueError(f"segnet_vgg16 width must be > 0, got {width}")
+    if width != 1.0 and encoder_weights is not None:
+        raise ValueError(f"segnet_vgg16: VGG16 encoder weights need width 1.0, got {width}")
+
+    def scaled(filters: int) -> int:
+        return max(8, round(filters * width))
+
     encoder_weights = check_weights(encoder_weights)  # a missing file fails before the build
     inputs = keras.Input(input_shape, name="image")
     x = preprocess(inputs, "vgg16")
     indices = []
     for block, block_filters in enumerate(ENCODER_BLOCKS, start=1):
         for conv, filters in enumerate(block_filters, start=1):
-            x = _vgg_conv(x, filters, f"block{block}_conv{conv}", batch_norm, bn_momentum)
+            x = _vgg_conv(x, scaled(filters), f"block{block}_conv{conv}", batch_norm, bn_momentum)
         x, argmax = MaxPoolWithArgmax(name=f"block{block}_pool")(x)
         indices.append(argmax)
         if bayesian and block > len(ENCODER_BLOCKS) - BAYESIAN_BLOCKS:
@@ -81,7 +92,9 @@ def build_segnet_vgg16(
         block = len(DECODER_BLOCKS) - depth
         x = MaxUnpoolWithArgmax(name=f"dec{block}_unpool")(x, indices[block - 1])
         for conv, filters in enumerate(block_filters, start=1):
-            x = conv_bn_relu(x, filters, f"dec{block}_{conv}", batch_norm, bn_momentum=bn_momentum)
+            x = conv_bn_relu(
+                x, scaled(filters), f"dec{block}_{conv}", batch_norm, bn_momentum=bn_momentum
+            )
         if bayesian and depth < BAYESIAN_BLOCKS:
             x = AlwaysOnDropout(dropout, name=f"dec{block}_dropout")(x)
     outputs = segmentation_head(x, head_channels(num_classes, binary_output))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from ..specs import DatasetSpec
+from ..labels import Relabel, remap_lut
+from ..specs import DatasetSpec, get_spec
 
 DEFAULT_FRACTIONS = (0.7, 0.2, 0.1)
 SPLITS = ("train", "val", "test")
@@ -44,6 +46,29 @@ class DatasetFormat:
     splits: tuple[str, ...]
     list_items: Callable[..., list[Item]]
     load_label: Callable[[Item], np.ndarray]
+
+
+def _relabelled_label(item: Item, load_label, lut: np.ndarray) -> np.ndarray:
+    return lut[load_label(item)]
+
+
+def relabelled(fmt: DatasetFormat, relabel: Relabel) -> DatasetFormat:
+    """``fmt`` with its label maps sent through ``relabel``'s table and the target spec.
+
+    Raises:
+        ValueError: the table reads another label set than ``fmt``'s.
+    """
+    if relabel.source != fmt.spec.name:
+        raise ValueError(
+            f"relabel table {relabel.name!r} maps {relabel.source} ids; "
+            f"{fmt.spec.name} has its own label set"
+        )
+    lut = remap_lut(relabel.table, unmapped="ignore")
+    return replace(
+        fmt,
+        spec=get_spec(relabel.target),
+        load_label=partial(_relabelled_label, load_label=fmt.load_label, lut=lut),
+    )
 
 
 def _decode(path: Path, what: str, to_array: Callable[[Image.Image], np.ndarray]) -> np.ndarray:
