@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from .datasets.prepare import read_dataset_info
 from .datasets.specs import IGNORE_INDEX, DatasetSpec
+from .datasets.splits import SPLIT_SUFFIX, read_split_list
 from .resize import tf_resize_image, tf_resize_mask
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -165,11 +166,11 @@ def augment(image, label, seed, config: AugmentConfig, flip_lut):
 def split_files(prepared_dir, split: str) -> tuple[list[str], list[str]]:
     """Image and label paths of a prepared split (``FileNotFoundError`` names the list)."""
     root = Path(prepared_dir)
-    list_path = root / "splits" / f"{split}.txt"
+    list_path = root / "splits" / f"{split}{SPLIT_SUFFIX}"
     if not list_path.exists():
-        available = sorted(p.stem for p in (root / "splits").glob("*.txt"))
+        available = sorted(p.stem for p in (root / "splits").glob(f"*{SPLIT_SUFFIX}"))
         raise FileNotFoundError(f"{list_path}: no split {split!r} (available: {available})")
-    keys = [k for k in list_path.read_text().split() if k]
+    keys = read_split_list(list_path)
     if not keys:
         raise ValueError(f"{list_path}: split {split!r} is empty")
     images = [str(root / "images" / f"{k}.jpg") for k in keys]
@@ -177,10 +178,26 @@ def split_files(prepared_dir, split: str) -> tuple[list[str], list[str]]:
     return images, labels
 
 
-def _decode(image_path, label_path):
+# Marks the failure of the label check below in the error TensorFlow raises (the command
+# line turns it into one line: facecolab.cli).
+LABEL_CHECK = "facecolab label check"
+
+
+def _decode(image_path, label_path, num_classes: int):
+    """Decode one prepared pair; a label value that is neither a class id nor the ignore
+    label stops the pipeline with an error naming the file (the losses would otherwise treat
+    it as ignore and train on silently)."""
     image = tf.io.decode_jpeg(tf.io.read_file(image_path), channels=3)
     label = tf.io.decode_png(tf.io.read_file(label_path), channels=1)[..., 0]
-    return image, label
+    bad = (label >= num_classes) & (label != IGNORE_INDEX)
+    what = f": label values outside 0..{num_classes - 1} (and {IGNORE_INDEX}), e.g."
+    check = tf.debugging.Assert(
+        ~tf.reduce_any(bad),
+        [LABEL_CHECK, tf.strings.join([label_path, what]), tf.boolean_mask(label, bad)],
+        summarize=5,
+    )
+    with tf.control_dependencies([check]):
+        return image, tf.identity(label)
 
 
 def make_dataset(prepared_dir, split: str, *, image_size=None, **batching) -> tf.data.Dataset:
@@ -200,7 +217,11 @@ def make_dataset(prepared_dir, split: str, *, image_size=None, **batching) -> tf
     size = [int(v) for v in (info["size"] if image_size is None else image_size)]
 
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    dataset = dataset.map(_decode, num_parallel_calls=AUTOTUNE, deterministic=True)
+    dataset = dataset.map(
+        lambda i, m: _decode(i, m, spec.num_classes),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=True,
+    )
     if size != [int(v) for v in info["size"]]:
         dataset = dataset.map(
             lambda i, m: (
