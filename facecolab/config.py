@@ -10,7 +10,9 @@ so a typo never silently falls back to a default. Project 1's original
 from __future__ import annotations
 
 import copy
+import inspect
 import json
+import math
 from pathlib import Path
 
 DEFAULTS: dict = {
@@ -64,12 +66,95 @@ FREE_FORM = {
     ("callbacks", "early_stopping"),
 }
 
+# Largest image side a config may ask for (a typo such as 25600 would exhaust memory).
+MAX_SIDE = 8192
+
 # Settings with a fixed set of values, checked before anything is built.
 CHOICES: dict[tuple[str, ...], tuple] = {
     ("data", "aspect"): ("stretch", "letterbox", "crop"),
     ("optimizer", "name"): ("adam", "adamw", "sgd"),
     ("schedule", "name"): ("constant", "cosine"),
     ("mixed_precision",): ("auto", True, False),
+}
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def _whole(low: int):
+    return lambda v: _is_int(v) and v >= low, f"a whole number >= {low}"
+
+
+def _optional(rule):
+    check, what = rule
+    return lambda v: v is None or check(v), f"null or {what}"
+
+
+def _text(v) -> bool:
+    return isinstance(v, str) and bool(v.strip())
+
+
+def _file_name(v) -> bool:
+    return _text(v) and "/" not in v and "\\" not in v and v not in (".", "..")
+
+
+# Type and range of every setting that is not free-form or a choice: (check, what it wants).
+# One table, checked in :func:`resolve_config` before any data or model work.
+TYPES: dict[tuple[str, ...], tuple] = {
+    ("name",): (_file_name, "a plain name (it names the run folder: no '/')"),
+    ("description",): (lambda v: isinstance(v, str), "a string"),
+    ("data", "dataset"): (_text, "a dataset name"),
+    ("data", "root"): (lambda v: v is None or _text(v), "null or a folder"),
+    ("data", "prepared"): (lambda v: v is None or _text(v), "null or a folder"),
+    ("data", "image_size"): (
+        lambda v: (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(_is_int(x) for x in v)
+            and all(1 <= x <= MAX_SIDE for x in v)
+        ),
+        f"[height, width], whole numbers 1..{MAX_SIDE}",
+    ),
+    ("data", "train_split"): (_file_name, "a split name"),
+    ("data", "val_split"): (_file_name, "a split name"),
+    ("data", "test_split"): (_file_name, "a split name"),
+    ("data", "cache"): (lambda v: isinstance(v, bool) or _text(v), "true, false or a file"),
+    ("data", "one_hot"): (lambda v: isinstance(v, bool), "true or false"),
+    ("data", "format_options"): (lambda v: isinstance(v, dict), "an object"),
+    ("model", "name"): (_text, "a model name"),
+    ("model", "options"): (lambda v: isinstance(v, dict), "an object"),
+    ("augment",): (lambda v: isinstance(v, dict), "an object"),
+    ("loss",): (lambda v: isinstance(v, (str, dict)), "a string or an object"),
+    ("optimizer", "learning_rate"): (lambda v: _is_number(v) and v > 0, "a number > 0"),
+    ("optimizer", "momentum"): (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    ("optimizer", "nesterov"): (lambda v: isinstance(v, bool), "true or false"),
+    ("optimizer", "weight_decay"): (
+        lambda v: v is None or (_is_number(v) and v >= 0),
+        "null or a number >= 0",
+    ),
+    ("optimizer", "clipnorm"): (lambda v: v is None or (_is_number(v) and v > 0), "null or > 0"),
+    ("schedule", "warmup_epochs"): _whole(0),
+    ("schedule", "min_learning_rate"): (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    ("callbacks", "monitor"): (_text, "a metric name such as val_loss"),
+    ("callbacks", "reduce_lr_on_plateau"): (
+        lambda v: v is None or isinstance(v, dict),
+        "null or an object",
+    ),
+    ("callbacks", "early_stopping"): (
+        lambda v: v is None or isinstance(v, dict),
+        "null or an object",
+    ),
+    ("callbacks", "tensorboard"): (lambda v: isinstance(v, bool), "true or false"),
+    ("batch_size",): _whole(1),
+    ("epochs",): _whole(1),
+    ("steps_per_epoch",): _optional(_whole(1)),
+    ("seed",): _whole(0),
+    ("reference",): (lambda v: isinstance(v, dict), "an object"),
 }
 
 SEGNET_LEGACY_KEYS = {
@@ -199,13 +284,106 @@ def resolve_config(raw: dict, overrides=(), source: str = "config") -> dict:
         raise ValueError(f"{source}: data.dataset is required")
     if not (config["data"]["prepared"] or config["data"]["root"]):
         raise ValueError(f"{source}: give data.prepared (a prepared folder) or data.root")
+    check_config(config, source)
+    return config
+
+
+def _value(config: dict, path: tuple[str, ...]):
+    for key in path:
+        config = config[key]
+    return config
+
+
+def check_config(config: dict, source: str = "config") -> None:
+    """The one validation of a merged config, before any data or model work: every
+    setting's type and range (:data:`TYPES`, :data:`CHOICES`), then the sections owned by
+    other modules — the dataset name, the model name and builder options, the loss, the
+    augmentations, the callbacks' options and the reader's format options.
+
+    Raises:
+        ValueError: ``"<source>: <setting> = <value>: expected <what>"`` for the first bad
+            setting.
+    """
+    for path, (check, what) in TYPES.items():
+        value = _value(config, path)
+        if not check(value):
+            raise ValueError(f"{source}: {'.'.join(path)} = {value!r}: expected {what}")
     for path, allowed in CHOICES.items():
-        value = config
-        for key in path:
-            value = value[key]
+        value = _value(config, path)
         if value not in allowed:
             raise ValueError(f"{source}: {'.'.join(path)} = {value!r}; choose from {allowed}")
-    return config
+    try:
+        _check_owned_sections(config)
+    except ValueError as error:
+        raise ValueError(f"{source}: {error}") from None
+
+
+def _check_options(section: str, function, options: dict, taken=(), any_name=None) -> None:
+    """``options`` must be keyword parameters of ``function`` (other than ``taken``), each of
+    the type of its default: a bool for a bool, a whole number >= 0 for an int, a finite
+    number >= 0 for a float, a string (or null) for a string. ``any_name``: whether names
+    outside the signature are accepted (default: when ``function`` takes ``**kwargs``)."""
+    parameters = inspect.signature(function).parameters
+    if any_name is None:
+        any_name = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    named = {
+        name: p.default
+        for name, p in parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in {"self", *taken}
+    }
+    unknown = sorted(set(options) - set(named))
+    if unknown and not any_name:
+        raise ValueError(f"{section}: unknown options {unknown}; valid: {sorted(named)}")
+    for name, value in options.items():
+        default = named.get(name)
+        if isinstance(default, bool):
+            ok, what = isinstance(value, bool), "true or false"
+        elif _is_int(default):
+            ok, what = _is_int(value) and value >= 0, "a whole number >= 0"
+        elif isinstance(default, float):
+            ok, what = _is_number(value) and value >= 0, "a number >= 0"
+        elif isinstance(default, str):
+            ok, what = value is None or isinstance(value, str), "a string"
+        else:
+            ok, what = True, ""
+        if not ok:
+            raise ValueError(f"{section}.{name} = {value!r}: expected {what}")
+
+
+def _check_owned_sections(config: dict) -> None:
+    import keras
+
+    from .datasets.readers import get_format
+    from .losses import build_loss
+    from .models import MODELS
+    from .pipeline import AugmentConfig
+
+    data, model = config["data"], config["model"]
+    fmt = get_format(data["dataset"])
+    _check_options(
+        "data.format_options",
+        fmt.list_items,
+        data["format_options"],
+        taken=("root", "split", "seed", "fractions"),
+    )
+    if model["name"] not in MODELS:
+        raise ValueError(f"model.name = {model['name']!r}; choose from {sorted(MODELS)}")
+    _check_options(
+        "model.options",
+        MODELS[model["name"]],
+        model["options"],
+        taken=("input_shape", "num_classes"),
+    )
+    build_loss(config["loss"])
+    _check_options("augment", AugmentConfig, config["augment"], any_name=False)
+    kinds = {
+        "reduce_lr_on_plateau": keras.callbacks.ReduceLROnPlateau,
+        "early_stopping": keras.callbacks.EarlyStopping,
+    }
+    for name, kind in kinds.items():
+        # ReduceLROnPlateau takes **kwargs only to pass them to Callback, which takes none.
+        options = config["callbacks"][name] or {}
+        _check_options(f"callbacks.{name}", kind.__init__, options, ("monitor",), any_name=False)
 
 
 def load_config(path, overrides=()) -> dict:
