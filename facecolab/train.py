@@ -29,8 +29,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .compat import check_prepared_dataset
 from .config import resolve_config
-from .datasets.prepare import atomic_write_bytes, prepare
+from .datasets.prepare import atomic_write_bytes, prepare, read_dataset_info
+from .divergence import NonFiniteGuard
+from .fsutil import output_folder
 from .keras_metrics import MeanIoUMetric, PixelAccuracyMetric
 from .losses import build_loss
 from .models import build_model
@@ -139,7 +142,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self.restore_state = state
 
     def improved(self, value) -> bool:
-        if value is None:
+        if value is None or not math.isfinite(value):
             return False
         if self.best is None:
             return True
@@ -272,8 +275,9 @@ def build_training_model(config: dict, num_classes: int) -> keras.Model:
 
 
 def make_callbacks(config: dict, run_dir: Path, model: keras.Model, state: dict | None):
-    """Schedule, CSV log, the config's plateau/early-stopping callbacks, TensorBoard and the
-    resumable checkpoint (last, so it sees every other callback's end-of-epoch state)."""
+    """The non-finite guard, then schedule, CSV log, the config's plateau/early-stopping
+    callbacks, TensorBoard and the resumable checkpoint (last, so it sees every other
+    callback's end-of-epoch state)."""
     settings = config["callbacks"]
     monitor = resolve_monitor(model, settings["monitor"])
     kinds = {
@@ -296,7 +300,8 @@ def make_callbacks(config: dict, run_dir: Path, model: keras.Model, state: dict 
     if settings["tensorboard"]:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     callbacks.append(ResumableCheckpoint(run_dir, monitor, stateful, state))
-    return callbacks
+    # First, so a non-finite epoch stops before any other callback records it.
+    return [NonFiniteGuard(run_dir, others=callbacks), *callbacks]
 
 
 def train(
@@ -304,24 +309,37 @@ def train(
 ) -> dict:
     """Train ``config`` (a dict from :func:`facecolab.config.load_config`) into ``run_dir``.
 
+    The config is validated before any work and ``run_dir`` is checked and locked for the
+    whole run (``fsutil.output_folder``): a second training into it fails at once.
+
     Returns:
         The metrics dict also written to ``run_dir/metrics.json``.
+
+    Raises:
+        facecolab.divergence.TrainingDivergedError: a loss or weight became NaN or infinite; the
+            last good checkpoint is kept and no final model is written.
     """
+    run_dir = Path(run_dir)
+    if resume:
+        saved = run_dir / "config.json"
+        if not saved.is_file():
+            raise FileNotFoundError(f"{saved}: nothing to resume in {run_dir}")
+        config = resolve_config(json.loads(saved.read_text()), source=str(saved))
+    else:
+        config = resolve_config(config)
+    with output_folder(run_dir):
+        return _train(config, run_dir, resume, strategy, verbose)
+
+
+def _train(config: dict, run_dir: Path, resume: bool, strategy: str, verbose) -> dict:
     from .evaluate import evaluate_dataset
     from .export import load_model_any
     from .viz import plot_history
 
-    run_dir = Path(run_dir)
     state = read_state(run_dir)
-    if resume:
-        saved = run_dir / "config.json"
-        if not saved.exists():
-            raise FileNotFoundError(f"{saved}: nothing to resume in {run_dir}")
-        config = resolve_config(json.loads(saved.read_text()), source=str(saved))
-    elif state:
+    if state and not resume:
         raise FileExistsError(f"{run_dir} already holds a run: use --resume or a new folder")
-    else:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:
         atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
 
     keras.utils.set_random_seed(config["seed"])
@@ -331,6 +349,7 @@ def train(
         keras.mixed_precision.set_global_policy("mixed_float16")
 
     folder = prepared_dir(config)
+    check_prepared_dataset(config["data"]["dataset"], folder, read_dataset_info(folder))
     spec = dataset_spec(folder)
     data = config["data"]
     batch = config["batch_size"] * distribution.num_replicas_in_sync
