@@ -9,16 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..compat import model_num_classes
 from ..datasets.readers.base import read_image
 from ..datasets.specs import SPECS, DatasetSpec, get_spec
 
 MODEL_HELP = "a .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json"
-
-
-def model_num_classes(model) -> int:
-    """Classes of the model's first output; one sigmoid channel counts as two classes."""
-    channels = int(model.outputs[0].shape[-1])
-    return 2 if channels == 1 else channels
 
 
 def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
