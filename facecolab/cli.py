@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_types import positive_int
+from .cli_types import positive_int, split_name
 from .fsutil import describe, output_file, output_folder
 from .resize import ASPECT_MODES
 
@@ -109,7 +109,9 @@ def _add_evaluate(sub) -> None:
         help="a prepared folder (evaluated at the model's input size), or a raw "
         "dataset root with --dataset NAME (original resolution)",
     )
-    parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    parser.add_argument(
+        "--split", type=split_name, default="test", help="split to evaluate (default: test)"
+    )
     parser.add_argument(
         "--dataset",
         metavar="NAME",

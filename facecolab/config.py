@@ -198,12 +198,31 @@ def _merge(base: dict, update: dict, path: tuple[str, ...], source: str) -> dict
     return merged
 
 
+def _legacy_number(legacy: dict, key: str, default, kind, source: str):
+    """``kind(legacy[key])`` (the seed wrote numbers, maybe as strings); a value that is no
+    such number is an error naming the key, never silently truncated."""
+    value = legacy.get(key, default)
+    try:
+        number = kind(value)
+        whole = kind is not int or number == float(value)
+    except (TypeError, ValueError):
+        whole = False
+    if not whole or isinstance(value, bool):
+        what = "a whole number" if kind is int else "a number"
+        raise ValueError(f"{source}: {key} = {value!r}: expected {what}")
+    return number
+
+
 def from_segnet_legacy(legacy: dict, source: str = "SegNet legacy config") -> dict:
     """Translate project 1's ``config_train_ADAM.json`` into this package's schema."""
     unknown = sorted(set(legacy) - SEGNET_LEGACY_KEYS)
     if unknown:
         raise ValueError(f"{source}: unknown keys in SegNet legacy config: {unknown}")
-    if int(legacy.get("INPUT_CHANNELS", 3)) != 3:
+
+    def number(key, default, kind=int):
+        return _legacy_number(legacy, key, default, kind, source)
+
+    if number("INPUT_CHANNELS", 3) != 3:
         raise ValueError(f"{source}: only INPUT_CHANNELS = 3 (RGB) is supported")
     options = {"bayesian": bool(legacy.get("BAYES", True))}
     if legacy.get("USE_VGG") and legacy.get("VGG_FILE"):
@@ -217,10 +236,7 @@ def from_segnet_legacy(legacy: dict, source: str = "SegNet legacy config") -> di
         "data": {
             "dataset": "celeba_face",
             "root": legacy.get("IMG_PREFIX"),
-            "image_size": [
-                int(legacy.get("INPUT_HEIGHT", 256)),
-                int(legacy.get("INPUT_WIDTH", 256)),
-            ],
+            "image_size": [number("INPUT_HEIGHT", 256), number("INPUT_WIDTH", 256)],
             "format_options": {
                 key.lower(): legacy[key]
                 for key in ("TRAIN_FILE", "VAL_FILE", "TEST_FILE", "IMG_PREFIX", "LABEL_PREFIX")
@@ -230,9 +246,9 @@ def from_segnet_legacy(legacy: dict, source: str = "SegNet legacy config") -> di
         "model": {"name": "segnet_vgg16", "options": options},
         "optimizer": {
             "name": "sgd" if optimizer == "sgd" else "adam",
-            "learning_rate": float(legacy.get("LEARNING_RATE", 1e-3)),
+            "learning_rate": number("LEARNING_RATE", 1e-3, float),
         },
-        "batch_size": int(legacy.get("BATCH_SIZE", 1)),
+        "batch_size": number("BATCH_SIZE", 1),
     }
 
 
@@ -274,6 +290,8 @@ def _override_update(config: dict, keys: list[str], value) -> dict:
 
 def resolve_config(raw: dict, overrides=(), source: str = "config") -> dict:
     """Defaults ← ``raw`` (legacy keys translated) ← ``overrides``; validated."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{source}: a config must be a JSON object, got {type(raw).__name__}")
     if set(raw) & SEGNET_LEGACY_KEYS:  # any legacy key: report its typos by name
         raw = from_segnet_legacy(raw, source)
     config = _merge(DEFAULTS, raw, (), source)
@@ -394,6 +412,6 @@ def load_config(path, overrides=()) -> dict:
         raise FileNotFoundError(f"{path}: config file not found")
     try:
         raw = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
+    except (ValueError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: not valid JSON ({error})") from error
     return resolve_config(raw, overrides, str(path))

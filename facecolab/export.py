@@ -17,6 +17,7 @@ too, and the training config / dataset the model came from is found when it can 
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,6 +180,8 @@ def load_model_any(path, config=None):
         except Exception as error:
             raise ValueError(f"{path}: damaged weights file ({_cause(error)})") from error
         return model
+    if name.endswith(".keras") and not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: damaged or not a .keras file (not a zip archive)")
     if name.endswith((".keras", ".h5", ".hdf5")):
         try:
             return keras.saving.load_model(path, compile=False, safe_mode=True)

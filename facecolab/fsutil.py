@@ -93,7 +93,8 @@ def _check_folder(folder: Path) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
-        raise OutputError(f"{folder}: output folder is not writable ({describe(error)})") from None
+        reason = error.strerror or describe(error)
+        raise OutputError(f"{folder}: output folder is not writable ({reason})") from None
 
 
 def output_file(path) -> Path:
@@ -117,17 +118,25 @@ def output_folder(folder, subfolders=()) -> Iterator[Path]:
         subfolders: names inside ``folder`` that must be writable folders too (created).
 
     Yields:
-        ``folder`` as a ``Path``.
+        ``folder`` as a ``Path``. Folders this call created and that are still empty at the
+        end (the work failed before writing) are removed again.
 
     Raises:
         OutputError: ``folder`` (or a subfolder) is a file, cannot be created or written, or
             another facecolab process holds its lock (the message gives that process id).
     """
     folder = Path(folder)
-    for path in (folder, *(folder / name for name in subfolders)):
-        _check_folder(path)
-    with _lock(folder / LOCK_NAME, folder):
-        yield folder
+    paths = [folder, *(folder / name for name in subfolders)]
+    created = [path for path in paths if not path.exists()]
+    try:
+        for path in paths:
+            _check_folder(path)
+        with _lock(folder / LOCK_NAME, folder):
+            yield folder
+    finally:
+        for path in reversed(created):
+            with contextlib.suppress(OSError):  # not empty (or gone): keep it
+                path.rmdir()
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ deterministic given its seed while every epoch still sees new draws.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import tensorflow as tf
 
 from .datasets.prepare import read_dataset_info
 from .datasets.specs import IGNORE_INDEX, DatasetSpec
-from .datasets.splits import SPLIT_SUFFIX, read_split_list
+from .datasets.splits import SPLIT_SUFFIX, check_split_name, read_split_list
 from .resize import tf_resize_image, tf_resize_mask
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -166,7 +167,7 @@ def augment(image, label, seed, config: AugmentConfig, flip_lut):
 def split_files(prepared_dir, split: str) -> tuple[list[str], list[str]]:
     """Image and label paths of a prepared split (``FileNotFoundError`` names the list)."""
     root = Path(prepared_dir)
-    list_path = root / "splits" / f"{split}{SPLIT_SUFFIX}"
+    list_path = root / "splits" / f"{check_split_name(split)}{SPLIT_SUFFIX}"
     if not list_path.exists():
         available = sorted(p.stem for p in (root / "splits").glob(f"*{SPLIT_SUFFIX}"))
         raise FileNotFoundError(f"{list_path}: no split {split!r} (available: {available})")
@@ -216,7 +217,9 @@ def make_dataset(prepared_dir, split: str, *, image_size=None, **batching) -> tf
     images, labels = split_files(prepared_dir, split)
     size = [int(v) for v in (info["size"] if image_size is None else image_size)]
 
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    # File-system bytes: a file name need not be valid UTF-8, which a string tensor requires.
+    paths = ([os.fsencode(p) for p in images], [os.fsencode(p) for p in labels])
+    dataset = tf.data.Dataset.from_tensor_slices(paths)
     dataset = dataset.map(
         lambda i, m: _decode(i, m, spec.num_classes),
         num_parallel_calls=AUTOTUNE,

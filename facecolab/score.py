@@ -53,11 +53,12 @@ def list_label_files(folder) -> dict[str, Path]:
 
     Raises:
         FileNotFoundError: ``folder`` does not exist.
+        NotADirectoryError: it is a file or a link to no folder (``fsutil.input_folder``).
         ValueError: two files share a key (e.g. ``1.png`` and ``1_label.png``).
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: label folder not found")
+    from .fsutil import input_folder
+
+    folder = input_folder(folder, "label folder")
     files: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         if path.suffix.lower() not in LABEL_SUFFIXES or path.stem.endswith(IMAGE_TAG):

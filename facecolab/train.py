@@ -19,6 +19,7 @@ epoch count. A run folder holds::
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import math
@@ -33,7 +34,7 @@ from .compat import check_prepared_dataset
 from .config import resolve_config
 from .datasets.prepare import atomic_write_bytes, prepare, read_dataset_info
 from .divergence import NonFiniteGuard
-from .fsutil import output_folder
+from .fsutil import contained, output_folder
 from .keras_metrics import MeanIoUMetric, PixelAccuracyMetric
 from .losses import build_loss
 from .models import build_model
@@ -216,19 +217,34 @@ def atomic_save_npz(path: Path, arrays) -> None:
 
 def restore_checkpoint(model: keras.Model, folder: Path, state: dict) -> None:
     """Load the weights, optimiser variables and learning rate written by
-    :class:`ResumableCheckpoint` into a freshly compiled ``model``."""
-    model.load_weights(folder / state["weights"])
-    model.optimizer.build(model.trainable_variables)
-    saved = np.load(folder / state["optimizer"])
-    values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    for variable, value in zip(model.optimizer.variables, values, strict=True):
-        variable.assign(value)
-    model.optimizer.learning_rate.assign(state["learning_rate"])
+    :class:`ResumableCheckpoint` into a freshly compiled ``model``; a checkpoint that does
+    not load is a ``ValueError`` naming its folder."""
+    try:
+        model.load_weights(contained(folder, state["weights"], "checkpoint weights"))
+        model.optimizer.build(model.trainable_variables)
+        saved = np.load(contained(folder, state["optimizer"], "checkpoint optimizer"))
+        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        for variable, value in zip(model.optimizer.variables, values, strict=True):
+            variable.assign(value)
+        model.optimizer.learning_rate.assign(state["learning_rate"])
+    except Exception as error:
+        raise ValueError(
+            f"{folder}: the checkpoint cannot be restored ({type(error).__name__}: {error}); "
+            "delete the run folder to start again"
+        ) from error
 
 
 def read_state(run_dir: Path) -> dict | None:
     path = run_dir / CHECKPOINT / "state.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text())
+        if not isinstance(state["epoch"], int) or state["epoch"] < 0:
+            raise ValueError(f"epoch {state['epoch']!r}")
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: damaged resume state ({error})") from None
+    return state
 
 
 def _truncate_history(path: Path, epochs_done: int) -> None:
@@ -239,6 +255,8 @@ def _truncate_history(path: Path, epochs_done: int) -> None:
         rows = list(csv.reader(handle))
     if not rows:
         return
+    if any(r and not r[0].isdigit() for r in rows[1:]):
+        raise ValueError(f"{path}: damaged history (a row without an epoch number)")
     kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < epochs_done]
     with path.open("w", newline="") as handle:
         csv.writer(handle).writerows(kept)
@@ -297,7 +315,11 @@ def make_callbacks(config: dict, run_dir: Path, model: keras.Model, state: dict 
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=bool(state)),
         *stateful.values(),
     ]
-    if settings["tensorboard"]:
+    if settings["tensorboard"] and importlib.util.find_spec("tensorboard") is None:
+        # Keras' callback would fail at the first epoch's end; say so before training.
+        print("note: callbacks.tensorboard is on but the tensorboard package is not installed; "
+              "no TensorBoard logs (pip install tensorboard)")  # fmt: skip
+    elif settings["tensorboard"]:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     callbacks.append(ResumableCheckpoint(run_dir, monitor, stateful, state))
     # First, so a non-finite epoch stops before any other callback records it.
@@ -327,7 +349,10 @@ def train(
         config = resolve_config(json.loads(saved.read_text()), source=str(saved))
     else:
         config = resolve_config(config)
-    with output_folder(run_dir):
+    subfolders = (
+        (CHECKPOINT, "tensorboard") if config["callbacks"]["tensorboard"] else (CHECKPOINT,)
+    )
+    with output_folder(run_dir, subfolders):
         return _train(config, run_dir, resume, strategy, verbose)
 
 
@@ -339,8 +364,6 @@ def _train(config: dict, run_dir: Path, resume: bool, strategy: str, verbose) ->
     state = read_state(run_dir)
     if state and not resume:
         raise FileExistsError(f"{run_dir} already holds a run: use --resume or a new folder")
-    if not resume:
-        atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
 
     keras.utils.set_random_seed(config["seed"])
     distribution = select_strategy(strategy)
@@ -350,6 +373,8 @@ def _train(config: dict, run_dir: Path, resume: bool, strategy: str, verbose) ->
 
     folder = prepared_dir(config)
     check_prepared_dataset(config["data"]["dataset"], folder, read_dataset_info(folder))
+    if not resume:  # once the data is known to fit: a refused run leaves no record
+        atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
     spec = dataset_spec(folder)
     data = config["data"]
     batch = config["batch_size"] * distribution.num_replicas_in_sync

@@ -126,10 +126,10 @@ MAX_KEY_BYTES = 255 - len(".jpg") - len("..12345678.tmp")
 def key_problem(key: str) -> str | None:
     """Why ``key`` cannot be the stem of prepared files (``None`` when it can): it comes
     from raw file names and list files, so it may hold anything."""
-    if not key or key in (".", "..") or key.startswith("."):
-        return "is empty or starts with '.'"
     if "/" in key or "\x00" in key:
         return "holds '/' or a NUL byte (a path, not a file name)"
+    if not key or key.startswith("."):
+        return "is empty or starts with '.'"
     if len(os.fsencode(key)) > MAX_KEY_BYTES:
         return f"is longer than {MAX_KEY_BYTES} bytes"
     return None
@@ -195,19 +195,24 @@ def prepare(
     with output_folder(out, ("images", "labels", "splits")):
         prepare_record.check_rerun(out, wanted_settings)
         prepare_record.mark_started(out, wanted_settings)
-        _remove_stale_temporaries(out)
-        prepare_record.remove_stale(
-            out, {item.key for items in items_by_split.values() for item in items}, items_by_split
-        )
-        summary = _run_jobs(name, fmt, items_by_split, out, size, aspect, workers, strict, progress)
-        record = wanted_settings | {
-            "seed": seed,
-            "fractions": list(fractions),
-            "counts": summary.counts,
-            "class_pixels": summary.class_pixels,
-            "bad_items": [{"key": k, "file": f, "reason": r} for k, f, r in summary.bad],
-        }
-        atomic_write_bytes(out / "dataset.json", json.dumps(record, indent=2).encode())
+        try:
+            _remove_stale_temporaries(out)
+            listed = {item.key for items in items_by_split.values() for item in items}
+            prepare_record.remove_stale(out, listed, items_by_split)
+            summary = _run_jobs(
+                name, fmt, items_by_split, out, size, aspect, workers, strict, progress
+            )
+            record = wanted_settings | {
+                "seed": seed,
+                "fractions": list(fractions),
+                "counts": summary.counts,
+                "class_pixels": summary.class_pixels,
+                "bad_items": [{"key": k, "file": f, "reason": r} for k, f, r in summary.bad],
+            }
+            atomic_write_bytes(out / "dataset.json", json.dumps(record, indent=2).encode())
+        except BaseException:
+            prepare_record.forget_if_empty(out)
+            raise
         prepare_record.mark_finished(out)
     return summary
 

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from ..cli_types import non_negative_int, positive_int
+from ..config import MAX_SIDE
 from ..fsutil import describe
 from .prepare import PrepareSummary, prepare
 from .readers import FORMATS
@@ -22,8 +23,10 @@ def _size(text: str) -> tuple[int, int]:
         values = [int(p) for p in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must be N or H,W, got {text!r}") from None
-    if len(values) not in (1, 2) or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"size must be N or H,W with positive ints, got {text!r}")
+    if len(values) not in (1, 2) or min(values) < 1 or max(values) > MAX_SIDE:
+        raise argparse.ArgumentTypeError(
+            f"size must be N or H,W with ints 1..{MAX_SIDE}, got {text!r}"
+        )
     return (values[0], values[-1])
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..fsutil import atomic_write_bytes
+from ..fsutil import OutputError, atomic_write_bytes
 from .splits import SPLIT_SUFFIX
 
 STARTED = ".prepare-started.json"
@@ -62,6 +62,9 @@ def check_rerun(out: Path, wanted: dict) -> None:
         ValueError: naming the record file, the setting and both values.
     """
     records = [out / "dataset.json", out / STARTED]
+    for path in records:
+        if path.exists() and not path.is_file():
+            raise OutputError(f"{path}: is not a file; prepare writes its record there")
     found = [path for path in records if path.is_file()]
     if not found and _holds_outputs(out):
         raise ValueError(
@@ -90,6 +93,13 @@ def mark_started(out: Path, wanted: dict) -> None:
 def mark_finished(out: Path) -> None:
     """Drop the start record once ``dataset.json`` holds the settings."""
     (out / STARTED).unlink(missing_ok=True)
+
+
+def forget_if_empty(out: Path) -> None:
+    """Drop the start record of a failed run that left no prepared file (a run that wrote
+    nothing leaves nothing)."""
+    if not _holds_outputs(out):
+        mark_finished(out)
 
 
 def remove_stale(out: Path, keys: set[str], splits) -> list[Path]:

@@ -18,6 +18,14 @@ SPLIT_SUFFIX = ".txt"
 _SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 
 
+def check_split_name(split: str) -> str:
+    """``split`` if it can name a split list (``train``, ``val``, ...); a path such as
+    ``../x`` is a ``ValueError``: it would read or write outside the prepared folder."""
+    if not split or "/" in split or "\x00" in split or split.startswith("."):
+        raise ValueError(f"split must be a name such as train, val or test, got {split!r}")
+    return split
+
+
 def encode_key(key: str) -> str:
     """One split-list line (without the line break) for ``key``."""
     return quote_from_bytes(os.fsencode(key), safe=_SAFE)

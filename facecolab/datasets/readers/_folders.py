@@ -20,7 +20,7 @@ def files_by_stem(folder: Path, suffixes=IMAGE_SUFFIXES) -> dict[str, Path]:
     which one is meant cannot be guessed.
     """
     with os.scandir(folder) as entries:
-        paths = sorted(Path(e.path) for e in entries if not e.is_dir())
+        paths = sorted(Path(e.path) for e in entries if not _is_folder(e))
     found: dict[str, Path] = {}
     for path in paths:
         if path.suffix.lower() not in suffixes:
@@ -29,6 +29,13 @@ def files_by_stem(folder: Path, suffixes=IMAGE_SUFFIXES) -> dict[str, Path]:
             raise ValueError(f"{folder}: {found[path.stem].name} and {path.name} share a stem")
         found[path.stem] = path
     return found
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a symbolic link loop: listed, then reported when read
+        return False
 
 
 def split_folder(root: Path, names: tuple[str, ...], what: str) -> Path:
