@@ -15,6 +15,8 @@ import json
 import math
 from pathlib import Path
 
+from .datasets.splits import check_split_name
+
 DEFAULTS: dict = {
     "name": "run",
     "description": "",
@@ -103,6 +105,13 @@ def _file_name(v) -> bool:
     return _text(v) and "/" not in v and "\\" not in v and v not in (".", "..")
 
 
+def _split_name(v) -> bool:
+    try:
+        return isinstance(v, str) and bool(check_split_name(v))
+    except ValueError:
+        return False
+
+
 # Type and range of every setting that is not free-form or a choice: (check, what it wants).
 # One table, checked in :func:`resolve_config` before any data or model work.
 TYPES: dict[tuple[str, ...], tuple] = {
@@ -120,9 +129,9 @@ TYPES: dict[tuple[str, ...], tuple] = {
         ),
         f"[height, width], whole numbers 1..{MAX_SIDE}",
     ),
-    ("data", "train_split"): (_file_name, "a split name"),
-    ("data", "val_split"): (_file_name, "a split name"),
-    ("data", "test_split"): (_file_name, "a split name"),
+    ("data", "train_split"): (_split_name, "a split name"),
+    ("data", "val_split"): (_split_name, "a split name"),
+    ("data", "test_split"): (_split_name, "a split name"),
     ("data", "cache"): (lambda v: isinstance(v, bool) or _text(v), "true, false or a file"),
     ("data", "one_hot"): (lambda v: isinstance(v, bool), "true or false"),
     ("data", "format_options"): (lambda v: isinstance(v, dict), "an object"),

@@ -26,6 +26,7 @@ BAD_OVERRIDES = [
     ("data.image_size=[99999,32]", r"data\.image_size = \[99999, 32\]"),
     ("data.image_size=32", r"data\.image_size = 32: expected \[height, width\]"),
     ("data.one_hot=maybe", r"data\.one_hot = 'maybe': expected true or false"),
+    ("data.val_split=../../x", r"data\.val_split = '\.\./\.\./x': expected a split name"),
     ("data.dataset=nope", r"unknown dataset 'nope'"),
     ("data.format_options.bogus=1", r"data\.format_options: unknown options \['bogus'\]"),
     ("data.aspect=squash", r"data\.aspect = 'squash'; choose from"),
