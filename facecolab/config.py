@@ -345,16 +345,39 @@ def check_config(config: dict, source: str = "config") -> None:
         raise ValueError(f"{source}: {error}") from None
 
 
+# What an option's value must be, by the parameter's annotation (or its default's type when
+# it has none): the check and how the message says it.
+_OPTION_KINDS = {
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "int": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
+    "float": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "str": (lambda v: v is None or isinstance(v, str), "a string"),
+}
+
+
+def _option_kind(parameter: inspect.Parameter) -> str | None:
+    """``bool``/``int``/``float``/``str`` from the annotation; without one, from the default
+    (an unannotated ``0`` may stand for any number, e.g. Keras' ``min_delta=0``)."""
+    annotation = parameter.annotation
+    annotation = getattr(annotation, "__name__", annotation)
+    if annotation in _OPTION_KINDS:
+        return annotation
+    default = parameter.default
+    for kind in (bool, float, str):
+        if isinstance(default, kind):
+            return kind.__name__
+    return "float" if _is_int(default) else None
+
+
 def _check_options(section: str, function, options: dict, taken=(), any_name=None) -> None:
     """``options`` must be keyword parameters of ``function`` (other than ``taken``), each of
-    the type of its default: a bool for a bool, a whole number >= 0 for an int, a finite
-    number >= 0 for a float, a string (or null) for a string. ``any_name``: whether names
-    outside the signature are accepted (default: when ``function`` takes ``**kwargs``)."""
+    its parameter's kind (:func:`_option_kind`). ``any_name``: whether names outside the
+    signature are accepted (default: when ``function`` takes ``**kwargs``)."""
     parameters = inspect.signature(function).parameters
     if any_name is None:
         any_name = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     named = {
-        name: p.default
+        name: p
         for name, p in parameters.items()
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in {"self", *taken}
     }
@@ -362,19 +385,9 @@ def _check_options(section: str, function, options: dict, taken=(), any_name=Non
     if unknown and not any_name:
         raise ValueError(f"{section}: unknown options {unknown}; valid: {sorted(named)}")
     for name, value in options.items():
-        default = named.get(name)
-        if isinstance(default, bool):
-            ok, what = isinstance(value, bool), "true or false"
-        elif _is_int(default):
-            ok, what = _is_int(value) and value >= 0, "a whole number >= 0"
-        elif isinstance(default, float):
-            ok, what = _is_number(value) and value >= 0, "a number >= 0"
-        elif isinstance(default, str):
-            ok, what = value is None or isinstance(value, str), "a string"
-        else:
-            ok, what = True, ""
-        if not ok:
-            raise ValueError(f"{section}.{name} = {value!r}: expected {what}")
+        kind = _option_kind(named[name]) if name in named else None
+        if kind is not None and not _OPTION_KINDS[kind][0](value):
+            raise ValueError(f"{section}.{name} = {value!r}: expected {_OPTION_KINDS[kind][1]}")
 
 
 def _check_owned_sections(config: dict) -> None:

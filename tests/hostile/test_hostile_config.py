@@ -52,8 +52,13 @@ BAD_OVERRIDES = [
     ("callbacks.monitor=", r"callbacks\.monitor = '': expected a metric name"),
     (
         'callbacks.early_stopping={"patience":"x"}',
-        r"callbacks\.early_stopping\.patience = 'x': expected a whole number >= 0",
+        r"callbacks\.early_stopping\.patience = 'x': expected a number >= 0",
     ),
+    (
+        'callbacks.early_stopping={"min_delta":0.001,"patience":-2}',
+        r"callbacks\.early_stopping\.patience = -2: expected a number >= 0",
+    ),
+    ("model.options.depth=2.5", r"model\.options\.depth = 2\.5: expected a whole number >= 0"),
     ('callbacks.reduce_lr_on_plateau={"bogus":1}', r"reduce_lr_on_plateau: unknown options"),
     ('callbacks.reduce_lr_on_plateau={"monitor":"x"}', r"unknown options \['monitor'\]"),
     ("mixed_precision=sometimes", r"mixed_precision = 'sometimes'; choose from"),
