@@ -308,3 +308,52 @@ def test_export_output_place(capsys, lfw_run, tmp_path, target, message):
     assert code == 2
     one_line_error(err, message, prefix="facecolab export: error: ")
     assert snapshot(tmp_path) == before
+
+
+# ---- the apps: the same one-line contract --------------------------------------------------
+
+
+def _app_out_is_a_folder(tmp_path):
+    (tmp_path / "out.png").mkdir()
+    return ["-o", tmp_path / "out.png"], r"out\.png: output file is a folder"
+
+
+def _app_out_below_a_file(tmp_path):
+    (tmp_path / "file").write_text("precious")
+    return ["-o", tmp_path / "file" / "out.png"], r"file: output folder exists and is not a folder"
+
+
+def _app_photo_is_float(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.ones((SIZE, SIZE), np.float32)).save(tmp_path / "photo.tif")
+    return ["-i", tmp_path / "photo.tif", "-o", tmp_path / "o.png"], r"32-bit float image"
+
+
+def _app_dataset_does_not_fit(tmp_path):
+    return ["--dataset", "helen", "-o", tmp_path / "o.png"], r"has 11 classes but the model"
+
+
+APP_CASES = [
+    _app_out_is_a_folder,
+    _app_out_below_a_file,
+    _app_photo_is_float,
+    _app_dataset_does_not_fit,
+]
+
+
+@pytest.mark.parametrize("hostile", APP_CASES, ids=lambda f: f.__name__)
+def test_app_failures_are_one_line(capsys, lfw_run, lfw_prepared, tmp_path, hostile):
+    from hostile_kit import call
+
+    from facecolab.apps.face_parsing import main
+
+    argv, message = hostile(tmp_path)
+    if "-i" not in argv:
+        argv = ["-i", sorted((lfw_prepared / "images").glob("*.jpg"))[0], *argv]
+    before = snapshot(tmp_path)
+    code, stdout, err = call(capsys, main, ["-m", lfw_run, *argv])
+    assert code == 2 and stdout == ""
+    one_line_error(err, message, prefix="face_parsing: error: ")
+    assert snapshot(tmp_path) == before
