@@ -373,8 +373,6 @@ def _train(config: dict, run_dir: Path, resume: bool, strategy: str, verbose) ->
 
     folder = prepared_dir(config)
     check_prepared_dataset(config["data"]["dataset"], folder, read_dataset_info(folder))
-    if not resume:  # once the data is known to fit: a refused run leaves no record
-        atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
     spec = dataset_spec(folder)
     data = config["data"]
     batch = config["batch_size"] * distribution.num_replicas_in_sync
@@ -402,6 +400,8 @@ def _train(config: dict, run_dir: Path, resume: bool, strategy: str, verbose) ->
         model = build_training_model(config, spec.num_classes)
         if state:
             restore_checkpoint(model, run_dir / CHECKPOINT, state)
+    if not resume:  # once data and model are known to fit: a refused run leaves no record
+        atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
     eval_data = val_data
     if len(model.outputs) > 1:  # deep supervision: the same labels for every output
         count = len(model.outputs)

@@ -87,6 +87,16 @@ def test_prepared_folder_of_another_dataset(capsys, config_file, helen_prepared,
     assert not run.exists()
 
 
+def test_model_that_does_not_fit_the_size_leaves_no_run(capsys, config_file, tmp_path):
+    run = tmp_path / "run"
+    code, _, err = facecolab(
+        capsys, "train", "--config", config_file(), "--run-dir", run, "data.image_size=[30,30]"
+    )
+    assert code == 2
+    one_line_error(err, r"U-Net of depth 2 needs H and W divisible by 4; got 30×30")
+    assert not run.exists()
+
+
 def test_prepared_label_outside_the_classes(capsys, config_file, lfw_prepared, tmp_path):
     """A label file with id 14 for 3 classes: the first batch stops, naming the file."""
     import shutil
