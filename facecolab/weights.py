@@ -30,7 +30,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .fsutil import atomic_write_bytes, contained
+from .fsutil import atomic_write_bytes, contained, output_folder
 
 MANIFEST_NAME = "manifest.json"
 REQUIRED_KEYS = ("file", "sha256", "source")
@@ -133,10 +133,11 @@ def add_to_manifest(name: str, path, weights_dir=None, **info) -> dict:
         "size_bytes": path.stat().st_size,
         **info,
     }
-    manifest = read_manifest(folder)
-    manifest[name] = entry
-    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    atomic_write_bytes(folder / MANIFEST_NAME, text.encode())
+    with output_folder(folder):  # read-modify-write: a concurrent add would lose an entry
+        manifest = read_manifest(folder)
+        manifest[name] = entry
+        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        atomic_write_bytes(folder / MANIFEST_NAME, text.encode())
     return entry
 
 

@@ -357,3 +357,21 @@ def test_app_failures_are_one_line(capsys, lfw_run, lfw_prepared, tmp_path, host
     assert code == 2 and stdout == ""
     one_line_error(err, message, prefix="face_parsing: error: ")
     assert snapshot(tmp_path) == before
+
+
+def test_concurrent_manifest_update_loses_no_entry(weights):
+    """``add_to_manifest`` reads, changes and writes the manifest: while another process
+    holds the weights folder it refuses instead of overwriting that process's entry."""
+    from facecolab.fsutil import OutputError
+    from facecolab.weights import add_to_manifest
+
+    folder, _ = weights
+    (folder / "a.keras").write_bytes(b"a")
+    (folder / "b.keras").write_bytes(b"b")
+    add_to_manifest("a", folder / "a.keras", folder, source="train with a")
+    before = snapshot(folder)
+    with output_folder(folder), pytest.raises(OutputError, match=r"weights: in use by another"):
+        add_to_manifest("b", folder / "b.keras", folder, source="train with b")
+    assert snapshot(folder) == before
+    add_to_manifest("b", folder / "b.keras", folder, source="train with b")
+    assert sorted(read_manifest(folder)) == ["a", "b"]
