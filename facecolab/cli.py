@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from .cli_types import positive_int, split_name
+from .fsutil import describe, output_file, output_folder
 from .resize import ASPECT_MODES
 
 
@@ -73,7 +75,9 @@ def _add_model_arguments(parser, config_help: str) -> None:
         help="a .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json",
     )
     parser.add_argument("--config", metavar="FILE", help=config_help)
-    parser.add_argument("--batch-size", type=int, default=8, help="images per forward pass")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=8, help="images per forward pass"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -105,7 +109,9 @@ def _add_evaluate(sub) -> None:
         help="a prepared folder (evaluated at the model's input size), or a raw "
         "dataset root with --dataset NAME (original resolution)",
     )
-    parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    parser.add_argument(
+        "--split", type=split_name, default="test", help="split to evaluate (default: test)"
+    )
     parser.add_argument(
         "--dataset",
         metavar="NAME",
@@ -124,43 +130,49 @@ def _add_evaluate(sub) -> None:
 
 
 def _run_evaluate(args) -> int:
+    from .compat import known_class_names
     from .evaluate import evaluate_prepared, evaluate_raw, format_reference, write_evaluation
     from .export import open_model
     from .metrics import format_table
 
     opened = open_model(args.model, args.config)
+    names = known_class_names(opened.run_config, opened.dataset)
     data = Path(args.data)
-    if args.raw or not (data / "dataset.json").exists():
-        name = args.dataset or opened.dataset
-        if not name:
-            raise ValueError(
-                f"{data}: not a prepared folder (no dataset.json); pass --dataset "
-                "NAME to evaluate it as a raw dataset"
-            )
-        result = evaluate_raw(
-            opened.model,
-            name,
-            data,
-            args.split,
-            _aspect(args, opened),
-            args.batch_size,
-            progress=not args.no_progress,
-        )
-        mode = f"raw {name}, original resolution"
-    else:
-        result = evaluate_prepared(opened.model, data, args.split, args.batch_size)
-        mode = "prepared, at the model's input size"
-    result = {
-        "model": str(opened.path),
-        "data": str(data),
-        "split": args.split,
-        "mode": mode,
-    } | result
-    reference = (opened.run_config or {}).get("reference") or {}
-    reference = reference if reference.get("metrics") else None
     out = Path(args.out or f"outputs/evaluate/{_model_stem(opened.path)}-{args.split}")
-    title = f"{opened.path.name} on {data.name} ({args.split})"
-    written = write_evaluation(result, out, reference, title=title)
+    with output_folder(out):
+        if args.raw or not (data / "dataset.json").exists():
+            name = args.dataset or opened.dataset
+            if not name:
+                raise ValueError(
+                    f"{data}: not a prepared folder (no dataset.json); pass --dataset "
+                    "NAME to evaluate it as a raw dataset"
+                )
+            result = evaluate_raw(
+                opened.model,
+                name,
+                data,
+                args.split,
+                _aspect(args, opened),
+                args.batch_size,
+                progress=not args.no_progress,
+                model_names=names,
+            )
+            mode = f"raw {name}, original resolution"
+        else:
+            result = evaluate_prepared(
+                opened.model, data, args.split, args.batch_size, model_names=names
+            )
+            mode = "prepared, at the model's input size"
+        result = {
+            "model": str(opened.path),
+            "data": str(data),
+            "split": args.split,
+            "mode": mode,
+        } | result
+        reference = (opened.run_config or {}).get("reference") or {}
+        reference = reference if reference.get("metrics") else None
+        title = f"{opened.path.name} on {data.name} ({args.split})"
+        written = write_evaluation(result, out, reference, title=title)
     print(f"## {title}: {mode}\n\n{format_table(result)}")
     if reference:
         print(f"\n{format_reference(result, reference)}")
@@ -176,6 +188,16 @@ def _model_stem(path: Path) -> str:
 
 def _aspect(args, opened) -> str:
     return args.aspect or ((opened.run_config or {}).get("data") or {}).get("aspect") or "stretch"
+
+
+def _check_dataset_option(opened, dataset: str) -> None:
+    """``--dataset NAME`` must describe the model's classes (else its names and colours
+    would be put on ids they do not mean)."""
+    from .compat import check_model_classes, known_class_names
+    from .datasets import get_spec
+
+    names = known_class_names(opened.run_config, opened.dataset)
+    check_model_classes(opened.model, get_spec(dataset).class_names, f"--dataset {dataset}", names)
 
 
 def _palette(dataset: str | None):
@@ -213,16 +235,20 @@ def _run_predict(args) -> int:
     from .predict import list_images, predict_files
 
     opened = open_model(args.model, args.config)
+    if args.dataset:
+        _check_dataset_option(opened, args.dataset)
     palette = _palette(args.dataset or opened.dataset) if args.overlay else None
-    written = predict_files(
-        opened.model,
-        list_images(args.input),
-        args.out,
-        _aspect(args, opened),
-        args.batch_size,
-        palette,
-        progress=not args.no_progress,
-    )
+    paths = list_images(args.input)
+    with output_folder(args.out, ("overlays",) if args.overlay else ()):
+        written = predict_files(
+            opened.model,
+            paths,
+            args.out,
+            _aspect(args, opened),
+            args.batch_size,
+            palette,
+            progress=not args.no_progress,
+        )
     extra = f" and overlays in {Path(args.out) / 'overlays'}" if args.overlay else ""
     print(f"wrote {len(written)} label maps to {args.out}{extra}")
     return 0
@@ -254,7 +280,7 @@ def _add_uncertainty(sub) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
         "--samples",
-        type=int,
+        type=positive_int,
         default=50,
         help="forward passes per image (default: 50, as Bayesian SegNet)",
     )
@@ -268,16 +294,20 @@ def _run_uncertainty(args) -> int:
     from .predict import list_images, predict_mc_files
 
     opened = open_model(args.model, args.config)
-    written = predict_mc_files(
-        opened.model,
-        list_images(args.input),
-        args.out,
-        args.samples,
-        _aspect(args, opened),
-        args.batch_size,
-        _palette(args.dataset or opened.dataset),
-        progress=not args.no_progress,
-    )
+    if args.dataset:
+        _check_dataset_option(opened, args.dataset)
+    paths = list_images(args.input)
+    with output_folder(args.out):
+        written = predict_mc_files(
+            opened.model,
+            paths,
+            args.out,
+            args.samples,
+            _aspect(args, opened),
+            args.batch_size,
+            _palette(args.dataset or opened.dataset),
+            progress=not args.no_progress,
+        )
     print(f"wrote {len(written)} uncertainty maps (.npz + .png) to {args.out}")
     return 0
 
@@ -294,7 +324,7 @@ def _add_export(sub) -> None:
 def _run_export(args) -> int:
     from .export import export_for_inference
 
-    path = export_for_inference(args.model, args.out)
+    path = export_for_inference(args.model, output_file(args.out))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -306,7 +336,7 @@ def _add_demo(sub) -> None:
         "with the shipped LFW Part Labels model",
     )
     parser.add_argument("--out", default="outputs/demo", help="output folder")
-    parser.add_argument("--epochs", type=int, default=8, help="epochs on the sample")
+    parser.add_argument("--epochs", type=positive_int, default=8, help="epochs on the sample")
     parser.set_defaults(handler=_run_demo)
 
 
@@ -340,6 +370,32 @@ def main(argv=None) -> int:
     args.command_argv = argv[1:]  # the subcommand's own arguments (for delegating parsers)
     try:
         return args.handler(args)
-    except (ValueError, FileNotFoundError, FileExistsError, ConnectionError) as error:
-        print(f"facecolab {args.command}: error: {error}", file=sys.stderr)
+    except Exception as error:
+        message = user_error(error)
+        if message is None:
+            raise  # a bug: keep the traceback
+        print(f"facecolab {args.command}: error: {message}", file=sys.stderr)
         return 2
+
+
+def user_error(error: Exception) -> str | None:
+    """The one-line message of an error the user can act on, ``None`` for anything else.
+
+    User errors: bad values (``ValueError``), file-system problems on input or output
+    (``OSError``, named by file), a diverged training run (``FloatingPointError``), and
+    TensorFlow's own errors about data files: a missing file, or the pipeline's label check
+    (``pipeline.LABEL_CHECK``)."""
+    if isinstance(error, (ValueError, OSError, FloatingPointError)):
+        return describe(error)
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not isinstance(error, tf.errors.OpError):
+        return None
+    from .pipeline import LABEL_CHECK
+
+    text = " ".join(error.message.split())
+    if LABEL_CHECK in text:  # "… [LABEL_CHECK] [file: what, e.g.] [14 20] [[{{node …"
+        detail = text[text.index(LABEL_CHECK) + len(LABEL_CHECK) :].split("[[")[0]
+        return " ".join(part.strip(" []") for part in detail.split("] [")).strip()
+    if isinstance(error, tf.errors.NotFoundError):
+        return text
+    return None

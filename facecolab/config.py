@@ -10,8 +10,12 @@ so a typo never silently falls back to a default. Project 1's original
 from __future__ import annotations
 
 import copy
+import inspect
 import json
+import math
 from pathlib import Path
+
+from .datasets.splits import check_split_name
 
 DEFAULTS: dict = {
     "name": "run",
@@ -67,12 +71,119 @@ FREE_FORM = {
     ("callbacks", "early_stopping"),
 }
 
+# Largest image side a config may ask for (a typo such as 25600 would exhaust memory).
+MAX_SIDE = 8192
+
 # Settings with a fixed set of values, checked before anything is built.
 CHOICES: dict[tuple[str, ...], tuple] = {
     ("data", "aspect"): ("stretch", "letterbox", "crop"),
     ("optimizer", "name"): ("adam", "adamw", "sgd"),
     ("schedule", "name"): ("constant", "cosine"),
     ("mixed_precision",): ("auto", True, False),
+}
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def _whole(low: int):
+    return lambda v: _is_int(v) and v >= low, f"a whole number >= {low}"
+
+
+def _optional(rule):
+    check, what = rule
+    return lambda v: v is None or check(v), f"null or {what}"
+
+
+def _text(v) -> bool:
+    return isinstance(v, str) and bool(v.strip())
+
+
+def _file_name(v) -> bool:
+    return _text(v) and "/" not in v and "\\" not in v and v not in (".", "..")
+
+
+def _split_name(v) -> bool:
+    try:
+        return isinstance(v, str) and bool(check_split_name(v))
+    except ValueError:
+        return False
+
+
+# Type and range of every setting that is not free-form or a choice: (check, what it wants).
+# One table, checked in :func:`resolve_config` before any data or model work.
+TYPES: dict[tuple[str, ...], tuple] = {
+    ("name",): (_file_name, "a plain name (it names the run folder: no '/')"),
+    ("description",): (lambda v: isinstance(v, str), "a string"),
+    ("data", "dataset"): (_text, "a dataset name"),
+    ("data", "root"): (lambda v: v is None or _text(v), "null or a folder"),
+    ("data", "prepared"): (lambda v: v is None or _text(v), "null or a folder"),
+    ("data", "image_size"): (
+        lambda v: (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(_is_int(x) for x in v)
+            and all(1 <= x <= MAX_SIDE for x in v)
+        ),
+        f"[height, width], whole numbers 1..{MAX_SIDE}",
+    ),
+    ("data", "prepared_size"): (
+        lambda v: (
+            v is None
+            or (
+                isinstance(v, list)
+                and len(v) == 2
+                and all(_is_int(x) for x in v)
+                and all(1 <= x <= MAX_SIDE for x in v)
+            )
+        ),
+        f"null or [height, width], whole numbers 1..{MAX_SIDE}",
+    ),
+    ("data", "relabel"): (lambda v: v is None or _text(v), "null or a relabel table name"),
+    ("data", "train_split"): (_split_name, "a split name"),
+    ("data", "val_split"): (_split_name, "a split name"),
+    ("data", "test_split"): (_split_name, "a split name"),
+    ("data", "cache"): (lambda v: isinstance(v, bool) or _text(v), "true, false or a file"),
+    ("data", "one_hot"): (lambda v: isinstance(v, bool), "true or false"),
+    ("data", "format_options"): (lambda v: isinstance(v, dict), "an object"),
+    ("model", "name"): (_text, "a model name"),
+    ("model", "options"): (lambda v: isinstance(v, dict), "an object"),
+    ("augment",): (lambda v: isinstance(v, dict), "an object"),
+    ("loss",): (lambda v: isinstance(v, (str, dict)), "a string or an object"),
+    ("optimizer", "learning_rate"): (lambda v: _is_number(v) and v > 0, "a number > 0"),
+    ("optimizer", "momentum"): (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    ("optimizer", "nesterov"): (lambda v: isinstance(v, bool), "true or false"),
+    ("optimizer", "weight_decay"): (
+        lambda v: v is None or (_is_number(v) and v >= 0),
+        "null or a number >= 0",
+    ),
+    ("optimizer", "clipnorm"): (lambda v: v is None or (_is_number(v) and v > 0), "null or > 0"),
+    ("schedule", "warmup_epochs"): _whole(0),
+    ("schedule", "min_learning_rate"): (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    ("callbacks", "monitor"): (_text, "a metric name such as val_loss"),
+    ("callbacks", "reduce_lr_on_plateau"): (
+        lambda v: v is None or isinstance(v, dict),
+        "null or an object",
+    ),
+    ("callbacks", "early_stopping"): (
+        lambda v: v is None or isinstance(v, dict),
+        "null or an object",
+    ),
+    ("callbacks", "tensorboard"): (lambda v: isinstance(v, bool), "true or false"),
+    ("callbacks", "time_limit_minutes"): (
+        lambda v: v is None or (_is_number(v) and v > 0),
+        "null or a number of minutes > 0",
+    ),
+    ("batch_size",): _whole(1),
+    ("epochs",): _whole(1),
+    ("steps_per_epoch",): _optional(_whole(1)),
+    ("seed",): _whole(0),
+    ("reference",): (lambda v: isinstance(v, dict), "an object"),
 }
 
 SEGNET_LEGACY_KEYS = {
@@ -116,12 +227,31 @@ def _merge(base: dict, update: dict, path: tuple[str, ...], source: str) -> dict
     return merged
 
 
+def _legacy_number(legacy: dict, key: str, default, kind, source: str):
+    """``kind(legacy[key])`` (the seed wrote numbers, maybe as strings); a value that is no
+    such number is an error naming the key, never silently truncated."""
+    value = legacy.get(key, default)
+    try:
+        number = kind(value)
+        whole = kind is not int or number == float(value)
+    except (TypeError, ValueError):
+        whole = False
+    if not whole or isinstance(value, bool):
+        what = "a whole number" if kind is int else "a number"
+        raise ValueError(f"{source}: {key} = {value!r}: expected {what}")
+    return number
+
+
 def from_segnet_legacy(legacy: dict, source: str = "SegNet legacy config") -> dict:
     """Translate project 1's ``config_train_ADAM.json`` into this package's schema."""
     unknown = sorted(set(legacy) - SEGNET_LEGACY_KEYS)
     if unknown:
         raise ValueError(f"{source}: unknown keys in SegNet legacy config: {unknown}")
-    if int(legacy.get("INPUT_CHANNELS", 3)) != 3:
+
+    def number(key, default, kind=int):
+        return _legacy_number(legacy, key, default, kind, source)
+
+    if number("INPUT_CHANNELS", 3) != 3:
         raise ValueError(f"{source}: only INPUT_CHANNELS = 3 (RGB) is supported")
     options = {"bayesian": bool(legacy.get("BAYES", True))}
     if legacy.get("USE_VGG") and legacy.get("VGG_FILE"):
@@ -135,10 +265,7 @@ def from_segnet_legacy(legacy: dict, source: str = "SegNet legacy config") -> di
         "data": {
             "dataset": "celeba_face",
             "root": legacy.get("IMG_PREFIX"),
-            "image_size": [
-                int(legacy.get("INPUT_HEIGHT", 256)),
-                int(legacy.get("INPUT_WIDTH", 256)),
-            ],
+            "image_size": [number("INPUT_HEIGHT", 256), number("INPUT_WIDTH", 256)],
             "format_options": {
                 key.lower(): legacy[key]
                 for key in ("TRAIN_FILE", "VAL_FILE", "TEST_FILE", "IMG_PREFIX", "LABEL_PREFIX")
@@ -148,9 +275,9 @@ def from_segnet_legacy(legacy: dict, source: str = "SegNet legacy config") -> di
         "model": {"name": "segnet_vgg16", "options": options},
         "optimizer": {
             "name": "sgd" if optimizer == "sgd" else "adam",
-            "learning_rate": float(legacy.get("LEARNING_RATE", 1e-3)),
+            "learning_rate": number("LEARNING_RATE", 1e-3, float),
         },
-        "batch_size": int(legacy.get("BATCH_SIZE", 1)),
+        "batch_size": number("BATCH_SIZE", 1),
     }
 
 
@@ -192,6 +319,8 @@ def _override_update(config: dict, keys: list[str], value) -> dict:
 
 def resolve_config(raw: dict, overrides=(), source: str = "config") -> dict:
     """Defaults ← ``raw`` (legacy keys translated) ← ``overrides``; validated."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{source}: a config must be a JSON object, got {type(raw).__name__}")
     if set(raw) & SEGNET_LEGACY_KEYS:  # any legacy key: report its typos by name
         raw = from_segnet_legacy(raw, source)
     config = _merge(DEFAULTS, raw, (), source)
@@ -202,13 +331,123 @@ def resolve_config(raw: dict, overrides=(), source: str = "config") -> dict:
         raise ValueError(f"{source}: data.dataset is required")
     if not (config["data"]["prepared"] or config["data"]["root"]):
         raise ValueError(f"{source}: give data.prepared (a prepared folder) or data.root")
+    check_config(config, source)
+    return config
+
+
+def _value(config: dict, path: tuple[str, ...]):
+    for key in path:
+        config = config[key]
+    return config
+
+
+def check_config(config: dict, source: str = "config") -> None:
+    """The one validation of a merged config, before any data or model work: every
+    setting's type and range (:data:`TYPES`, :data:`CHOICES`), then the sections owned by
+    other modules — the dataset name, the model name and builder options, the loss, the
+    augmentations, the callbacks' options and the reader's format options.
+
+    Raises:
+        ValueError: ``"<source>: <setting> = <value>: expected <what>"`` for the first bad
+            setting.
+    """
+    for path, (check, what) in TYPES.items():
+        value = _value(config, path)
+        if not check(value):
+            raise ValueError(f"{source}: {'.'.join(path)} = {value!r}: expected {what}")
     for path, allowed in CHOICES.items():
-        value = config
-        for key in path:
-            value = value[key]
+        value = _value(config, path)
         if value not in allowed:
             raise ValueError(f"{source}: {'.'.join(path)} = {value!r}; choose from {allowed}")
-    return config
+    try:
+        _check_owned_sections(config)
+    except ValueError as error:
+        raise ValueError(f"{source}: {error}") from None
+
+
+# What an option's value must be, by the parameter's annotation (or its default's type when
+# it has none): the check and how the message says it.
+_OPTION_KINDS = {
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "int": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
+    "float": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "str": (lambda v: v is None or isinstance(v, str), "a string"),
+}
+
+
+def _option_kind(parameter: inspect.Parameter) -> str | None:
+    """``bool``/``int``/``float``/``str`` from the annotation; without one, from the default
+    (an unannotated ``0`` may stand for any number, e.g. Keras' ``min_delta=0``)."""
+    annotation = parameter.annotation
+    annotation = getattr(annotation, "__name__", annotation)
+    if annotation in _OPTION_KINDS:
+        return annotation
+    default = parameter.default
+    for kind in (bool, float, str):
+        if isinstance(default, kind):
+            return kind.__name__
+    return "float" if _is_int(default) else None
+
+
+def _check_options(section: str, function, options: dict, taken=(), any_name=None) -> None:
+    """``options`` must be keyword parameters of ``function`` (other than ``taken``), each of
+    its parameter's kind (:func:`_option_kind`). ``any_name``: whether names outside the
+    signature are accepted (default: when ``function`` takes ``**kwargs``)."""
+    parameters = inspect.signature(function).parameters
+    if any_name is None:
+        any_name = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    named = {
+        name: p
+        for name, p in parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in {"self", *taken}
+    }
+    unknown = sorted(set(options) - set(named))
+    if unknown and not any_name:
+        raise ValueError(f"{section}: unknown options {unknown}; valid: {sorted(named)}")
+    for name, value in options.items():
+        kind = _option_kind(named[name]) if name in named else None
+        if kind is not None and not _OPTION_KINDS[kind][0](value):
+            raise ValueError(f"{section}.{name} = {value!r}: expected {_OPTION_KINDS[kind][1]}")
+
+
+def _check_owned_sections(config: dict) -> None:
+    import keras
+
+    from .augment import AugmentConfig
+    from .datasets.labels import get_relabel
+    from .datasets.readers import get_format
+    from .datasets.readers.base import relabelled
+    from .losses import build_loss
+    from .models import MODELS
+
+    data, model = config["data"], config["model"]
+    fmt = get_format(data["dataset"])
+    if data["relabel"] is not None:
+        relabelled(fmt, get_relabel(data["relabel"]))  # the table must read this dataset's ids
+    _check_options(
+        "data.format_options",
+        fmt.list_items,
+        data["format_options"],
+        taken=("root", "split", "seed", "fractions"),
+    )
+    if model["name"] not in MODELS:
+        raise ValueError(f"model.name = {model['name']!r}; choose from {sorted(MODELS)}")
+    _check_options(
+        "model.options",
+        MODELS[model["name"]],
+        model["options"],
+        taken=("input_shape", "num_classes"),
+    )
+    build_loss(config["loss"])
+    _check_options("augment", AugmentConfig, config["augment"], any_name=False)
+    kinds = {
+        "reduce_lr_on_plateau": keras.callbacks.ReduceLROnPlateau,
+        "early_stopping": keras.callbacks.EarlyStopping,
+    }
+    for name, kind in kinds.items():
+        # ReduceLROnPlateau takes **kwargs only to pass them to Callback, which takes none.
+        options = config["callbacks"][name] or {}
+        _check_options(f"callbacks.{name}", kind.__init__, options, ("monitor",), any_name=False)
 
 
 def load_config(path, overrides=()) -> dict:
@@ -219,6 +458,6 @@ def load_config(path, overrides=()) -> dict:
         raise FileNotFoundError(f"{path}: config file not found")
     try:
         raw = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
+    except (ValueError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: not valid JSON ({error})") from error
     return resolve_config(raw, overrides, str(path))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .compat import check_model_classes
 from .datasets.readers.base import read_image
 from .datasets.specs import DatasetSpec
 from .metrics import (
@@ -78,15 +79,21 @@ def evaluate_items(
     return _report(cm, spec, groups)
 
 
-def evaluate_prepared(model, prepared_dir, split: str = "test", batch_size: int = 8) -> dict:
+def evaluate_prepared(
+    model, prepared_dir, split: str = "test", batch_size: int = 8, model_names=None
+) -> dict:
     """:func:`evaluate_dataset` over split ``split`` of a prepared folder, resized to the
     model's input size when that differs from the prepared size (labels nearest); read by
-    tf.data on TensorFlow, by :class:`facecolab.loader.PreparedBatches` elsewhere."""
+    tf.data on TensorFlow, by :class:`facecolab.loader.PreparedBatches` elsewhere.
+
+    The model must predict the folder's classes (``compat.check_model_classes``; with
+    ``model_names``, the model's own class names, the names too) before anything runs."""
     import keras
 
     from .datasets.prepare import dataset_spec
 
     spec = dataset_spec(prepared_dir)
+    check_model_classes(model, spec.class_names, f"{prepared_dir} ({spec.name})", model_names)
     options = {"batch_size": batch_size, "image_size": model_input_size(model)}
     if keras.backend.backend() == "tensorflow":
         from .pipeline import make_dataset
@@ -107,12 +114,15 @@ def evaluate_raw(
     aspect: str = "stretch",
     batch_size: int = 8,
     progress: bool = True,
+    model_names=None,
 ) -> dict:
     """:func:`evaluate_items` over split ``split`` of raw dataset ``name`` in ``root``, at
-    each image's original resolution (with the label set's grouped F1, if any)."""
+    each image's original resolution (with the label set's grouped F1, if any), after the
+    same class check as :func:`evaluate_prepared`."""
     from .datasets import get_format
 
     fmt = get_format(name)
+    check_model_classes(model, fmt.spec.class_names, f"dataset {name}", model_names)
     items = fmt.list_items(root, split)
     if not items:
         raise ValueError(f"{root}: split {split!r} of {name} holds no items")

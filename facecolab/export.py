@@ -17,6 +17,7 @@ too, and the training config / dataset the model came from is found when it can 
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,6 +141,10 @@ def _h5_holds_model(path: Path) -> bool:
         raise ValueError(f"{path}: not a readable HDF5 file ({error})") from None
 
 
+def _cause(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
 def load_model_any(path, config=None):
     """A ``keras.Model`` from ``path`` in any supported format (see the module docstring),
     loaded in safe mode and not compiled (for inference and evaluation).
@@ -174,9 +179,16 @@ def load_model_any(path, config=None):
             raise ValueError(
                 f"{path}: weights do not fit the architecture from {source} ({error})"
             ) from None
+        except Exception as error:
+            raise ValueError(f"{path}: damaged weights file ({_cause(error)})") from error
         return model
+    if name.endswith(".keras") and not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: damaged or not a .keras file (not a zip archive)")
     if name.endswith((".keras", ".h5", ".hdf5")):
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        try:
+            return keras.saving.load_model(path, compile=False, safe_mode=True)
+        except Exception as error:  # a damaged or crafted file fails in many ways
+            raise ValueError(f"{path}: cannot load this model file ({_cause(error)})") from error
     raise ValueError(
         f"{path}: unsupported model format; use .keras, .h5/.hdf5 (full model) "
         f"or {WEIGHTS_SUFFIX} with a config"
@@ -224,13 +236,16 @@ def open_model(name_or_path, config=None, weights_dir=None) -> OpenedModel:
             architecture of a weights-only file.
     """
     from .datasets.labels import label_set_name
-    from .weights import pretrained_path, read_manifest
+    from .weights import listed_name, pretrained_path, read_manifest
 
     if isinstance(config, (str, Path)):
         config = _read_json(Path(config))
     training = config if config is not None and "builder" not in config else None
     path = Path(name_or_path)
     if path.exists():
+        listed = listed_name(path, weights_dir) if path.is_file() else None
+        if listed is not None:  # a manifest file opened by path is verified like by name
+            pretrained_path(listed, weights_dir, download_missing=False)
         model = load_model_any(path, config=config)
         run_config = training or find_run_config(path)
         data = (run_config or {}).get("data") or {}

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from .augment import AugmentConfig, augment
+from .datasets.labels import check_ids
 from .datasets.prepare import dataset_spec, read_dataset_info, split_files
 from .resize import resize_image, resize_mask
 
@@ -66,7 +67,8 @@ class PreparedBatches(keras.utils.PyDataset):
         size = tuple(int(v) for v in (info["size"] if image_size is None else image_size))
         image_paths, label_paths = split_files(prepared_dir, split)
         self.images = np.stack([resize_image(_read(p, "RGB"), size) for p in image_paths])
-        self.labels = np.stack([resize_mask(_read(p, "L"), size) for p in label_paths])
+        labels = (check_ids(_read(p, "L"), self.spec.num_classes, str(p)) for p in label_paths)
+        self.labels = np.stack([resize_mask(label, size) for label in labels])
         self.batch_size = int(batch_size)
         self.augment_config = augment_config or AugmentConfig()
         self.shuffle = self.augment_config.active if shuffle is None else shuffle

@@ -208,20 +208,40 @@ def _json_float(value) -> float | None:
     return None if np.isnan(value) else value
 
 
-def summarize(cm, class_names: Sequence[str], groups: Mapping[str, Sequence[int]] | None = None):
+def summarize(
+    cm,
+    class_names: Sequence[str],
+    groups: Mapping[str, Sequence[int]] | None = None,
+    out_of_set=None,
+):
     """JSON-ready report of a confusion matrix.
+
+    Args:
+        cm: ``int (C, C)``, rows truth, columns prediction.
+        out_of_set: ``int (C,)``: per true class, pixels whose prediction was no class at all
+            (a value outside the label set). They count as wrong: in the class's truth total
+            (recall, IoU, F1) and in pixel accuracy, never as any class's prediction.
 
     Returns:
         ``{"pixels", "pixel_accuracy", "mean_iou", "mean_class_accuracy",
         "mean_f1", "mean_f1_no_background", "absent", "classes": [{"id", "name", "present",
         "true_pixels", "predicted_pixels", "iou", "f1", "precision", "recall"}], "groups"}``;
-        undefined values are ``None`` (``"groups"`` only when ``groups`` is given).
+        undefined values are ``None`` (``"groups"`` only when ``groups`` is given;
+        ``"out_of_set_predictions"``, their total, only when ``out_of_set`` is).
     """
     cm = np.asarray(cm, dtype=np.int64)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(class_names):
         raise ValueError(
             f"confusion matrix of shape {cm.shape} does not fit {len(class_names)} class names"
         )
+    count = cm.shape[0]
+    extra: tuple[int, ...] = ()
+    if out_of_set is not None:
+        # One more class that is never true; its column holds the out-of-set predictions.
+        full = np.zeros((count + 1, count + 1), dtype=np.int64)
+        full[:count, :count] = cm
+        full[:count, count] = np.asarray(out_of_set, dtype=np.int64)
+        cm, extra = full, (count,)
     present = present_classes(cm)
     per_class = {"iou": iou(cm), "f1": f1(cm), "precision": precision(cm), "recall": recall(cm)}
     classes = [
@@ -238,15 +258,19 @@ def summarize(cm, class_names: Sequence[str], groups: Mapping[str, Sequence[int]
     summary = {
         "pixels": int(cm.sum()),
         "pixel_accuracy": _json_float(pixel_accuracy(cm)),
-        "mean_iou": _json_float(mean_iou(cm)),
-        "mean_class_accuracy": _json_float(mean_over_present(cm, per_class["recall"])),
-        "mean_f1": _json_float(mean_f1(cm, exclude=())),
-        "mean_f1_no_background": _json_float(mean_f1(cm)),
+        "mean_iou": _json_float(mean_iou(cm, exclude=extra)),
+        "mean_class_accuracy": _json_float(mean_over_present(cm, per_class["recall"], extra)),
+        "mean_f1": _json_float(mean_f1(cm, exclude=extra)),
+        "mean_f1_no_background": _json_float(mean_f1(cm, exclude=(0, *extra))),
         "absent": [
-            name for name, is_present in zip(class_names, present, strict=True) if not is_present
+            name
+            for name, is_present in zip(class_names, present[:count], strict=True)
+            if not is_present
         ],
         "classes": classes,
     }
+    if out_of_set is not None:
+        summary["out_of_set_predictions"] = int(cm[:, count].sum())
     if groups is not None:
         summary["groups"] = {k: _json_float(v) for k, v in grouped_f1(cm, groups).items()}
     return summary
@@ -275,6 +299,11 @@ def format_table(summary: Mapping) -> str:
             f"{row['predicted_pixels']} | " + " | ".join(scores) + " |"
         )
     lines.append("")
+    if summary.get("out_of_set_predictions"):
+        lines.append(
+            f"- predicted pixels outside the label set (counted wrong): "
+            f"{summary['out_of_set_predictions']}"
+        )
     for key in SUMMARY_KEYS:
         lines.append(f"- {key.replace('_', ' ')}: {percent_cell(summary[key])}")
     for name, score in summary.get("groups", {}).items():

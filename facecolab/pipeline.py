@@ -10,6 +10,7 @@ deterministic given its seed while every epoch still sees new draws.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -124,10 +125,26 @@ def augment(image, label, seed, config: AugmentConfig, flip_lut):
     return tf.clip_by_value(image, 0.0, 1.0), label
 
 
-def _decode(image_path, label_path):
+# Marks the failure of the label check below in the error TensorFlow raises (the command
+# line turns it into one line: facecolab.cli).
+LABEL_CHECK = "facecolab label check"
+
+
+def _decode(image_path, label_path, num_classes: int):
+    """Decode one prepared pair; a label value that is neither a class id nor the ignore
+    label stops the pipeline with an error naming the file (the losses would otherwise treat
+    it as ignore and train on silently)."""
     image = tf.io.decode_jpeg(tf.io.read_file(image_path), channels=3)
     label = tf.io.decode_png(tf.io.read_file(label_path), channels=1)[..., 0]
-    return image, label
+    bad = (label >= num_classes) & (label != IGNORE_INDEX)
+    what = f": label values outside 0..{num_classes - 1} (and {IGNORE_INDEX}), e.g."
+    check = tf.debugging.Assert(
+        ~tf.reduce_any(bad),
+        [LABEL_CHECK, tf.strings.join([label_path, what]), tf.boolean_mask(label, bad)],
+        summarize=5,
+    )
+    with tf.control_dependencies([check]):
+        return image, tf.identity(label)
 
 
 def make_dataset(prepared_dir, split: str, *, image_size=None, **batching) -> tf.data.Dataset:
@@ -143,11 +160,17 @@ def make_dataset(prepared_dir, split: str, *, image_size=None, **batching) -> tf
     """
     info = read_dataset_info(prepared_dir)
     spec = DatasetSpec.from_dict(info["spec"])
-    images, labels = (list(map(str, paths)) for paths in split_files(prepared_dir, split))
+    images, labels = split_files(prepared_dir, split)
     size = [int(v) for v in (info["size"] if image_size is None else image_size)]
 
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    dataset = dataset.map(_decode, num_parallel_calls=AUTOTUNE, deterministic=True)
+    # File-system bytes: a file name need not be valid UTF-8, which a string tensor requires.
+    paths = ([os.fsencode(p) for p in images], [os.fsencode(p) for p in labels])
+    dataset = tf.data.Dataset.from_tensor_slices(paths)
+    dataset = dataset.map(
+        lambda i, m: _decode(i, m, spec.num_classes),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=True,
+    )
     if size != [int(v) for v in info["size"]]:
         dataset = dataset.map(
             lambda i, m: (

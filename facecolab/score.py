@@ -5,8 +5,11 @@ truth is ``<id>_label.png``; predictions may be ``<id>.png`` or ``<id>_label.png
 feed ONE confusion matrix, so every score is dataset-level: per-class F1 = 2·TP / (|GT| +
 |Pred|) and, for Helen's label set, the grouped F1 of the Helen protocol (eyes, brows, nose,
 mouth, overall). Missing and extra files and label values outside the label set are reported,
-not silently dropped; pixels with an out-of-set value on either side are left out of the
-matrix (and counted in the report).
+not silently dropped. A prediction outside the label set is wrong (it counts against its
+pixel's true class, see ``metrics.summarize``); a ground-truth pixel outside the label set
+cannot be scored and is left out (counted in the report). Label maps are single-channel ids;
+colour maps are read only through the colours of the dataset whose class names are in use,
+and refused otherwise. The report says which label names file it used.
 
 numpy and PIL only until scoring starts, so ``python f1_score.py --help`` answers at once.
 """
@@ -50,11 +53,12 @@ def list_label_files(folder) -> dict[str, Path]:
 
     Raises:
         FileNotFoundError: ``folder`` does not exist.
+        NotADirectoryError: it is a file or a link to no folder (``fsutil.input_folder``).
         ValueError: two files share a key (e.g. ``1.png`` and ``1_label.png``).
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: label folder not found")
+    from .fsutil import input_folder
+
+    folder = input_folder(folder, "label folder")
     files: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         if path.suffix.lower() not in LABEL_SUFFIXES or path.stem.endswith(IMAGE_TAG):
@@ -96,18 +100,28 @@ def read_label_names(path) -> list[str]:
     return names
 
 
-def find_label_names(gt_dir, cwd=".") -> Path | None:
-    """``label_names.txt`` in the ground-truth folder, its parent (Helen keeps it beside
-    ``train/`` and ``test/``) or ``cwd``; ``None`` if none has one."""
+def find_label_names(gt_dir) -> Path | None:
+    """``label_names.txt`` in the ground-truth folder or its parent (Helen keeps it beside
+    ``train/`` and ``test/``); ``None`` if neither has one. The working folder is never
+    searched: a stray file there would rename the classes silently."""
     gt_dir = Path(gt_dir)
-    for folder in (gt_dir, gt_dir.parent, Path(cwd)):
+    for folder in (gt_dir, gt_dir.parent):
         if (folder / LABEL_NAMES_FILE).is_file():
             return folder / LABEL_NAMES_FILE
     return None
 
 
-def _read_pair(pred_path: Path, gt_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    prediction, truth = read_grey(pred_path), read_grey(gt_path)
+def colours_for(class_names) -> tuple | None:
+    """The class colours of the registered dataset with exactly these class names (so a
+    colour label map can be read as ids), else ``None``."""
+    from .datasets.specs import SPECS
+
+    names = tuple(class_names)
+    return next((spec.colours for spec in SPECS.values() if spec.class_names == names), None)
+
+
+def _read_pair(pred_path: Path, gt_path: Path, colours=None) -> tuple[np.ndarray, np.ndarray]:
+    prediction, truth = read_grey(pred_path, colours), read_grey(gt_path, colours)
     if prediction.shape != truth.shape:
         raise ValueError(
             f"{pred_path}: size {prediction.shape[::-1]} differs from "
@@ -141,8 +155,11 @@ def score_folders(pred_dir, gt_dir, class_names=None) -> dict:
     Returns:
         JSON-ready ``{"pred_dir", "gt_dir", "class_names", "files_scored", "missing",
         "extra", "out_of_set": {"ground_truth"|"prediction": {file: {value: pixels}}},
-        "excluded_pixels", "confusion_matrix", "metrics"}`` where ``metrics`` is
-        ``facecolab.metrics.summarize`` (with Helen groups when the names are Helen's).
+        "excluded_pixels", "wrong_out_of_set", "confusion_matrix", "metrics"}`` where
+        ``excluded_pixels`` counts ground-truth pixels outside the label set (not scored),
+        ``wrong_out_of_set`` scored pixels predicted outside it (counted wrong; the matrix
+        holds in-set predictions only) and ``metrics`` is ``facecolab.metrics.summarize``
+        (with Helen groups when the names are Helen's).
     """
     from .metrics import confusion_matrix, groups_for, summarize
 
@@ -154,21 +171,25 @@ def score_folders(pred_dir, gt_dir, class_names=None) -> dict:
         class_names = [str(i) for i in range(seen[-1] + 1)]
     class_names = list(class_names)
     num_classes = len(class_names)
+    colours = colours_for(class_names)
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    wrong = np.zeros(num_classes, dtype=np.int64)  # per true class, predicted out of set
     out_of_set: dict[str, dict] = {"ground_truth": {}, "prediction": {}}
     excluded = 0
     for _, pred_path, gt_path in pairs.pairs:
-        prediction, truth = _read_pair(pred_path, gt_path)
+        prediction, truth = _read_pair(pred_path, gt_path, colours)
         bad_truth = _out_of_set(truth, num_classes, allowed=(IGNORE_INDEX,))
         bad_prediction = _out_of_set(prediction, num_classes)
         if bad_truth:
             out_of_set["ground_truth"][gt_path.name] = bad_truth
         if bad_prediction:
             out_of_set["prediction"][pred_path.name] = bad_prediction
-        invalid = ((truth >= num_classes) & (truth != IGNORE_INDEX)) | (prediction >= num_classes)
-        excluded += int((invalid & (truth != IGNORE_INDEX)).sum())
-        truth = np.where(invalid, IGNORE_INDEX, truth)
-        cm += confusion_matrix(truth, prediction, num_classes)
+        scored = truth < num_classes  # the ignore label and out-of-set truth are not
+        excluded += int(((truth >= num_classes) & (truth != IGNORE_INDEX)).sum())
+        missed = scored & (prediction >= num_classes)
+        wrong += np.bincount(truth[missed], minlength=num_classes)[:num_classes]
+        truth = np.where(scored & ~missed, truth, IGNORE_INDEX)
+        cm += confusion_matrix(truth, np.where(missed, 0, prediction), num_classes)
     groups = groups_for(class_names)
     return {
         "pred_dir": str(pred_dir),
@@ -179,8 +200,9 @@ def score_folders(pred_dir, gt_dir, class_names=None) -> dict:
         "extra": pairs.extra,
         "out_of_set": out_of_set,
         "excluded_pixels": excluded,
+        "wrong_out_of_set": int(wrong.sum()),
         "confusion_matrix": cm.tolist(),
-        "metrics": summarize(cm, class_names, groups=groups),
+        "metrics": summarize(cm, class_names, groups=groups, out_of_set=wrong),
     }
 
 
@@ -193,7 +215,10 @@ def format_report(result: dict) -> str:
     """Markdown report of :func:`score_folders`: file problems first, then the table."""
     from .metrics import format_table
 
-    lines = [f"Scored {result['files_scored']} files: {result['pred_dir']} vs {result['gt_dir']}"]
+    lines = [
+        f"Scored {result['files_scored']} files: {result['pred_dir']} vs {result['gt_dir']}",
+        f"Label names: {result.get('label_names') or 'none (classes are the ids seen)'}",
+    ]
     if result["missing"]:
         lines.append(
             f"WARNING: {len(result['missing'])} labels have no prediction (not "
@@ -214,8 +239,13 @@ def format_report(result: dict) -> str:
             )
     if result["excluded_pixels"]:
         lines.append(
-            f"WARNING: {result['excluded_pixels']} pixels with out-of-set values were "
-            "left out of the confusion matrix"
+            f"WARNING: {result['excluded_pixels']} ground-truth pixels with out-of-set "
+            "values were left out (they cannot be scored)"
+        )
+    if result["wrong_out_of_set"]:
+        lines.append(
+            f"WARNING: {result['wrong_out_of_set']} predicted pixels are outside the label "
+            "set; they are counted as wrong"
         )
     lines += ["", format_table(result["metrics"])]
     return "\n".join(lines)
@@ -238,8 +268,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--labels",
         metavar="FILE",
         help=f"class names in id order (default: {LABEL_NAMES_FILE} in the gt "
-        "folder, its parent or the working folder; without one, classes "
-        "are the ids seen)",
+        "folder or its parent, never the working folder; without one, classes "
+        "are the ids seen). The report names the file used.",
     )
     parser.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
     return parser
@@ -256,26 +286,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Score with parsed ``args``; print the report, write JSON when asked."""
+    """Score with parsed ``args``; print the report, write JSON when asked (its place is
+    checked before scoring)."""
+    from .fsutil import atomic_write_bytes, output_file
+
+    out = output_file(args.json) if args.json else None
     labels = Path(args.labels) if args.labels else find_label_names(args.gt)
     class_names = read_label_names(labels) if labels else None
     result = score_folders(args.pred, args.gt, class_names)
     result["label_names"] = str(labels) if labels else None
     print(format_report(result))
-    if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
+    if out is not None:
+        atomic_write_bytes(out, (json.dumps(result, indent=2) + "\n").encode())
         print(f"\nwrote {out}")
     return 0
 
 
 def main(argv=None) -> int:
+    from .fsutil import describe
+
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"f1_score.py: error: {error}", file=sys.stderr)
+    except (ValueError, OSError) as error:
+        print(f"f1_score.py: error: {describe(error)}", file=sys.stderr)
         return 2
 
 

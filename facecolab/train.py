@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import importlib.util
 import io
 import json
 import math
@@ -31,8 +32,11 @@ import keras
 import numpy as np
 
 from .augment import AugmentConfig
+from .compat import check_prepared_dataset
 from .config import resolve_config
-from .datasets.prepare import atomic_write_bytes, dataset_spec, prepare
+from .datasets.prepare import atomic_write_bytes, dataset_spec, prepare, read_dataset_info
+from .divergence import NonFiniteGuard
+from .fsutil import contained, output_folder
 from .keras_metrics import MeanIoUMetric, PixelAccuracyMetric
 from .losses import build_loss
 from .models import build_model
@@ -210,7 +214,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self.restore_state = state
 
     def improved(self, value) -> bool:
-        if value is None:
+        if value is None or not math.isfinite(value):
             return False
         if self.best is None:
             return True
@@ -284,19 +288,34 @@ def atomic_save_npz(path: Path, arrays) -> None:
 
 def restore_checkpoint(model: keras.Model, folder: Path, state: dict) -> None:
     """Load the weights, optimiser variables and learning rate written by
-    :class:`ResumableCheckpoint` into a freshly compiled ``model``."""
-    model.load_weights(folder / state["weights"])
-    model.optimizer.build(model.trainable_variables)
-    saved = np.load(folder / state["optimizer"])
-    values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    for variable, value in zip(model.optimizer.variables, values, strict=True):
-        variable.assign(value)
-    model.optimizer.learning_rate.assign(state["learning_rate"])
+    :class:`ResumableCheckpoint` into a freshly compiled ``model``; a checkpoint that does
+    not load is a ``ValueError`` naming its folder."""
+    try:
+        model.load_weights(contained(folder, state["weights"], "checkpoint weights"))
+        model.optimizer.build(model.trainable_variables)
+        saved = np.load(contained(folder, state["optimizer"], "checkpoint optimizer"))
+        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        for variable, value in zip(model.optimizer.variables, values, strict=True):
+            variable.assign(value)
+        model.optimizer.learning_rate.assign(state["learning_rate"])
+    except Exception as error:
+        raise ValueError(
+            f"{folder}: the checkpoint cannot be restored ({type(error).__name__}: {error}); "
+            "delete the run folder to start again"
+        ) from error
 
 
 def read_state(run_dir: Path) -> dict | None:
     path = run_dir / CHECKPOINT / "state.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text())
+        if not isinstance(state["epoch"], int) or state["epoch"] < 0:
+            raise ValueError(f"epoch {state['epoch']!r}")
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: damaged resume state ({error})") from None
+    return state
 
 
 def _truncate_history(path: Path, epochs_done: int) -> None:
@@ -307,6 +326,8 @@ def _truncate_history(path: Path, epochs_done: int) -> None:
         rows = list(csv.reader(handle))
     if not rows:
         return
+    if any(r and not r[0].isdigit() for r in rows[1:]):
+        raise ValueError(f"{path}: damaged history (a row without an epoch number)")
     kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < epochs_done]
     with path.open("w", newline="") as handle:
         csv.writer(handle).writerows(kept)
@@ -342,8 +363,9 @@ def build_training_model(config: dict, num_classes: int) -> keras.Model:
 
 
 def make_callbacks(config: dict, run_dir: Path, model: keras.Model, state: dict | None):
-    """Schedule, CSV log, the config's plateau/early-stopping callbacks, TensorBoard and the
-    resumable checkpoint (last, so it sees every other callback's end-of-epoch state)."""
+    """The non-finite guard, then schedule, CSV log, the config's plateau/early-stopping
+    callbacks, TensorBoard and the resumable checkpoint (last, so it sees every other
+    callback's end-of-epoch state)."""
     settings = config["callbacks"]
     monitor = resolve_monitor(model, settings["monitor"])
     kinds = {
@@ -363,27 +385,17 @@ def make_callbacks(config: dict, run_dir: Path, model: keras.Model, state: dict 
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=bool(state)),
         *stateful.values(),
     ]
-    if settings["tensorboard"]:
+    if settings["tensorboard"] and importlib.util.find_spec("tensorboard") is None:
+        # Keras' callback would fail at the first epoch's end; say so before training.
+        print("note: callbacks.tensorboard is on but the tensorboard package is not installed; "
+              "no TensorBoard logs (pip install tensorboard)")  # fmt: skip
+    elif settings["tensorboard"]:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     if settings["time_limit_minutes"]:
         callbacks.append(TimeLimit(settings["time_limit_minutes"]))
     callbacks.append(ResumableCheckpoint(run_dir, monitor, stateful, state))
-    return callbacks
-
-
-def _start_run(config: dict, run_dir: Path, resume: bool) -> tuple[dict, dict | None]:
-    """The config to train and the checkpoint state to resume from (``None``: a new run)."""
-    state = read_state(run_dir)
-    if resume:
-        saved = run_dir / "config.json"
-        if not saved.exists():
-            raise FileNotFoundError(f"{saved}: nothing to resume in {run_dir}")
-        return resolve_config(json.loads(saved.read_text()), source=str(saved)), state
-    if state:
-        raise FileExistsError(f"{run_dir} already holds a run: use --resume or a new folder")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
-    return config, None
+    # First, so a non-finite epoch stops before any other callback records it.
+    return [NonFiniteGuard(run_dir, others=callbacks), *callbacks]
 
 
 def make_training_data(config: dict, folder: Path, batch_size: int, outputs: int, epoch: int):
@@ -454,15 +466,41 @@ def train(
 ) -> dict:
     """Train ``config`` (a dict from :func:`facecolab.config.load_config`) into ``run_dir``.
 
+    The config is validated before any work and ``run_dir`` is checked and locked for the
+    whole run (``fsutil.output_folder``): a second training into it fails at once.
+
     Returns:
         The metrics dict also written to ``run_dir/metrics.json``.
+
+    Raises:
+        facecolab.divergence.TrainingDivergedError: a loss or weight became NaN or infinite; the
+            last good checkpoint is kept and no final model is written.
     """
     run_dir = Path(run_dir)
-    config, state = _start_run(config, run_dir, resume)
+    if resume:
+        saved = run_dir / "config.json"
+        if not saved.is_file():
+            raise FileNotFoundError(f"{saved}: nothing to resume in {run_dir}")
+        config = resolve_config(json.loads(saved.read_text()), source=str(saved))
+    else:
+        config = resolve_config(config)
+    subfolders = (
+        (CHECKPOINT, "tensorboard") if config["callbacks"]["tensorboard"] else (CHECKPOINT,)
+    )
+    with output_folder(run_dir, subfolders):
+        return _train(config, run_dir, resume, strategy, verbose)
+
+
+def _train(config: dict, run_dir: Path, resume: bool, strategy: str, verbose) -> dict:
+    """The steps of :func:`train`, inside its checked and locked run folder."""
+    state = read_state(run_dir)
+    if state and not resume:
+        raise FileExistsError(f"{run_dir} already holds a run: use --resume or a new folder")
     keras.utils.set_random_seed(config["seed"])
     distribution = select_strategy(strategy)
     replicas = distribution.num_replicas_in_sync if distribution else 1
     folder = prepared_dir(config)
+    check_prepared_dataset(config["data"]["dataset"], folder, read_dataset_info(folder))
     spec = dataset_spec(folder)
 
     with precision_policy(config["mixed_precision"]):
@@ -470,6 +508,8 @@ def train(
             model = build_training_model(config, spec.num_classes)
             if state:
                 restore_checkpoint(model, run_dir / CHECKPOINT, state)
+        if not resume:  # once data and model are known to fit: a refused run leaves no record
+            atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
         initial_epoch = state["epoch"] if state else 0
         train_data, val_data = make_training_data(
             config, folder, config["batch_size"] * replicas, len(model.outputs), initial_epoch

@@ -30,7 +30,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .datasets.prepare import atomic_write_bytes
+from .fsutil import atomic_write_bytes, contained, output_folder
 
 MANIFEST_NAME = "manifest.json"
 REQUIRED_KEYS = ("file", "sha256", "source")
@@ -57,21 +57,48 @@ def sha256_file(path) -> str:
 
 def read_manifest(weights_dir=None) -> dict[str, dict]:
     """The manifest of ``weights_dir`` (``{}`` when it has none), each entry checked for the
-    required keys."""
-    path = _weights_dir(weights_dir) / MANIFEST_NAME
+    required keys and its ``file`` for staying inside ``weights_dir`` (no ``..``, absolute
+    path or symbolic link out), so no consumer ever opens, hashes or downloads to a path a
+    manifest smuggled in."""
+    folder = _weights_dir(weights_dir)
+    path = folder / MANIFEST_NAME
     if not path.exists():
         return {}
     try:
         manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
+    except (ValueError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(manifest, dict):
         raise ValueError(f"{path}: must hold a JSON object mapping names to entries")
     for name, entry in manifest.items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"{path}: entry {name!r} must be an object")
         missing = [key for key in REQUIRED_KEYS if key not in entry]
         if missing:
             raise ValueError(f"{path}: entry {name!r} lacks {', '.join(missing)}")
+        texts = isinstance(entry["file"], str) and isinstance(entry["source"], str)
+        if not (texts and isinstance(entry["sha256"], (str, type(None)))):
+            raise ValueError(
+                f"{path}: entry {name!r}: file and source must be text, sha256 text or null"
+            )
+        contained(folder, entry["file"], f"{path}: entry {name!r} file")
     return manifest
+
+
+def entry_file(name: str, entry: dict, weights_dir=None) -> Path:
+    """Where manifest entry ``name``'s file lives (checked to stay inside the folder)."""
+    folder = _weights_dir(weights_dir)
+    return contained(folder, entry["file"], f"{folder / MANIFEST_NAME}: entry {name!r} file")
+
+
+def listed_name(path, weights_dir=None) -> str | None:
+    """The manifest name whose file ``path`` is (``None`` when it is not listed), so a model
+    opened by path is checked like one opened by name."""
+    resolved = Path(path).resolve()
+    for name, entry in read_manifest(weights_dir).items():
+        if entry_file(name, entry, weights_dir).resolve() == resolved:
+            return name
+    return None
 
 
 def add_to_manifest(name: str, path, weights_dir=None, **info) -> dict:
@@ -98,20 +125,19 @@ def add_to_manifest(name: str, path, weights_dir=None, **info) -> dict:
             "source='train with configs/X.json'"
         )
     folder = _weights_dir(weights_dir) if weights_dir is not None else path.parent
-    try:
-        relative = path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        raise ValueError(f"{path}: must lie inside the weights folder {folder}") from None
+    relative = Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
+    contained(folder, relative, f"{path}: must lie inside the weights folder {folder}; file")
     entry = {
-        "file": relative.as_posix(),
+        "file": relative,
         "sha256": sha256_file(path),
         "size_bytes": path.stat().st_size,
         **info,
     }
-    manifest = read_manifest(folder)
-    manifest[name] = entry
-    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    atomic_write_bytes(folder / MANIFEST_NAME, text.encode())
+    with output_folder(folder):  # read-modify-write: a concurrent add would lose an entry
+        manifest = read_manifest(folder)
+        manifest[name] = entry
+        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        atomic_write_bytes(folder / MANIFEST_NAME, text.encode())
     return entry
 
 
@@ -181,7 +207,7 @@ def pretrained_path(name: str, weights_dir=None, download_missing: bool = True) 
             f"no pretrained weights named {name!r} in {folder / MANIFEST_NAME} (known: {known})"
         )
     entry = manifest[name]
-    path = folder / entry["file"]
+    path = entry_file(name, entry, folder)
     if not path.exists():
         if not (download_missing and _is_url(entry["source"])):
             raise FileNotFoundError(

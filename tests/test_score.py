@@ -82,7 +82,7 @@ def test_non_helen_names_have_no_groups(tmp_path):
 def test_missing_extra_and_out_of_set_are_reported(tmp_path, capsys):
     gt, pred = tmp_path / "gt", tmp_path / "pred"
     write_png(gt / "a_label.png", [[0, 1, 1]])
-    write_png(pred / "a.png", [[7, 1, 1]])  # 7 is not a class: pixel excluded, reported
+    write_png(pred / "a.png", [[7, 1, 1]])  # 7 is not a class: counted wrong, reported
     write_png(gt / "b_label.png", [[0, 9]])  # 9 in the truth: excluded too
     write_png(pred / "b.png", [[0, 1]])
     write_png(gt / "c_label.png", [[1]])  # no prediction
@@ -110,8 +110,10 @@ def test_missing_extra_and_out_of_set_are_reported(tmp_path, capsys):
         "ground_truth": {"b_label.png": {"9": 1}},
         "prediction": {"a.png": {"7": 1}},
     }
-    assert result["excluded_pixels"] == 2
+    assert result["excluded_pixels"] == 1  # the truth 9 only
+    assert result["wrong_out_of_set"] == 1  # the prediction 7 (true class 0)
     assert result["confusion_matrix"] == [[1, 0], [0, 2]]
+    assert result["metrics"]["pixel_accuracy"] == pytest.approx(3 / 4)
     printed = capsys.readouterr().out
     assert "c_label.png" in printed and "d.png" in printed and "[7]" in printed
 
@@ -125,7 +127,7 @@ def test_without_label_names_classes_are_the_ids_seen(tmp_path, monkeypatch):
     result = json.loads(out.read_text())
     assert result["class_names"] == ["0", "1", "2", "3"]
     assert result["out_of_set"]["prediction"] == {"a.png": {"255": 1}}
-    assert by_name(result)["3"] == 1.0
+    assert by_name(result)["3"] == pytest.approx(2 / 3)  # the 255 prediction is a miss
 
 
 @pytest.mark.parametrize(

@@ -9,16 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..compat import model_num_classes
 from ..datasets.readers.base import read_image
 from ..datasets.specs import SPECS, DatasetSpec, get_spec
+from ..fsutil import describe, output_file
 
 MODEL_HELP = "a .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json"
-
-
-def model_num_classes(model) -> int:
-    """Classes of the model's first output; one sigmoid channel counts as two classes."""
-    channels = int(model.outputs[0].shape[-1])
-    return 2 if channels == 1 else channels
 
 
 def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
@@ -81,11 +77,11 @@ def load_image(path) -> np.ndarray:
 
 
 def save_image(array: np.ndarray, path) -> Path:
-    """Write ``uint8 (H, W[, 3])`` to ``path`` (format from the suffix), creating folders."""
+    """Write ``uint8 (H, W[, 3])`` to ``path`` (format from the suffix), creating folders
+    (``fsutil.output_file`` checks the place first)."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = output_file(path)
     Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path)
     return path
 
@@ -118,7 +114,12 @@ def output_path(out: str | None, image, suffix: str) -> Path:
     return Path(out or f"{Path(image).stem}_{suffix}.png")
 
 
+# What the apps report in one line instead of a traceback: bad values, and file-system
+# problems on input or output (named by file).
+USER_ERRORS = (ValueError, OSError)
+
+
 def report_error(app: str, error: Exception) -> int:
     """Print ``<app>: error: <message>`` on stderr (argparse's style) and return exit code 2."""
-    print(f"{app}: error: {error}", file=sys.stderr)
+    print(f"{app}: error: {describe(error)}", file=sys.stderr)
     return 2

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..resize import ASPECT_MODES
 from .common import (
+    USER_ERRORS,
     add_dataset_option,
     app_parser,
     load_photo_and_model,
@@ -133,7 +134,7 @@ def main(argv=None) -> int:
         )
         out = output_path(args.out, args.image, args.view)
         save_image(picture, out)
-    except (ValueError, FileNotFoundError) as error:
+    except USER_ERRORS as error:
         return report_error("face_parsing", error)
     print(f"wrote {out}")
     return 0

@@ -185,6 +185,7 @@ def predict_split(
     """Predict raw images of ``split`` at their original size (probabilities resized back,
     then argmax); write ``OUT/<key>.png`` label maps (ids, named by item key so they pair
     with the ground truth) and, with a palette, ``OUT/overlays/<key>.jpg``."""
+    from ..compat import check_model_classes
     from ..datasets import get_format
     from ..datasets.readers.base import read_image
     from ..predict import OVERLAY_FOLDER, predict_labels, save_label_map
@@ -193,6 +194,7 @@ def predict_split(
     from .common import save_image
 
     fmt = get_format(config["data"]["dataset"])
+    check_model_classes(model, fmt.spec.class_names, f"dataset {fmt.spec.name}")
     items = split_items(config, split, limit)
     images = [read_image(item.image_path) for item in items]
     out_dir = Path(out_dir)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .common import (
+    USER_ERRORS,
     app_parser,
     load_image,
     load_photo_and_model,
@@ -129,7 +130,7 @@ def main(argv=None) -> int:
         mask = portrait_mask(model, image, args.threshold)
         save_image(composite(image, mask, args.background), out)
         save_image(mask * np.uint8(255), mask_path(out))
-    except (ValueError, FileNotFoundError) as error:
+    except USER_ERRORS as error:
         return report_error("portrait", error)
     print(f"wrote {out} and {mask_path(out)} (person: {100 * mask.mean():.1f}% of the pixels)")
     return 0

@@ -23,6 +23,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..resize import ASPECT_MODES
 from .common import (
+    USER_ERRORS,
     add_dataset_option,
     app_parser,
     load_photo_and_model,
@@ -220,7 +221,7 @@ def main(argv=None) -> int:
         )
         out = output_path(args.out, args.image, args.part)
         save_image(result, out)
-    except (ValueError, FileNotFoundError) as error:
+    except USER_ERRORS as error:
         return report_error("recolour", error)
     found = np.isin(label, ids).mean()
     print(f"wrote {out} ({args.part}: {100 * found:.1f}% of the pixels)")

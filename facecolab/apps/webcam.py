@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from .common import app_parser, load_app_model, load_image, report_error
+from .common import USER_ERRORS, app_parser, load_app_model, load_image, report_error
 from .portrait import BACKGROUNDS, THRESHOLD, add_background_options, composite, portrait_mask
 
 CV2_MISSING = (
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
         require_cv2()  # before the slow model load
         model, _ = load_app_model(args.model)
         frames = run(model, args.camera, args.background, args.threshold)
-    except (ImportError, ValueError, FileNotFoundError) as error:
+    except (ImportError, *USER_ERRORS) as error:
         return report_error("webcam", error)
     print(f"showed {frames} frames")
     return 0

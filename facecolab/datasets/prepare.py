@@ -3,7 +3,10 @@
 ``OUT/images/<key>.jpg`` (RGB, resized), ``OUT/labels/<key>.png`` (uint8 ids, nearest),
 ``OUT/splits/<split>.txt`` and ``OUT/dataset.json``. Every file is written to a temporary
 name and renamed, so an interrupted run leaves only whole files; a rerun skips keys whose
-image and label both exist, so it resumes where it stopped.
+image and label both exist, so it resumes where it stopped. The output folder is checked and
+locked before anything is written (``fsutil.output_folder``), and a rerun with other settings
+is refused (``prepare_record``). Bad input items are reported and skipped; a failed write
+stops the run with an ``OutputError`` naming the output.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +21,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..fsutil import atomic_write_bytes, describe, input_folder, output_folder
 from ..resize import fit_geometry, resize_image, resize_mask
+from . import prepare_record
 from .labels import check_ids, get_relabel, remap_lut
 from .readers import get_format
 from .readers.base import DEFAULT_FRACTIONS, DatasetFormat, Item, read_image, relabelled
 from .specs import DatasetSpec, get_spec
+from .splits import SPLIT_SUFFIX, check_split_name, read_split_list, split_list_bytes
 
 JPEG_QUALITY = 95
 
@@ -45,29 +50,7 @@ class PrepareSummary:
     written: int = 0
     skipped: int = 0
     bad: list[tuple[str, str, str]] = field(default_factory=list)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder + rename.
-
-    The file gets the usual permissions (0666 less the umask), not mkstemp's private 0600.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    class_pixels: dict[str, int] = field(default_factory=dict)
 
 
 def _encode(array: np.ndarray, fmt: str, **options) -> bytes:
@@ -80,45 +63,53 @@ def _histogram(label: np.ndarray) -> np.ndarray:
     return np.bincount(label.ravel(), minlength=256)[:256]
 
 
+def _finished(label_out: Path, size) -> np.ndarray | None:
+    """The label map of an item an earlier run finished (``None``: redo it)."""
+    try:
+        with Image.open(label_out) as done:
+            finished = np.asarray(done)
+    except (OSError, ValueError):
+        return None
+    return finished if finished.shape == size else None
+
+
+def _load(job: _Job) -> tuple[np.ndarray, np.ndarray]:
+    """The item's image and label map at the prepared size; ``OSError``/``ValueError``
+    naming the input file when it is unusable."""
+    item, fmt = job.item, job.fmt
+    source = str(item.label_paths[0]) if item.label_paths else item.key
+    if not (item.image_path.exists() or item.image_path.is_symlink()):
+        raise FileNotFoundError(f"{item.image_path}: image not found (its label is {source})")
+    image = read_image(item.image_path)
+    label = fmt.load_label(item)
+    check_ids(label, fmt.spec.num_classes, source)
+    if label.shape != image.shape[:2]:
+        # Several datasets ship masks at another resolution (CelebAMask-HQ: 512 vs 1024);
+        # that is fine as long as the aspect ratio agrees.
+        ratio_image = image.shape[0] / image.shape[1]
+        ratio_label = label.shape[0] / label.shape[1]
+        if abs(ratio_image - ratio_label) > 0.01:
+            raise ValueError(
+                f"{source}: mask size {label.shape[::-1]} does not match image "
+                f"{item.image_path} size {image.shape[1::-1]}"
+            )
+    return resize_image(image, job.size, job.aspect), resize_mask(label, job.size, job.aspect)
+
+
 def _process(job: _Job):
-    """Write one item; returns ``(key, histogram, wrote, error)``; never raises on bad data."""
+    """Write one item; returns ``(key, histogram, wrote, error)``. Bad input is returned as
+    ``error``; a failed write raises ``OutputError`` (it is not the item's fault)."""
     image_out = job.out / "images" / f"{job.item.key}.jpg"
     label_out = job.out / "labels" / f"{job.item.key}.png"
+    if image_out.exists() and (finished := _finished(label_out, job.size)) is not None:
+        return job.item.key, _histogram(finished), False, None
     try:
-        if image_out.exists() and label_out.exists():
-            with Image.open(label_out) as done:
-                finished = np.asarray(done)
-            if finished.shape == job.size:
-                return job.item.key, _histogram(finished), False, None
-        fmt = job.fmt
-        image = read_image(job.item.image_path)
-        label = fmt.load_label(job.item)
-        source = str(job.item.label_paths[0]) if job.item.label_paths else job.item.key
-        check_ids(label, fmt.spec.num_classes, source)
-        if label.shape != image.shape[:2]:
-            # Several datasets ship masks at another resolution (CelebAMask-HQ: 512 vs 1024);
-            # that is fine as long as the aspect ratio agrees.
-            ratio_image = image.shape[0] / image.shape[1]
-            ratio_label = label.shape[0] / label.shape[1]
-            if abs(ratio_image - ratio_label) > 0.01:
-                raise ValueError(
-                    f"{source}: mask size {label.shape[::-1]} does not match image "
-                    f"{job.item.image_path} size {image.shape[1::-1]}"
-                )
-        image = resize_image(image, job.size, job.aspect)
-        label = resize_mask(label, job.size, job.aspect)
-        atomic_write_bytes(image_out, _encode(image, "JPEG", quality=JPEG_QUALITY))
-        atomic_write_bytes(label_out, _encode(label, "PNG"))
-        return job.item.key, _histogram(label), True, None
+        image, label = _load(job)
     except (OSError, ValueError) as error:
-        return job.item.key, None, False, _describe(error)
-
-
-def _describe(error: Exception) -> str:
-    """``"file: reason"`` for an error; OS errors carry the file separately."""
-    if isinstance(error, OSError) and error.filename:
-        return f"{error.filename}: {error.strerror or 'cannot read'}"
-    return str(error)
+        return job.item.key, None, False, describe(error)
+    atomic_write_bytes(image_out, _encode(image, "JPEG", quality=JPEG_QUALITY))
+    atomic_write_bytes(label_out, _encode(label, "PNG"))
+    return job.item.key, _histogram(label), True, None
 
 
 def _remove_stale_temporaries(out: Path) -> None:
@@ -129,22 +120,20 @@ def _remove_stale_temporaries(out: Path) -> None:
                 tmp.unlink(missing_ok=True)
 
 
-def _check_previous_run(out: Path, name: str, size, aspect: str, relabel: dict | None) -> None:
-    """Refuse to resume into a folder prepared with other settings (files would mix)."""
-    path = out / "dataset.json"
-    if not path.exists():
-        return
-    try:
-        previous = json.loads(path.read_text())
-    except ValueError as error:
-        raise ValueError(f"{path}: unreadable ({error}); delete it or use another --out") from None
-    settings = {"name": name, "size": list(size), "aspect": aspect, "relabel": relabel}
-    changed = {k: previous.get(k) for k, v in settings.items() if previous.get(k) != v}
-    if changed:
-        raise ValueError(
-            f"{path}: folder was prepared with {changed}, not {settings}; "
-            "use another output folder or delete this one"
-        )
+# Room in a 255-byte file name for the ".jpg" suffix and atomic_write_bytes' temporary name.
+MAX_KEY_BYTES = 255 - len(".jpg") - len("..12345678.tmp")
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be the stem of prepared files (``None`` when it can): it comes
+    from raw file names and list files, so it may hold anything."""
+    if "/" in key or "\x00" in key:
+        return "holds '/' or a NUL byte (a path, not a file name)"
+    if not key or key.startswith("."):
+        return "is empty or starts with '.'"
+    if len(os.fsencode(key)) > MAX_KEY_BYTES:
+        return f"is longer than {MAX_KEY_BYTES} bytes"
+    return None
 
 
 def prepare(
@@ -183,17 +172,13 @@ def prepare(
     Returns:
         A :class:`PrepareSummary`; ``dataset.json`` in ``out`` records the same.
     """
-    from tqdm.auto import tqdm
-
     fmt = fmt or get_format(name)
     relabel_record = None
     if relabel is not None:
         table = get_relabel(relabel)
         fmt = relabelled(fmt, table)
         relabel_record = table.to_dict()
-    root, out = Path(root), Path(out)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: dataset root folder not found")
+    root, out = input_folder(root, "dataset root folder"), Path(out)
     size = (int(size[0]), int(size[1]))
     fit_geometry((1, 1), size, aspect)  # validates aspect before any work
     wanted = tuple(splits) if splits else fmt.splits
@@ -209,20 +194,57 @@ def prepare(
         except FileNotFoundError as error:
             if splits:  # asked for explicitly
                 raise
-            missing.append(_describe(error))
+            missing.append(describe(error))
     if not any(items_by_split.values()):
         reason = f" ({'; '.join(missing)})" if missing else ""
         raise FileNotFoundError(f"{root}: no {name} items found for splits {wanted}{reason}")
     _check_unique_keys(items_by_split)
-    _check_previous_run(out, name, size, aspect, relabel_record)
-    _remove_stale_temporaries(out)
+    wanted_settings = prepare_record.settings(
+        name, fmt.spec, size, aspect, root, format_options, wanted, relabel_record
+    )
+    with output_folder(out, ("images", "labels", "splits")):
+        prepare_record.check_rerun(out, wanted_settings)
+        prepare_record.mark_started(out, wanted_settings)
+        try:
+            _remove_stale_temporaries(out)
+            listed = {item.key for items in items_by_split.values() for item in items}
+            prepare_record.remove_stale(out, listed, items_by_split)
+            summary = _run_jobs(
+                name, fmt, items_by_split, out, size, aspect, workers, strict, progress
+            )
+            record = wanted_settings | {
+                "seed": seed,
+                "fractions": list(fractions),
+                "counts": summary.counts,
+                "class_pixels": summary.class_pixels,
+                "bad_items": [{"key": k, "file": f, "reason": r} for k, f, r in summary.bad],
+            }
+            atomic_write_bytes(out / "dataset.json", json.dumps(record, indent=2).encode())
+        except BaseException:
+            prepare_record.forget_if_empty(out)
+            raise
+        prepare_record.mark_finished(out)
+    return summary
 
-    jobs = [
-        _Job(fmt, item, out, size, aspect) for items in items_by_split.values() for item in items
-    ]
+
+def _run_jobs(name, fmt, items_by_split, out, size, aspect, workers, strict, progress):
+    """Process every item (in ``workers`` processes), then write the split lists of the good
+    ones. Raises ``ValueError`` when no item at all could be prepared."""
+    from tqdm.auto import tqdm
+
     summary = PrepareSummary()
     histogram = np.zeros(256, dtype=np.int64)
     good: set[str] = set()
+    jobs = []
+    for items in items_by_split.values():
+        for item in items:
+            problem = key_problem(item.key)
+            if problem is None:
+                jobs.append(_Job(fmt, item, out, size, aspect))
+            elif strict:
+                raise ValueError(f"{item.key!r}: {item.image_path}: key {problem}")
+            else:
+                summary.bad.append((item.key, str(item.image_path), f"key {problem}"))
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(jobs), desc=f"prepare {name}", disable=not progress, unit="img")
 
@@ -249,32 +271,21 @@ def prepare(
                 chunk = max(1, min(8, len(jobs) // (4 * workers)))
                 for result in pool.map(_process, jobs, chunksize=chunk):
                     consume(result)
-            finally:  # on a strict failure or Ctrl-C, drop the queued items
+            finally:  # on a strict failure, a failed write or Ctrl-C, drop the queued items
                 pool.shutdown(cancel_futures=True)
     finally:
         bar.close()
+    if not good:
+        examples = "; ".join(f"{k}: {f}: {r}" if f else f"{k}: {r}" for k, f, r in summary.bad[:3])
+        raise ValueError(f"no item could be prepared ({len(summary.bad)} bad, e.g. {examples})")
 
     for split, items in items_by_split.items():
         keys = [item.key for item in items if item.key in good]
         summary.counts[split] = len(keys)
-        atomic_write_bytes(
-            out / "splits" / f"{split}.txt", "".join(k + "\n" for k in keys).encode()
-        )
-    record = {
-        "name": name,
-        "spec": fmt.spec.to_dict(),
-        "size": list(size),
-        "aspect": aspect,
-        "relabel": relabel_record,
-        "root": str(root),
-        "seed": seed,
-        "fractions": list(fractions),
-        "counts": summary.counts,
-        "class_pixels": {cls: int(histogram[i]) for i, cls in enumerate(fmt.spec.class_names)}
-        | ({"ignore": int(histogram[255])} if histogram[255] else {}),
-        "bad_items": [{"key": k, "file": f, "reason": r} for k, f, r in summary.bad],
-    }
-    atomic_write_bytes(out / "dataset.json", json.dumps(record, indent=2).encode())
+        atomic_write_bytes(out / "splits" / f"{split}{SPLIT_SUFFIX}", split_list_bytes(keys))
+    summary.class_pixels = {
+        cls: int(histogram[i]) for i, cls in enumerate(fmt.spec.class_names)
+    } | ({"ignore": int(histogram[255])} if histogram[255] else {})
     return summary
 
 
@@ -305,7 +316,13 @@ def read_dataset_info(prepared_dir) -> dict:
             f"{path} not found: prepare the dataset first "
             "(python data_prep/load_data.py --dataset NAME --root RAW --out DIR)"
         )
-    return json.loads(path.read_text())
+    try:
+        info = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(info, dict) or not {"spec", "size"} <= set(info):
+        raise ValueError(f"{path}: not a prepared dataset record (needs spec and size)")
+    return info
 
 
 def dataset_spec(prepared_dir) -> DatasetSpec:
@@ -316,11 +333,11 @@ def dataset_spec(prepared_dir) -> DatasetSpec:
 def split_files(prepared_dir, split: str) -> tuple[list[Path], list[Path]]:
     """Image and label paths of a prepared split (``FileNotFoundError`` names the list)."""
     root = Path(prepared_dir)
-    list_path = root / "splits" / f"{split}.txt"
+    list_path = root / "splits" / f"{check_split_name(split)}{SPLIT_SUFFIX}"
     if not list_path.exists():
-        available = sorted(p.stem for p in (root / "splits").glob("*.txt"))
+        available = sorted(p.stem for p in (root / "splits").glob(f"*{SPLIT_SUFFIX}"))
         raise FileNotFoundError(f"{list_path}: no split {split!r} (available: {available})")
-    keys = [k for k in list_path.read_text().split() if k]
+    keys = read_split_list(list_path)
     if not keys:
         raise ValueError(f"{list_path}: split {split!r} is empty")
     images = [root / "images" / f"{k}.jpg" for k in keys]
@@ -340,7 +357,7 @@ def relabel_prepared(prepared_dir, out, relabel: str) -> dict:
         ValueError: the folder's labels are not the table's source label set, or ``out``
             already holds a prepared folder.
     """
-    source, out = Path(prepared_dir), Path(out)
+    source = Path(prepared_dir)
     info = read_dataset_info(source)
     table = get_relabel(relabel)
     if info.get("relabel") or info["spec"]["name"] != table.source:
@@ -348,31 +365,31 @@ def relabel_prepared(prepared_dir, out, relabel: str) -> dict:
             f"{source}: holds {info['spec']['name']} labels; table {relabel!r} reads "
             f"{table.source} labels"
         )
-    if (out / "dataset.json").exists():
-        raise ValueError(f"{out}: already a prepared folder; use another output folder")
     lut = remap_lut(table.table, unmapped="ignore")
     histogram = np.zeros(256, dtype=np.int64)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    for split_list in sorted((source / "splits").glob("*.txt")):
-        atomic_write_bytes(out / "splits" / split_list.name, split_list.read_bytes())
-    for label_path in sorted((source / "labels").glob("*.png")):
-        with Image.open(label_path) as label:
-            relabelled = lut[np.asarray(label)]
-        histogram += _histogram(relabelled)
-        atomic_write_bytes(out / "labels" / label_path.name, _encode(relabelled, "PNG"))
-        image = source / "images" / f"{label_path.stem}.jpg"
-        target = out / "images" / image.name
-        if image.exists() and not target.exists():
-            try:
-                os.link(image, target)
-            except OSError:
-                atomic_write_bytes(target, image.read_bytes())
-    spec = get_spec(table.target)
-    record = info | {
-        "spec": spec.to_dict(),
-        "relabel": table.to_dict(),
-        "class_pixels": {cls: int(histogram[i]) for i, cls in enumerate(spec.class_names)}
-        | ({"ignore": int(histogram[255])} if histogram[255] else {}),
-    }
-    atomic_write_bytes(out / "dataset.json", json.dumps(record, indent=2).encode())
+    with output_folder(out, ("images", "labels", "splits")) as out:
+        if (out / "dataset.json").exists():
+            raise ValueError(f"{out}: already a prepared folder; use another output folder")
+        for split_list in sorted((source / "splits").glob(f"*{SPLIT_SUFFIX}")):
+            atomic_write_bytes(out / "splits" / split_list.name, split_list.read_bytes())
+        for label_path in sorted((source / "labels").glob("*.png")):
+            with Image.open(label_path) as label:
+                relabelled_ids = lut[np.asarray(label)]
+            histogram += _histogram(relabelled_ids)
+            atomic_write_bytes(out / "labels" / label_path.name, _encode(relabelled_ids, "PNG"))
+            image = source / "images" / f"{label_path.stem}.jpg"
+            target = out / "images" / image.name
+            if image.exists() and not target.exists():
+                try:
+                    os.link(image, target)
+                except OSError:
+                    atomic_write_bytes(target, image.read_bytes())
+        spec = get_spec(table.target)
+        record = info | {
+            "spec": spec.to_dict(),
+            "relabel": table.to_dict(),
+            "class_pixels": {cls: int(histogram[i]) for i, cls in enumerate(spec.class_names)}
+            | ({"ignore": int(histogram[255])} if histogram[255] else {}),
+        }
+        atomic_write_bytes(out / "dataset.json", json.dumps(record, indent=2).encode())
     return record

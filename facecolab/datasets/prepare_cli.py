@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..cli_types import non_negative_int, positive_int
+from ..config import MAX_SIDE
+from ..fsutil import describe
 from .labels import RELABEL_TABLES
 from .prepare import PrepareSummary, prepare
 from .readers import FORMATS
@@ -21,8 +24,10 @@ def _size(text: str) -> tuple[int, int]:
         values = [int(p) for p in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must be N or H,W, got {text!r}") from None
-    if len(values) not in (1, 2) or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"size must be N or H,W with positive ints, got {text!r}")
+    if len(values) not in (1, 2) or min(values) < 1 or max(values) > MAX_SIDE:
+        raise argparse.ArgumentTypeError(
+            f"size must be N or H,W with ints 1..{MAX_SIDE}, got {text!r}"
+        )
     return (values[0], values[-1])
 
 
@@ -50,20 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_FRACTIONS,
         help="train,val,test fractions for layouts without an official split (default 0.7,0.2,0.1)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for seeded splits")
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed for seeded splits")
+    parser.add_argument(
+        "--workers", type=positive_int, default=None, help="processes (default: all cores)"
+    )
     parser.add_argument("--strict", action="store_true", help="stop at the first bad item")
     parser.add_argument("--aspect", choices=("stretch", "letterbox", "crop"), default="stretch")
     parser.add_argument(
         "--sample",
-        type=int,
+        type=non_negative_int,
         metavar="N",
         default=0,
         help="first write a procedurally drawn sample of N images into --root",
     )
     parser.add_argument(
         "--sample-size",
-        type=int,
+        type=positive_int,
         default=128,
         metavar="PX",
         help="image side of the --sample images (default 128)",
@@ -110,8 +117,6 @@ def main(argv=None) -> int:
         parser.error("--merge-table applies to --dataset face8 only")
     if (args.img_prefix or args.label_prefix) and args.dataset != "celeba_face":
         parser.error("--img-prefix / --label-prefix apply to --dataset celeba_face only")
-    if args.workers is not None and args.workers < 1:
-        parser.error("--workers must be at least 1")
     try:
         if args.sample:
             from .sample import write_sample
@@ -144,8 +149,8 @@ def main(argv=None) -> int:
             format_options=options,
             relabel=args.relabel,
         )
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (OSError, ValueError) as error:
+        print(f"error: {describe(error)}", file=sys.stderr)
         return 1
     print(format_summary(args.dataset, args.out, args.size, args.aspect, summary))
     return 0

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..labels import FACE8_MERGE, FACE8_SOURCE_CLASSES, remap
 from ..specs import CELEBAMASK_HQ_COLOURS, IGNORE_INDEX, get_spec
-from ._folders import files_by_stem, split_folder
+from ._folders import files_by_stem, pair_by_stem, split_folder
 from .base import DatasetFormat, Item, read_grey
 
 SPEC = get_spec("face8")
@@ -29,15 +29,22 @@ SPLIT_DIRS = {"train": ("train",), "val": ("val", "validation"), "test": ("test"
 
 
 def list_items(root, split: str, seed: int = 0, fractions=None) -> list[Item]:
-    """Items of one split folder; keys are ``<split>_<stem>`` (stems may repeat per split)."""
+    """Items of one split folder; keys are ``<split>_<stem>`` (stems may repeat per split).
+    A mask without its image (or the reverse) is listed with the missing file's expected
+    path, so preparation reports it."""
     if split not in SPLIT_DIRS:
         raise ValueError(f"face8 splits are {tuple(SPLIT_DIRS)}, got {split!r}")
     folder = split_folder(Path(root), SPLIT_DIRS[split], f"face8 {split}")
     images = files_by_stem(split_folder(folder, ("images",), "face8 images"))
     masks = folder / "masks"
-    return [
-        Item(f"{split}_{stem}", path, (masks / f"{stem}.png",)) for stem, path in images.items()
-    ]
+    listed = files_by_stem(masks, (".png",)) if masks.is_dir() else {}
+    return pair_by_stem(
+        images,
+        listed,
+        key=lambda stem: f"{split}_{stem}",
+        missing_label=lambda stem: masks / f"{stem}.png",
+        missing_image=lambda stem: folder / "images" / f"{stem}.jpg",
+    )
 
 
 def load_label(

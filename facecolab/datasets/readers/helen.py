@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..specs import get_spec
-from ._folders import files_by_stem
+from ._folders import files_by_stem, pair_by_stem
 from .base import DatasetFormat, Item, carve_val, read_grey
 
 SPEC = get_spec("helen")
@@ -50,9 +50,16 @@ def _label_names_path(root: Path, source: str) -> Path:
 def _source_items(root: Path, source: str) -> list[Item]:
     folder, list_path = root / source, root / f"{source}.txt"
     if folder.is_dir():
-        images = files_by_stem(folder)
-        ids = [stem.removesuffix("_image") for stem in images if stem.endswith("_image")]
-        return [Item(i, images[f"{i}_image"], (folder / f"{i}_label.png",)) for i in ids]
+        files = files_by_stem(folder)
+        images = {s.removesuffix("_image"): p for s, p in files.items() if s.endswith("_image")}
+        labels = {s.removesuffix("_label"): p for s, p in files.items() if s.endswith("_label")}
+        return pair_by_stem(
+            images,
+            labels,
+            key=str,
+            missing_label=lambda i: folder / f"{i}_label.png",
+            missing_image=lambda i: folder / f"{i}_image.jpg",
+        )
     if list_path.exists():
         ids = [
             line.replace(",", " ").split()[-1]

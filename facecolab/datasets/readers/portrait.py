@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..labels import threshold
 from ..specs import get_spec
-from ._folders import files_by_stem, split_folder
+from ._folders import files_by_stem, pair_by_stem, split_folder
 from .base import DatasetFormat, Item, read_grey
 
 SPEC = get_spec("portrait")
@@ -18,17 +18,21 @@ SPLITS = ("train", "val")
 
 
 def list_items(root, split: str, seed: int = 0, fractions=None) -> list[Item]:
-    """Items of one split folder; keys are ``<split>_<stem>``; a missing mask is kept as its
-    expected path ``label_1/<stem>.png`` so that preparation reports it."""
+    """Items of one split folder; keys are ``<split>_<stem>``; a missing mask or image is
+    kept as its expected path (``label_1/<stem>.png``, ``data/<stem>.jpg``) so that
+    preparation reports it."""
     if split not in SPLITS:
         raise ValueError(f"portrait splits are {SPLITS}, got {split!r}")
     folder = split_folder(Path(root), (split,), f"portrait {split}")
     images = files_by_stem(split_folder(folder, ("data",), "portrait images"))
     masks = files_by_stem(split_folder(folder, ("label_1",), "portrait masks"))
-    return [
-        Item(f"{split}_{stem}", path, (masks.get(stem, folder / "label_1" / f"{stem}.png"),))
-        for stem, path in images.items()
-    ]
+    return pair_by_stem(
+        images,
+        masks,
+        key=lambda stem: f"{split}_{stem}",
+        missing_label=lambda stem: folder / "label_1" / f"{stem}.png",
+        missing_image=lambda stem: folder / "data" / f"{stem}.jpg",
+    )
 
 
 def load_label(item: Item):
