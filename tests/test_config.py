@@ -10,6 +10,7 @@ import pytest
 
 from facecolab.augment import AugmentConfig
 from facecolab.config import DEFAULTS, load_config, parse_override, resolve_config
+from facecolab.datasets.labels import label_set_name
 from facecolab.datasets.readers import FORMATS
 from facecolab.datasets.specs import get_spec
 from facecolab.evaluate import flatten_metrics
@@ -82,7 +83,7 @@ def test_shipped_config_resolves_to_buildable_parts(path):
 def test_reference_metrics_use_evaluation_names(path):
     config = load_config(path)
     reference = config["reference"]
-    spec = get_spec(config["data"]["dataset"])
+    spec = get_spec(label_set_name(config["data"]["dataset"], config["data"]["relabel"]))
     identity = np.eye(spec.num_classes, dtype=np.int64)
     known = set(
         flatten_metrics(summarize(identity, spec.class_names, groups_for(spec.class_names)))
