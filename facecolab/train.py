@@ -357,7 +357,8 @@ def build_training_model(config: dict, num_classes: int) -> keras.Model:
         # Deep supervision: every output gets the loss, the first (full size) the metrics.
         loss=[loss] * outputs if outputs > 1 else loss,
         metrics=[metrics] + [[]] * (outputs - 1) if outputs > 1 else metrics,
-        jit_compile="auto" if on_gpu() else False,
+        # XLA slows TensorFlow on a CPU; JAX always compiles (eager JAX is far slower).
+        jit_compile="auto" if on_gpu() or keras.backend.backend() != "tensorflow" else False,
     )
     return model
 

@@ -343,3 +343,14 @@ def test_importing_models_has_no_segmentation_models_side_effect():
         timeout=120,
     )
     assert result.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize(("width", "convs"), [(1.0, 64), (0.25, 16)])
+def test_segnet_width_scales_every_conv(width, convs):
+    from facecolab.models import build_model
+
+    model = build_model("segnet_vgg16", (32, 32, 3), 2, width=width, bn_momentum=0.9)
+    assert model.get_layer("block1_conv1").filters == convs
+    assert model.get_layer("block5_conv3").filters == round(512 * width)
+    with pytest.raises(ValueError, match="width 1.0"):
+        build_model("segnet_vgg16", (32, 32, 3), 2, width=0.5, encoder_weights="imagenet")

@@ -118,3 +118,16 @@ def test_resize_to_keeps_later_batch_norm_in_inference_mode():
     np.testing.assert_allclose(eager, model.predict(x, verbose=0), rtol=1e-6)
     constant = np.full((1, 3, 5, 2), 7.0, "float32")
     np.testing.assert_allclose(np.asarray(ResizeTo(6, 4)(constant)), 7.0, rtol=1e-6)
+
+
+def test_argmax_pooling_matches_tensorflow():
+    import tensorflow as tf
+
+    batch = np.random.default_rng(2).normal(size=(2, 6, 8, 3)).astype("float32")
+    pooled, position = MaxPoolWithArgmax()(batch)
+    reference, flat = tf.nn.max_pool_with_argmax(batch, 2, 2, "VALID", include_batch_in_index=True)
+    np.testing.assert_array_equal(np.asarray(pooled), reference.numpy())
+    # TF's flat index ((b * H + y) * W + x) * C + c holds the same window position dy * 2 + dx
+    flat = flat.numpy()
+    y, x = (flat // 3 // 8) % 6, (flat // 3) % 8
+    np.testing.assert_array_equal(np.asarray(position), (y % 2) * 2 + x % 2)

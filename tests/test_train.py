@@ -277,3 +277,31 @@ def test_schedule_learning_rates(schedule, expected):
         after_warmup = rates[schedule["warmup_epochs"] :]
         assert all(a > b for a, b in zip(after_warmup, after_warmup[1:], strict=False))
         assert min(rates) > floor
+
+
+def test_time_limit_stops_before_an_epoch_would_overrun(monkeypatch):
+    from facecolab.train import TimeLimit
+
+    clock = iter([0.0, 40.0, 80.0, 130.0])  # train begins, then the end of each epoch
+    monkeypatch.setattr("facecolab.train.time.monotonic", lambda: next(clock))
+    limit = TimeLimit(minutes=2.5)  # 150 s
+    limit.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    limit.model.stop_training = False
+    limit.on_train_begin()
+    stops = []
+    for epoch in range(3):
+        limit.on_epoch_end(epoch)
+        stops.append(limit.model.stop_training)
+    # after 40 s and 80 s another 40 s epoch fits in 150 s; after 130 s (43 s each) it does not
+    assert stops == [False, False, True]
+
+
+@pytest.mark.parametrize("setting", [True, False])
+def test_precision_policy_is_restored(setting):
+    from facecolab.train import precision_policy
+
+    before = keras.config.dtype_policy().name
+    with precision_policy(setting):
+        inside = keras.config.dtype_policy().name
+    assert keras.config.dtype_policy().name == before == "float32"
+    assert inside == ("mixed_float16" if setting else "float32")
