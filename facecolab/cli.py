@@ -314,17 +314,42 @@ def _run_uncertainty(args) -> int:
 
 def _add_export(sub) -> None:
     parser = sub.add_parser(
-        "export", help="save a model as an inference-only .keras file (no optimiser state)"
+        "export",
+        help="save a model for inference: portable .weights.npz (what ships) or .keras",
     )
-    parser.add_argument("--model", required=True, help="any model file or run folder")
-    parser.add_argument("--out", required=True, help="the .keras file to write")
+    parser.add_argument(
+        "--model", required=True, help="any model file, run folder or weights/manifest.json name"
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="the file to write: NAME.weights.npz (portable: loads on every supported Keras; "
+        "ship these) or NAME.keras (no optimiser state; may not load on an older Keras)",
+    )
+    parser.add_argument(
+        "--config",
+        help="training config naming the model's builder (.weights.npz from a model that has "
+        "no run folder)",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=("float32", "float16"),
+        default="float32",
+        help=".weights.npz precision (float16: half the size; re-measure its metrics)",
+    )
     parser.set_defaults(handler=_run_export)
 
 
 def _run_export(args) -> int:
-    from .export import export_for_inference
+    from .export import export_for_inference, export_portable
+    from .portable import is_portable
 
-    path = export_for_inference(args.model, output_file(args.out))
+    if is_portable(args.out):
+        path = export_portable(args.model, output_file(args.out), args.config, args.dtype)
+    elif args.config or args.dtype != "float32":
+        raise ValueError(f"{args.out}: --config and --dtype apply to .weights.npz exports")
+    else:
+        path = export_for_inference(args.model, output_file(args.out))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 

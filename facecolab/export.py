@@ -1,7 +1,11 @@
 """Load a model from any of the files facecolab (or a user) writes, always in safe mode.
 
 Formats:
-    ``.keras``: the native format (architecture + weights).
+    ``.weights.npz``: portable weights (``facecolab.portable``): the builder call, the weights
+        and a check in one file that loads on every Keras the requirements admit; what ships
+        in ``weights/`` (:func:`export_portable` writes one).
+    ``.keras``: the native format (architecture + weights); it may not load on a Keras older
+        than the one that wrote it.
     ``.h5`` / ``.hdf5``: a legacy full-model HDF5 file (``model.save("m.h5")``); one that holds
         weights only is treated like ``.weights.h5``.
     ``.weights.h5``: weights only, plus the configuration needed to rebuild the architecture:
@@ -85,30 +89,36 @@ def _read_json(path: Path) -> dict:
         raise ValueError(f"{path}: not valid JSON ({error})") from None
 
 
-def build_from_config(config: dict, source: str = "config"):
-    """A freshly built (untrained) model from a model-config sidecar dict or a training config.
+def builder_call(config: dict, source: str = "config") -> tuple[str, dict]:
+    """``(registry name, build_model keyword arguments)`` described by a model-config sidecar
+    dict or a training config.
 
     Training configs (validated by ``facecolab.config.resolve_config``) give ``model.name``,
     ``model.options`` and ``data.image_size``; the class count comes from ``data.dataset``'s
     spec.
     """
-    from .models import build_model
-
     if "builder" in config:
-        return build_model(config["builder"], **config.get("kwargs", {}))
+        return config["builder"], dict(config.get("kwargs", {}))
     from .config import resolve_config
     from .datasets.labels import label_set_name
     from .datasets.specs import get_spec
 
     config = resolve_config(config, source=source)
     data = config["data"]
-    num_classes = get_spec(label_set_name(data["dataset"], data["relabel"])).num_classes
-    return build_model(
-        config["model"]["name"],
-        (*config["data"]["image_size"], 3),
-        num_classes,
+    return config["model"]["name"], {
+        "input_shape": [*data["image_size"], 3],
+        "num_classes": get_spec(label_set_name(data["dataset"], data["relabel"])).num_classes,
         **config["model"]["options"],
-    )
+    }
+
+
+def build_from_config(config: dict, source: str = "config"):
+    """A freshly built (untrained) model from a model-config sidecar dict or a training config
+    (see :func:`builder_call`)."""
+    from .models import build_model
+
+    name, kwargs = builder_call(config, source)
+    return build_model(name, **kwargs)
 
 
 def _config_for_weights(path: Path, config) -> tuple[dict, str]:
@@ -150,13 +160,15 @@ def load_model_any(path, config=None):
     loaded in safe mode and not compiled (for inference and evaluation).
 
     Args:
-        path: a ``.keras``, ``.h5``/``.hdf5`` or ``.weights.h5`` file, or a run folder.
+        path: a ``.weights.npz``, ``.keras``, ``.h5``/``.hdf5`` or ``.weights.h5`` file, or a
+            run folder.
         config: for weights-only files: a dict or JSON path (model-config sidecar or training
             config); default: look for the sidecar, then the run's ``config.json``.
     """
     import keras
 
     from . import models  # noqa: F401  (registers the custom layers)
+    from .portable import is_portable, load_portable
 
     path = Path(path)
     if path.is_dir():
@@ -166,6 +178,8 @@ def load_model_any(path, config=None):
         path = found[0]
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
+    if is_portable(path):
+        return load_portable(path)
     name = path.name.lower()
     weights_only = name.endswith(WEIGHTS_SUFFIX) or (
         name.endswith((".h5", ".hdf5")) and not _h5_holds_model(path)
@@ -190,8 +204,8 @@ def load_model_any(path, config=None):
         except Exception as error:  # a damaged or crafted file fails in many ways
             raise ValueError(f"{path}: cannot load this model file ({_cause(error)})") from error
     raise ValueError(
-        f"{path}: unsupported model format; use .keras, .h5/.hdf5 (full model) "
-        f"or {WEIGHTS_SUFFIX} with a config"
+        f"{path}: unsupported model format; use .weights.npz (portable), .keras, "
+        f".h5/.hdf5 (full model) or {WEIGHTS_SUFFIX} with a config"
     )
 
 
@@ -208,6 +222,39 @@ def export_for_inference(source, destination) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     save_model_atomic(load_model_any(source), destination)
     return destination
+
+
+def export_portable(source, destination, config=None, dtype: str = "float32") -> Path:
+    """Save a model as a portable ``.weights.npz`` (``facecolab.portable``): what ships in
+    ``weights/``, because it loads on every Keras the requirements admit.
+
+    Args:
+        source: anything :func:`open_model` opens (model file, run folder, manifest name).
+        destination: the ``.weights.npz`` file to write.
+        config: the training config or model-config sidecar (dict or JSON path) naming the
+            builder call that made the model; default: the run's ``config.json``, the sidecar
+            of a ``.weights.h5`` file, or the header of a portable file.
+        dtype: ``"float32"`` (exact) or ``"float16"`` (half the size).
+    """
+    from .portable import is_portable, read_portable, save_portable
+
+    if isinstance(config, (str, Path)):
+        config = _read_json(Path(config))
+    opened = open_model(source, config)
+    path = opened.path
+    if config is None:
+        config = opened.run_config
+    if config is None and is_portable(path):
+        config = read_portable(path)[0]
+    if config is None and path.name.endswith(WEIGHTS_SUFFIX) and sidecar_path(path).is_file():
+        config = _read_json(sidecar_path(path))
+    if config is None:
+        raise ValueError(
+            f"{path}: cannot tell which facecolab builder made this model; pass its training "
+            "config (--config configs/X.json)"
+        )
+    builder, kwargs = builder_call(config, str(path))
+    return save_portable(opened.model, destination, builder, kwargs, dtype)
 
 
 @dataclass

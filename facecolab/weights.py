@@ -4,16 +4,20 @@ The manifest maps a name to one entry::
 
     {
       "lfw_parts_unet": {
-        "file": "lfw_parts_unet.keras",          # relative to the weights folder
+        "file": "lfw_parts_unet.weights.npz",    # relative to the weights folder
         "sha256": "…",                           # of the file's bytes
         "size_bytes": 1234567,
-        "source": "https://…/lfw_parts_unet.keras" | "train with configs/lfw_parts.json",
+        "source": "https://…/lfw_parts_unet.weights.npz" | "train with configs/lfw_parts.json",
         "dataset": "lfw_parts",                  # a facecolab.datasets spec name
         "input_size": [128, 128],
         "class_names": ["background", "skin", "hair"],
         "metrics": {"pixel_accuracy": 0.95, …}   # and any other notes
       }
     }
+
+Ship portable ``.weights.npz`` files (``facecolab.portable``, written by ``python -m facecolab
+export --model RUN_DIR --out weights/NAME.weights.npz``): they load on every Keras the
+requirements admit, while a ``.keras`` file may fail on a Keras older than the one that wrote it.
 
 :func:`load_pretrained` never loads a file whose checksum differs from the manifest's, and when
 the file is missing it downloads it (``source`` is a URL) or says how to train it. Only
@@ -145,7 +149,7 @@ def _how_to_get(name: str, entry: dict, path: Path) -> str:
     source = entry["source"]
     if _is_url(source):
         return f"download it from {source} to {path} (or call load_pretrained({name!r}))"
-    return f"{source}, then copy the run's model_best.keras to {path}"
+    return f"{source}, then python -m facecolab export --model RUN_DIR --out {path}"
 
 
 def _is_url(source: str) -> bool:

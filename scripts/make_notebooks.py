@@ -499,7 +499,7 @@ QUICKSTART = [
         "00_quickstart_lfw_parts.ipynb",
         "Quickstart — parse a face with the shipped model",
         """
-           Loads the model this repository ships (`weights/lfw_parts_unet.keras`, a small
+           Loads the model this repository ships (`weights/lfw_parts_unet.weights.npz`, a small
            U-Net trained with `configs/lfw_parts.json` on the LFW Part Labels train split —
            [Kae et al., 2013](http://vis-www.cs.umass.edu/lfw/part_labels/); background /
            skin / hair) and parses a real photo that ships with scikit-image (NASA's
@@ -588,8 +588,8 @@ QUICKSTART = [
         The same photo parsing, and label maps for a folder of face crops like LFW's:
 
         ```
-        python -m facecolab.apps.face_parsing --face-crop -i me.jpg -m weights/lfw_parts_unet.keras
-        python -m facecolab predict --model weights/lfw_parts_unet.keras --input crops/ --out out/
+        python -m facecolab.apps.face_parsing --face-crop -i me.jpg -m lfw_parts_unet
+        python -m facecolab predict --model lfw_parts_unet --input crops/ --out out/
         ```
     """),
 ]
