@@ -105,10 +105,12 @@ def builder_call(config: dict, source: str = "config") -> tuple[str, dict]:
 
     config = resolve_config(config, source=source)
     data = config["data"]
+    # The architecture only: pretrained encoder weights would be replaced by the model's own.
+    options = {k: v for k, v in config["model"]["options"].items() if k != "encoder_weights"}
     return config["model"]["name"], {
         "input_shape": [*data["image_size"], 3],
         "num_classes": get_spec(label_set_name(data["dataset"], data["relabel"])).num_classes,
-        **config["model"]["options"],
+        **options,
     }
 
 

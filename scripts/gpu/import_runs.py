@@ -19,7 +19,6 @@ def import_run(npz: Path, runs: Path) -> Path:
 
     run = runs / npz.stem
     config = json.loads((run / "config.json").read_text())
-    config["model"]["options"].pop("encoder_weights", None)  # replaced by the trained weights
     model = build_from_config(config, source=str(run / "config.json"))
     saved = np.load(npz)
     arrays = [saved[f"w{i:04d}"].astype(np.float32) for i in range(len(saved.files))]
