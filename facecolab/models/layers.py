@@ -114,7 +114,12 @@ class MaxPoolWithArgmax(layers.Layer):
         windows = ops.reshape(
             ops.transpose(windows, (0, 1, 3, 5, 2, 4)), (-1, h, w, channels, p * p)
         )
-        return ops.max(windows, axis=-1), ops.cast(ops.argmax(windows, axis=-1), "int32")
+        pooled = ops.max(windows, axis=-1)
+        # The first maximum's position without argmax (which TFLite cannot convert on the
+        # TensorFlow backend): rank window positions p², …, 1 and keep the largest ranked max.
+        is_max = ops.cast(windows >= ops.expand_dims(pooled, -1), "int32")
+        rank = ops.arange(p * p, 0, -1, dtype="int32")
+        return pooled, p * p - ops.max(is_max * rank, axis=-1)
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
