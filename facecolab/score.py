@@ -70,9 +70,31 @@ def list_label_files(folder) -> dict[str, Path]:
     return files
 
 
-def pair_files(pred_dir, gt_dir) -> FilePairs:
-    """Match predictions to ground truth by key; raises ``ValueError`` when nothing pairs."""
-    predictions, truths = list_label_files(pred_dir), list_label_files(gt_dir)
+def ground_truth_files(gt_dir, split: str | None = None) -> tuple[dict[str, Path], list | None]:
+    """``(label files by key, class names or None)`` of a ground-truth folder: the label maps
+    in it, or, for a prepared folder (``dataset.json``), the labels of its split ``split``
+    with the class names it records.
+
+    Raises:
+        ValueError: a prepared folder without ``split``, or ``split`` for a plain folder.
+    """
+    gt_dir = Path(gt_dir)
+    if not (gt_dir / "dataset.json").is_file():
+        if split is not None:
+            raise ValueError(f"{gt_dir}: --split needs a prepared folder (with dataset.json)")
+        return list_label_files(gt_dir), None
+    if split is None:
+        raise ValueError(f"{gt_dir}: a prepared folder; say which split to score (--split val)")
+    from .datasets.prepare import dataset_spec, split_files
+
+    _, labels = split_files(gt_dir, split)
+    return {label_key(path): path for path in labels}, list(dataset_spec(gt_dir).class_names)
+
+
+def pair_files(pred_dir, gt_dir, split: str | None = None) -> FilePairs:
+    """Match predictions to ground truth by key (:func:`ground_truth_files`); raises
+    ``ValueError`` when nothing pairs."""
+    predictions, (truths, _) = list_label_files(pred_dir), ground_truth_files(gt_dir, split)
     result = FilePairs(
         pairs=[(key, predictions[key], truths[key]) for key in truths if key in predictions],
         missing=[truths[key].name for key in truths if key not in predictions],
@@ -145,12 +167,14 @@ def ids_seen(gt_paths) -> list[int]:
     return np.flatnonzero(seen).tolist()
 
 
-def score_folders(pred_dir, gt_dir, class_names=None) -> dict:
+def score_folders(pred_dir, gt_dir, class_names=None, split: str | None = None) -> dict:
     """Dataset-level scores of the label maps in ``pred_dir`` against ``gt_dir``.
 
     Args:
-        class_names: names in id order; ``None``: ids ``0 … max id in the ground truth``,
-            named by id (so stray prediction values show up as out of set).
+        class_names: names in id order; ``None``: a prepared ``gt_dir``'s own, else ids
+            ``0 … max id in the ground truth``, named by id (so stray prediction values show
+            up as out of set).
+        split: the split of a prepared ``gt_dir`` to score against.
 
     Returns:
         JSON-ready ``{"pred_dir", "gt_dir", "class_names", "files_scored", "missing",
@@ -163,7 +187,9 @@ def score_folders(pred_dir, gt_dir, class_names=None) -> dict:
     """
     from .metrics import confusion_matrix, groups_for, summarize
 
-    pairs = pair_files(pred_dir, gt_dir)
+    pairs = pair_files(pred_dir, gt_dir, split)
+    if class_names is None:
+        class_names = ground_truth_files(gt_dir, split)[1]
     if class_names is None:
         seen = ids_seen(gt for _, _, gt in pairs.pairs)
         if not seen:
@@ -265,6 +291,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "<id>_label.png (default: %(default)s)",
     )
     parser.add_argument(
+        "--split",
+        help="when --gt is a prepared folder (data_prep/load_data.py output): the split to "
+        "score against, e.g. val; its dataset.json gives the class names",
+    )
+    parser.add_argument(
         "--labels",
         metavar="FILE",
         help=f"class names in id order (default: {LABEL_NAMES_FILE} in the gt "
@@ -291,10 +322,13 @@ def run(args: argparse.Namespace) -> int:
     from .fsutil import atomic_write_bytes, output_file
 
     out = output_file(args.json) if args.json else None
-    labels = Path(args.labels) if args.labels else find_label_names(args.gt)
+    prepared = Path(args.gt, "dataset.json")
+    labels = Path(args.labels) if args.labels else None
+    if labels is None and not prepared.is_file():
+        labels = find_label_names(args.gt)
     class_names = read_label_names(labels) if labels else None
-    result = score_folders(args.pred, args.gt, class_names)
-    result["label_names"] = str(labels) if labels else None
+    result = score_folders(args.pred, args.gt, class_names, args.split)
+    result["label_names"] = str(labels or (prepared if prepared.is_file() else "")) or None
     print(format_report(result))
     if out is not None:
         atomic_write_bytes(out, (json.dumps(result, indent=2) + "\n").encode())

@@ -202,3 +202,24 @@ def test_f1_score_script_from_another_folder_with_project4_defaults(tmp_path):
     assert result["label_names"].endswith("label_names.txt")
     assert result["metrics"]["groups"]["eyes"] == 1.0  # le/re confusion is right for "eyes"
     assert "F1 eyes: 100.00" in out.stdout
+
+
+def test_a_prepared_folder_is_scored_by_split(tmp_path):
+    from facecolab.datasets.prepare import prepare, split_files
+    from facecolab.datasets.sample import write_sample
+
+    raw = write_sample("helen", tmp_path / "raw", 10, 48, 0)
+    prepared = tmp_path / "prepared"
+    prepare("helen", raw, prepared, size=(32, 32), workers=1, progress=False)
+    (tmp_path / "pred").mkdir()
+    _, labels = split_files(prepared, "val")
+    for label in labels:  # perfect predictions, val split only
+        (tmp_path / "pred" / label.name).write_bytes(label.read_bytes())
+    result = score_folders(tmp_path / "pred", prepared, split="val")
+    assert result["files_scored"] == len(labels) and not result["missing"]
+    assert result["class_names"][:3] == ["bg", "face", "lb"]
+    assert result["metrics"]["groups"]["overall"] == 1.0
+    with pytest.raises(ValueError, match="say which split"):
+        score_folders(tmp_path / "pred", prepared)
+    with pytest.raises(ValueError, match="--split needs a prepared folder"):
+        score_folders(tmp_path / "pred", tmp_path / "pred", split="val")
