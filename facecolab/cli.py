@@ -86,6 +86,17 @@ def _add_aspect(parser, what: str) -> None:
     )
 
 
+def _add_threads(parser) -> None:
+    from .runner import DEFAULT_THREADS
+
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"CPU threads of a .tflite model (default {DEFAULT_THREADS})",
+    )
+
+
 def _add_evaluate(sub) -> None:
     parser = sub.add_parser(
         "evaluate",
@@ -205,20 +216,21 @@ def _add_predict(sub) -> None:
         "else a generic palette)",
     )
     _add_aspect(parser, "images")
+    _add_threads(parser)
     parser.set_defaults(handler=_run_predict)
 
 
 def _run_predict(args) -> int:
-    from .export import open_model
     from .predict import list_images, predict_files
+    from .runner import load_runner
 
-    opened = open_model(args.model, args.config)
-    palette = _palette(args.dataset or opened.dataset) if args.overlay else None
+    runner = load_runner(args.model, args.threads, args.config)
+    palette = _palette(args.dataset or runner.dataset) if args.overlay else None
     written = predict_files(
-        opened.model,
+        runner,
         list_images(args.input),
         args.out,
-        _aspect(args, opened),
+        _aspect(args, runner),
         args.batch_size,
         palette,
         progress=not args.no_progress,

@@ -16,6 +16,7 @@ from facecolab.apps.common import load_app_model, spec_for_model
 from facecolab.datasets.readers.base import read_grey, read_image
 from facecolab.datasets.sample import render_face
 from facecolab.datasets.specs import CELEBAMASK_HQ_CLASSES, HELEN_CLASSES, get_spec
+from facecolab.runner import Runner
 
 SIZE = 64
 STEEPNESS = 40.0
@@ -280,8 +281,8 @@ def test_load_app_model_takes_the_dataset_from_the_run(tmp_path, bright_model):
     run.mkdir()
     bright_model.save(run / "model_best.keras")
     (run / "config.json").write_text('{"data": {"dataset": "portrait"}}')
-    model, spec = load_app_model(run)
-    assert spec.name == "portrait" and model.input_shape == bright_model.input_shape
+    runner, spec = load_app_model(run)
+    assert spec.name == "portrait" and runner.input_size == (SIZE, SIZE)
     assert load_app_model(run / "model_best.keras", dataset="celeba_face")[1].name == "celeba_face"
     with pytest.raises(FileNotFoundError, match="no_such_model"):
         load_app_model(tmp_path / "no_such_model.keras")
@@ -290,24 +291,24 @@ def test_load_app_model_takes_the_dataset_from_the_run(tmp_path, bright_model):
 # --- portrait -----------------------------------------------------------------------------
 
 
-class RecordingModel:
-    """Duck-typed model that remembers what it was fed."""
+def recording_runner(model):
+    """A runner over ``model`` that remembers the batches it was fed."""
+    seen = []
 
-    def __init__(self, model):
-        self.model, self.input_shape, self.seen = model, model.input_shape, []
+    def forward(batch):
+        seen.append(np.asarray(batch))
+        return model.predict_on_batch(batch)
 
-    def predict_on_batch(self, batch):
-        self.seen.append(np.asarray(batch))
-        return self.model.predict_on_batch(batch)
+    return Runner(forward, (SIZE, SIZE), 1, "keras"), seen
 
 
 def test_portrait_letterboxes_and_restores(bright_model):
     image = np.zeros((32, 64, 3), np.uint8)  # landscape: 16 rows of padding above and below
     image[:, :40] = 230
-    recorder = RecordingModel(bright_model)
+    recorder, seen = recording_runner(bright_model)
     mask = portrait.portrait_mask(recorder, image)
 
-    (batch,) = recorder.seen
+    (batch,) = seen
     assert batch.shape == (1, SIZE, SIZE, 3)
     assert np.all(batch[0, :16] == 0) and np.all(batch[0, 48:] == 0)
     np.testing.assert_allclose(batch[0, 16:48, :40], 230 / 255, atol=1e-6)
