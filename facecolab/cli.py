@@ -295,20 +295,114 @@ def _run_uncertainty(args) -> int:
 
 
 def _add_export(sub) -> None:
+    from .convert import CALIBRATION_IMAGES, EXPORT_FORMATS, QUANTIZE_MODES
+
     parser = sub.add_parser(
-        "export", help="save a model as an inference-only .keras file (no optimiser state)"
+        "export",
+        help="inference copy of a model: .keras, TFLite (float or quantised) or SavedModel",
+        description="Export a model for inference: a .keras file without optimiser state, "
+        "a .tflite file (float32, or quantised: float16 weights, dynamic-range int8 weights, "
+        "or full int8 calibrated on --calib images), or a SavedModel folder. With --compare "
+        "(or --calib) a TFLite export is run on those images beside the Keras model and its "
+        "mIoU against Keras' labels is reported.",
     )
-    parser.add_argument("--model", required=True, help="any model file or run folder")
-    parser.add_argument("--out", required=True, help="the .keras file to write")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="a .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json",
+    )
+    parser.add_argument(
+        "--format",
+        choices=tuple(EXPORT_FORMATS),
+        help="default: from --out's suffix (.keras, .tflite; none: saved_model)",
+    )
+    parser.add_argument(
+        "--out",
+        help="file (or SavedModel folder) to write; default exports/<model>[_<quantize>].<format>",
+    )
+    parser.add_argument("--quantize", choices=QUANTIZE_MODES, default="none", help="TFLite only")
+    parser.add_argument("--calib", metavar="DIR", help="representative images (int8)")
+    parser.add_argument(
+        "--calib-count",
+        type=int,
+        default=CALIBRATION_IMAGES,
+        help=f"calibration images read from --calib (default {CALIBRATION_IMAGES})",
+    )
+    parser.add_argument(
+        "--compare",
+        metavar="DIR",
+        help="images on which to measure the TFLite export's mIoU against Keras (default: --calib)",
+    )
+    _add_aspect(parser, "calibration and comparison images")
+    _add_threads(parser)
     parser.set_defaults(handler=_run_export)
 
 
-def _run_export(args) -> int:
-    from .export import export_for_inference
+def _export_destination(args, opened) -> Path:
+    """``--out``, else ``exports/<model stem>[_<quantize>]<suffix>``."""
+    from .convert import EXPORT_FORMATS
 
-    path = export_for_inference(args.model, args.out)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    if args.out:
+        return Path(args.out)
+    fmt = args.format or "keras"
+    stem = _model_stem(opened.path) + (f"_{args.quantize}" if args.quantize != "none" else "")
+    return Path("exports") / f"{stem}{EXPORT_FORMATS[fmt] or '_saved_model'}"
+
+
+def _run_export(args) -> int:
+    from .convert import agreement, export_model, read_images
+    from .export import open_model
+    from .runner import keras_runner, load_runner
+
+    opened = open_model(args.model)
+    compare = args.compare or args.calib
+    destination = _export_destination(args, opened)
+    path = export_model(
+        opened.model,
+        destination,
+        args.format,
+        args.quantize,
+        args.calib,
+        _aspect(args, opened),
+        args.calib_count,
+    )
+    size = sum(p.stat().st_size for p in [path, *path.rglob("*")] if p.is_file())
+    print(f"wrote {path} ({size / 1e6:.2f} MB)")
+    if compare and path.suffix == ".tflite":
+        images = read_images(compare, args.calib_count)
+        scores = agreement(
+            keras_runner(opened.model),
+            load_runner(path, args.threads),
+            images,
+            _aspect(args, opened),
+        )
+        print(
+            f"TFLite ({args.quantize}) vs Keras on {scores['images']} images of {compare}: "
+            f"mIoU {100 * scores['mean_iou']:.2f} % (cost {100 * (1 - scores['mean_iou']):.2f} "
+            f"points), same label on {100 * scores['pixel_agreement']:.2f} % of pixels"
+        )
     return 0
+
+
+def _add_webcam(sub) -> None:
+    from .apps import webcam
+
+    template = webcam.build_parser()
+    parser = sub.add_parser(
+        "webcam",
+        parents=[template],
+        add_help=False,
+        help="portrait segmentation of a camera, video file or frames folder (same as "
+        "python -m facecolab.apps.webcam)",
+        description=template.description,
+    )
+    parser.set_defaults(handler=_run_webcam)
+
+
+def _run_webcam(args) -> int:
+    from .apps import webcam
+
+    return webcam.main(args.command_argv)
 
 
 def _add_demo(sub) -> None:
@@ -340,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_score,
         _add_uncertainty,
         _add_export,
+        _add_webcam,
         _add_demo,
     ):
         add(sub)

@@ -11,6 +11,7 @@ import pytest
 from matplotlib.colors import rgb_to_hsv
 from PIL import Image
 
+from facecolab import video
 from facecolab.apps import face_parsing, notebook, portrait, recolour, webcam
 from facecolab.apps.common import load_app_model, spec_for_model
 from facecolab.datasets.readers.base import read_grey, read_image
@@ -379,27 +380,70 @@ def test_portrait_cli_writes_composite_and_mask(tmp_path, bright_model):
 # --- webcam -------------------------------------------------------------------------------
 
 
-def test_process_frame_uses_bgr_and_replaces_the_background(red_model):
-    frame_bgr = np.zeros((48, 80, 3), np.uint8)
-    frame_bgr[:, :40, 2] = 250  # red in BGR: the person
-    frame_bgr[:, 40:, 0] = 250  # blue in BGR: not a person for a red detector
-    shown = webcam.process_frame(red_model, frame_bgr, background="white")
-    assert shown.shape == frame_bgr.shape and shown.dtype == np.uint8
-    np.testing.assert_array_equal(shown[:, :40], frame_bgr[:, :40])
-    assert np.all(shown[:, 40:] == 255)
+def test_person_alpha_is_soft_and_full_size(red_model):
+    frame = np.zeros((48, 80, 3), np.uint8)
+    frame[:, :40, 0] = 250  # red: the person for a red detector
+    frame[:, 40:, 0] = 128  # P = sigmoid(40 · (0.502 − 0.5)) ≈ 0.52: the edge is soft
+    alpha = webcam.person_alpha(red_model, frame)
+    assert alpha.shape == (48, 80) and alpha.dtype == np.float32
+    assert np.all(alpha[:, :36] > 0.99)
+    assert np.all((alpha[:, 44:] > 0.4) & (alpha[:, 44:] < 0.6))
 
 
-def test_process_frame_draws_the_frame_rate(red_model):
-    frame_bgr = np.zeros((48, 80, 3), np.uint8)
-    plain = webcam.process_frame(red_model, frame_bgr, background="white")
-    labelled = webcam.process_frame(red_model, frame_bgr, background="white", fps=29.7)
-    assert (plain[:16, :40] != labelled[:16, :40]).any()
-    np.testing.assert_array_equal(plain[30:], labelled[30:])
-
-
-def test_process_frame_rejects_bad_frames(red_model):
+def test_person_alpha_rejects_bad_frames(red_model):
     with pytest.raises(ValueError, match="uint8"):
-        webcam.process_frame(red_model, np.zeros((8, 8), np.uint8))
+        webcam.person_alpha(red_model, np.zeros((8, 8), np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("mode", "outside"),
+    [("replace", (0, 0, 200)), ("cutout", webcam.CUTOUT_GREEN), ("mask", (0, 0, 0))],
+)
+def test_render_modes(face, mode, outside):
+    image = face[0]
+    alpha = np.zeros(image.shape[:2], np.float32)
+    alpha[20:70, 15:60] = 1
+    shown = webcam.render(image, alpha, mode, background=(0, 0, 200))
+    assert shown.shape == image.shape and shown.dtype == np.uint8
+    assert np.all(shown[alpha == 0] == outside)
+    inside = (255, 255, 255) if mode == "mask" else image[alpha == 1]
+    np.testing.assert_array_equal(
+        shown[alpha == 1], np.broadcast_to(inside, shown[alpha == 1].shape)
+    )
+
+
+def test_render_blur_and_frame_rate(face):
+    image = face[0]
+    alpha = np.zeros(image.shape[:2], np.float32)
+    blurred = webcam.render(image, alpha, "blur")
+    assert np.abs(blurred.astype(int) - image).mean() > 1
+    labelled = webcam.render(image, alpha, "blur", fps=29.7)
+    assert (blurred[:16, :40] != labelled[:16, :40]).any()
+    np.testing.assert_array_equal(blurred[30:], labelled[30:])
+    with pytest.raises(ValueError, match="mode must be one of"):
+        webcam.render(image, alpha, "sepia")
+
+
+@pytest.mark.parametrize(
+    ("alpha", "masks", "expected"),
+    [
+        (0.0, [1.0, 0.0], [1.0, 0.0]),  # off: each frame's own mask
+        (0.5, [1.0, 0.0, 0.0], [1.0, 0.5, 0.25]),
+        (0.75, [0.0, 1.0, 1.0], [0.0, 0.25, 0.4375]),
+    ],
+)
+def test_mask_smoother_is_an_exponential_moving_average(alpha, masks, expected):
+    smoother = webcam.MaskSmoother(alpha)
+    shown = [float(smoother.update(np.full((2, 3), m))[0, 0]) for m in masks]
+    assert shown == pytest.approx(expected)
+
+
+def test_mask_smoother_restarts_on_a_new_frame_size_and_checks_alpha():
+    smoother = webcam.MaskSmoother(0.5)
+    smoother.update(np.ones((2, 2)))
+    np.testing.assert_array_equal(smoother.update(np.zeros((3, 3))), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        webcam.MaskSmoother(1.0)
 
 
 def test_frame_rate_is_smoothed():
@@ -411,12 +455,31 @@ def test_frame_rate_is_smoothed():
     assert rate.tick() == pytest.approx(15.0)  # 0.5 · 10 + 0.5 · 20
 
 
+def test_run_measures_the_frame_rate_and_writes_every_frame(red_model):
+    ticks = iter(np.arange(0.0, 100.0, 0.01))  # every clock read advances 10 ms
+    frames = [np.full((24, 32, 3), value, np.uint8) for value in (0, 255, 0, 255)]
+    written = []
+    sink = type("Sink", (), {"write": lambda self, frame: written.append(frame)})()
+    summary = webcam.run(
+        red_model, frames, "mask", smoothing=0.0, sink=sink, clock=lambda: next(ticks)
+    )
+    assert summary.frames == 4 and len(written) == 4
+    assert summary.seconds == pytest.approx(0.13)  # start, 3 reads per frame, end
+    assert summary.fps == pytest.approx(4 / 0.13)
+    assert summary.segment_seconds == pytest.approx(0.04)
+    assert "FPS measured" in str(summary)
+    assert (
+        written[1][20:, :].min() == 255 and written[2][20:, :].max() == 0
+    )  # mask, below the label
+    assert webcam.run(red_model, frames, max_frames=2).frames == 2
+
+
 def test_missing_opencv_says_how_to_install(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "cv2", None)  # makes `import cv2` fail
     with pytest.raises(ImportError, match="pip install opencv-python"):
-        webcam.require_cv2()
+        video.require_cv2("reading a camera")
     assert webcam.main(["-m", str(tmp_path / "model.keras")]) == 2
-    assert "pip install opencv-python" in capsys.readouterr().err
+    assert "camera needs OpenCV: pip install opencv-python" in capsys.readouterr().err
 
 
 # --- notebook helpers ---------------------------------------------------------------------

@@ -23,6 +23,7 @@ SUBCOMMANDS = [
     "score",
     "uncertainty",
     "export",
+    "webcam",
     "demo",
 ]
 MODEL_KWARGS = {"input_shape": [64, 64, 3], "num_classes": 3, "depth": 2, "base_filters": 4}
