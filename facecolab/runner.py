@@ -115,7 +115,7 @@ class Runner:
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """``float32 (B, h, w, 3)`` model inputs → ``float32 (B, h, w, num_classes)``."""
-        return class_probabilities(main_output(self.forward(batch))).astype(np.float32)
+        return np.asarray(class_probabilities(main_output(self.forward(batch))), np.float32)
 
     def iter_probabilities(
         self, images: Iterable[np.ndarray], aspect: str = "stretch", batch_size: int = 8
