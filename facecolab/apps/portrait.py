@@ -108,7 +108,7 @@ def mask_path(out: Path) -> Path:
 
 
 def add_background_options(parser: argparse.ArgumentParser) -> None:
-    """``--background`` and ``--threshold``, shared with the webcam app."""
+    """``--background`` and ``--threshold``."""
     parser.add_argument(
         "--background", default="blur", help="blur, white or a background image file (default blur)"
     )
