@@ -18,13 +18,15 @@ two, so load changes during the run count against our models, not against the pe
 Each model runs through ``facecolab.runner`` as the apps run it: Keras ``predict_on_batch``;
 TFLite from ``facecolab.convert`` on the interpreter with ``--threads`` threads (portrait
 rows also at each of ``--portrait-threads``). "model" times the forward pass on a ready
-``float32 (1, h, w, 3)`` input; "end to end" times ``Runner.probabilities`` on a
-``uint8 (size, size, 3)`` image (scaling, forward, probabilities at the image size), the same
-work as MediaPipe's ``segment`` on its 256² image; FPS and the ratio to MediaPipe use the end
-to end time. Median of ``--repeats`` calls after ``--warmup``. Every model runs in its own
+``float32 (1, h, w, 3)`` input. Portrait rows also time "end to end":
+``Runner.probabilities`` on a ``uint8 (size, size, 3)`` image (scaling, forward,
+probabilities at the image size), the same work as MediaPipe's ``segment`` on its 256²
+image; FPS and the ratio to MediaPipe use that time (registry rows: the model time). Median
+of ``--repeats`` calls after ``--warmup``; a row slower than ``--max-seconds`` in all stops
+early once it has 30 runs, and the "runs" column says so. Every model runs in its own
 process, so "memory" is that process's peak RSS above its RSS after importing TensorFlow
-(MediaPipe: after importing mediapipe), and "cores" is its CPU seconds per wall second while
-timed.
+(MediaPipe: after importing mediapipe), and "cores busy" is its CPU seconds per wall second
+while timed.
 
     python benchmarks/bench_inference.py --out benchmarks/results/inference.json
     python benchmarks/bench_inference.py --models mobilenetv2_unet --repeats 50   # quick look
@@ -141,6 +143,7 @@ def time_mediapipe(python: Path, model: Path, args) -> dict:
         "model_ms": None,
         "end_to_end_ms": result["median_ms"],
         "end_to_end_p90_ms": result["p90_ms"],
+        "runs": result["runs"],
         "cpu_cores_busy": result["cpu_cores_busy"],
         "memory_mb": result["rss_over_import_mb"],
         "file_mb": model.stat().st_size / 1e6,
@@ -179,14 +182,15 @@ def worker(args) -> dict:
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (args.size, args.size, 3), dtype=np.uint8)
     ready = model_inputs([image], runner.input_size)
+    budget = (args.warmup, args.repeats, args.max_seconds)
     row = {
         "input": "×".join(map(str, runner.input_size)),
-        "model": measure_latency(lambda: runner.forward(ready), args.warmup, args.repeats),
-        "end_to_end": measure_latency(
-            lambda: runner.probabilities(image), args.warmup, args.repeats
-        ),
-        "memory_mb": peak_rss_mb() - baseline,
+        "model": measure_latency(lambda: runner.forward(ready), *budget),
+        "end_to_end": None,
     }
+    if args.end_to_end:
+        row["end_to_end"] = measure_latency(lambda: runner.probabilities(image), *budget)
+    row["memory_mb"] = peak_rss_mb() - baseline
     if args.worker == "keras":
         row["params_m"] = model.count_params() / 1e6
         row["tflite"] = convert_all(model, Path(args.file), args.quantize)
@@ -229,21 +233,23 @@ def convert_all(model, folder: Path, modes) -> list[dict]:
     return converted
 
 
-def worker_command(args, kind: str, **options) -> list:
+def worker_command(args, kind: str, end_to_end: bool, **options) -> list:
     command = [sys.executable, Path(__file__), "--worker", kind, "--size", args.size]
     command += ["--warmup", args.warmup, "--repeats", args.repeats]
+    command += ["--max-seconds", args.max_seconds] + (["--end-to-end"] if end_to_end else [])
     for name, value in options.items():
         command += [f"--{name}", *(value if isinstance(value, list) else [value])]
     return command
 
 
-def time_entry(entry: dict, args, float_threads: list[int], scratch: Path) -> list[dict]:
+def time_entry(
+    entry: dict, args, float_threads: list[int], scratch: Path, end_to_end: bool
+) -> list[dict]:
     """The Keras row and the TFLite rows of one entry (conversion failures as rows too):
     float32 at each of ``float_threads``, quantised at ``args.threads``."""
     folder = Path(tempfile.mkdtemp(dir=scratch))
-    keras_row = run_json(
-        worker_command(args, "keras", entry=json.dumps(entry), file=folder, quantize=args.quantize)
-    )
+    options = {"entry": json.dumps(entry), "file": folder, "quantize": args.quantize}
+    keras_row = run_json(worker_command(args, "keras", end_to_end, **options))
     base = {"model": entry["model"], "variant": entry["variant"], "input": keras_row["input"]}
     rows = [base | flatten(keras_row, "keras", "—", keras_row["params_m"])]
     for converted in keras_row["tflite"]:
@@ -252,7 +258,10 @@ def time_entry(entry: dict, args, float_threads: list[int], scratch: Path) -> li
             rows.append(base | {"backend": backend, "error": converted["error"]})
             continue
         for count in float_threads if converted["quantize"] == "none" else [args.threads]:
-            row = run_json(worker_command(args, "tflite", file=converted["path"], threads=count))
+            command = worker_command(
+                args, "tflite", end_to_end, file=converted["path"], threads=count
+            )
+            row = run_json(command)
             size = Path(converted["path"]).stat().st_size / 1e6
             rows.append(base | flatten(row, backend, count, file_mb=size))
     print(f"{entry['model']} {entry['variant']}: done", file=sys.stderr, flush=True)
@@ -260,15 +269,18 @@ def time_entry(entry: dict, args, float_threads: list[int], scratch: Path) -> li
 
 
 def flatten(row: dict, backend: str, threads, params_m=None, file_mb=None) -> dict:
+    """A worker's result as a table row; CPU use and run count from the end-to-end timing
+    when there is one, else from the model timing."""
+    headline = row["end_to_end"] or row["model"]
     return {
         "backend": backend,
         "threads": threads,
         "params_m": params_m,
         "model_ms": row["model"]["median_ms"],
-        "end_to_end_ms": row["end_to_end"]["median_ms"],
-        "end_to_end_p90_ms": row["end_to_end"]["p90_ms"],
-        "runs": row["end_to_end"]["runs"],
-        "cpu_cores_busy": row["end_to_end"]["cpu_cores_busy"],
+        "model_p90_ms": row["model"]["p90_ms"],
+        "end_to_end_ms": row["end_to_end"] and row["end_to_end"]["median_ms"],
+        "runs": headline["runs"],
+        "cpu_cores_busy": headline["cpu_cores_busy"],
         "memory_mb": row["memory_mb"],
         "file_mb": file_mb,
     }
@@ -298,10 +310,12 @@ def entries(args) -> tuple[list[dict], list[dict]]:
 
 
 def add_ratios(rows: list[dict], mediapipe_ms: float) -> None:
+    """FPS and its ratio to MediaPipe's from the end-to-end time, else the model time."""
     for row in rows:
-        if row.get("end_to_end_ms"):
-            row["fps"] = 1000 / row["end_to_end_ms"]
-            row["vs_mediapipe"] = mediapipe_ms / row["end_to_end_ms"]
+        milliseconds = row.get("end_to_end_ms") or row.get("model_ms")
+        if milliseconds:
+            row["fps"] = 1000 / milliseconds
+            row["vs_mediapipe"] = mediapipe_ms / milliseconds
 
 
 def cell(value, spec: str) -> str:
@@ -312,13 +326,14 @@ def display(row: dict) -> dict:
     """A row's table cells (a conversion failure says why in the time column)."""
     if "error" in row:
         reason = row["error"].split(": ", 1)[-1][:70]
-        cells = dict.fromkeys(("threads", "e2e", "fps", "ratio", "cores", "mem", "mb"), "—")
+        cells = dict.fromkeys(("threads", "e2e", "fps", "ratio", "runs", "cores", "mem", "mb"), "—")
         return row | cells | {"ms": f"not converted: {reason}"}
     return row | {
         "ms": cell(row.get("model_ms"), ".2f"),
         "e2e": cell(row["end_to_end_ms"], ".2f"),
         "fps": cell(row.get("fps"), ".0f"),
         "ratio": cell(row.get("vs_mediapipe"), ".2f") + "×",
+        "runs": str(row["runs"]),
         "cores": cell(row["cpu_cores_busy"], ".1f"),
         "mem": cell(row["memory_mb"], ".0f"),
         "mb": cell(row.get("file_mb"), ".2f"),
@@ -337,12 +352,13 @@ def markdown(rows: list[dict]) -> str:
             "end to end (ms)",
             "FPS",
             "× MediaPipe FPS",
+            "runs",
             "cores busy",
             "memory (MB)",
             "file (MB)",
         ],
         "`{model}` | {variant} | {input} | {backend} | {threads} | {ms} | {e2e} | {fps} | "
-        "{ratio} | {cores} | {mem} | {mb}",
+        "{ratio} | {runs} | {cores} | {mem} | {mb}",
         [display(row) for row in rows],
         text_columns=5,
     )
@@ -354,6 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", type=int, default=256, help="input height and width")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=90.0,
+        help="stop a slow row's timing after this long once it has 30 runs (default 90)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="TFLite threads (default 2)")
     parser.add_argument(
         "--portrait-threads",
@@ -368,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--worker", choices=("keras", "tflite"), help=argparse.SUPPRESS)
     parser.add_argument("--entry", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--end-to-end", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -388,9 +411,9 @@ def main(argv=None) -> list[dict]:
     rows = [first]
     with tempfile.TemporaryDirectory(prefix="bench_inference_") as scratch:
         for entry in portrait:
-            rows += time_entry(entry, args, args.portrait_threads, Path(scratch))
+            rows += time_entry(entry, args, args.portrait_threads, Path(scratch), True)
         for entry in registry:
-            rows += time_entry(entry, args, [args.threads], Path(scratch))
+            rows += time_entry(entry, args, [args.threads], Path(scratch), False)
     last = time_mediapipe(python, model, args)
     rows.append(last)
     add_ratios(rows, min(first["end_to_end_ms"], last["end_to_end_ms"]))
@@ -403,7 +426,9 @@ def main(argv=None) -> list[dict]:
         "mediapipe_wheel": wheel.name,
         "mediapipe_wheel_sha256": sha256(wheel),
         "mediapipe_model_sha256": MEDIAPIPE_MODEL_SHA256,
-        "ratio": "MediaPipe end-to-end ms (faster of its two runs) / the row's end-to-end ms",
+        "max_seconds": args.max_seconds,
+        "ratio": "MediaPipe end-to-end ms (faster of its two runs) / the row's end-to-end ms "
+        "(registry rows: model ms)",
     }
     headline = (
         f"batch 1 at {args.size}², median of {args.repeats} runs after {args.warmup}; "

@@ -21,6 +21,7 @@ maps, Keras' taken as the truth, over the same images at their original size.
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -89,8 +90,16 @@ def to_tflite(model, quantize: str = "none", calibration: Sequence[np.ndarray] =
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
             return converter.convert()
     except Exception as error:  # the converter raises its own ConverterError, among others
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        raise ValueError(f"TFLite conversion ({quantize}) failed: {first_line}") from None
+        raise ValueError(f"TFLite conversion ({quantize}) failed: {_reason(error)}") from None
+
+
+def _reason(error: Exception) -> str:
+    """The converter's reason in one line: the TF ops TFLite lacks, else its first line."""
+    text = str(error).strip()
+    missing = sorted(set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex", text)))
+    if missing:
+        return f"TFLite has no kernel for {', '.join(missing)}"
+    return text.splitlines()[0] if text else repr(error)
 
 
 def read_images(folder, limit: int | None = None) -> list[np.ndarray]:

@@ -126,3 +126,14 @@ def test_cli_export_defaults_to_a_keras_copy_in_exports(portrait, tmp_path, caps
     assert main(["export", "--model", str(portrait["path"])]) == 0
     assert (tmp_path / "exports" / "portrait.keras").is_file()
     assert "wrote exports/portrait.keras" in capsys.readouterr().out
+
+
+def test_a_model_with_ops_tflite_lacks_names_them():
+    import keras
+
+    from facecolab.models.layers import MaxPoolWithArgmax
+
+    inputs = keras.Input((8, 8, 3))
+    pooled, _ = MaxPoolWithArgmax()(inputs)
+    with pytest.raises(ValueError, match="TFLite has no kernel for MaxPoolWithArgmax"):
+        to_tflite(keras.Model(inputs, pooled))
