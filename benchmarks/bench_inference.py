@@ -386,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quantize", nargs="*", default=list(QUANTIZE), choices=QUANTIZE)
     parser.add_argument("--no-portrait", action="store_true", help="registry models only")
+    parser.add_argument("--no-registry", action="store_true", help="portrait models only")
     parser.add_argument("--out", help="write the results as JSON here")
     parser.add_argument("--worker", choices=("keras", "tflite"), help=argparse.SUPPRESS)
     parser.add_argument("--entry", help=argparse.SUPPRESS)
@@ -405,8 +406,8 @@ def main(argv=None) -> list[dict]:
     wheel, model = mediapipe_model()
     python = mediapipe_python(wheel)
     portrait, registry = entries(args)
-    if args.no_portrait:
-        portrait = []
+    portrait = [] if args.no_portrait else portrait
+    registry = [] if args.no_registry else registry
     first = time_mediapipe(python, model, args)
     rows = [first]
     with tempfile.TemporaryDirectory(prefix="bench_inference_") as scratch:

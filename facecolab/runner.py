@@ -153,8 +153,9 @@ class Runner:
 
 
 def keras_runner(model, **info) -> Runner:
-    """A :class:`Runner` over a ``keras.Model`` (``predict_on_batch``: no XLA, no callbacks,
-    one graph per batch size); ``info`` fills ``path``, ``dataset``, ``run_config``."""
+    """A :class:`Runner` over a ``keras.Model`` through ``predict_on_batch`` (Keras' own
+    inference step; at batch 1 on this project's CPU faster than calling the model in a
+    ``tf.function``); ``info`` fills ``path``, ``dataset``, ``run_config``."""
     channels = int(model.outputs[0].shape[-1])
     return Runner(
         model.predict_on_batch, model_input_size(model), channels, "keras", model=model, **info
