@@ -326,7 +326,7 @@ def _add_export(sub) -> None:
         "--calib-count",
         type=int,
         default=CALIBRATION_IMAGES,
-        help=f"calibration images read from --calib (default {CALIBRATION_IMAGES})",
+        help=f"images read from --calib and --compare (default {CALIBRATION_IMAGES})",
     )
     parser.add_argument(
         "--compare",

@@ -2,11 +2,12 @@
 conversion costs in agreement with Keras.
 
 TFLite files are converted with ``tf.lite.TFLiteConverter`` (part of every supported
-TensorFlow, no extra install) from a batch-1 copy of the model: static shapes let XNNPACK run
-the whole graph as one delegated partition, where a free batch dimension leaves shape ops in
-the graph that split it (and cost time). Deep-supervision models export their main output
-only. Input and output stay ``float32`` in every mode, so ``facecolab.runner`` runs all of them
-the same way:
+TensorFlow, no extra install) from a batch-1 copy of the model: with static shapes XNNPACK
+runs the whole graph as one delegated partition, where a free batch dimension leaves shape
+ops in the graph that split it. (Converting a ``tf.function`` of the model directly would keep
+resource variables and unfused batch norms: three times slower.) Deep-supervision models
+export their main output only. Input and output stay ``float32`` in every mode, so
+``facecolab.runner`` runs all of them the same way:
 
 ``none``: float32 weights and activations (the same masks as Keras).
 ``float16``: float16 weights, expanded to float32 at load (half the file).
