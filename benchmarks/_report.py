@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
+import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -24,6 +26,63 @@ def time_calls(call: Callable[[], object], count: int) -> list[float]:
         call()
         times.append(time.perf_counter() - start)
     return times
+
+
+def measure_latency(
+    call: Callable[[], object],
+    warmup: int,
+    repeats: int,
+    max_seconds: float | None = None,
+    min_repeats: int = 30,
+) -> dict:
+    """Latency of ``call`` after ``warmup`` untimed calls: the median and 90th percentile of
+    ``repeats`` timed calls in milliseconds, and the CPU cores it kept busy on average
+    (process CPU seconds / wall seconds over the timed calls: 1.0 = one core).
+
+    With ``max_seconds``, a slow call stops early once the timed calls have taken that long
+    and number at least ``min_repeats`` (the warm-up likewise after a sixth of it, at least
+    3 calls); ``"runs"`` says how many were timed.
+    """
+    budget = float("inf") if max_seconds is None else max_seconds
+    _timed_until(call, warmup, budget / 6, min(3, warmup))
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    times = _timed_until(call, repeats, budget, min_repeats)
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "median_ms": 1000 * statistics.median(times),
+        "p90_ms": 1000 * float(np.percentile(times, 90)),
+        "runs": len(times),
+        "cpu_cores_busy": cpu / wall,
+    }
+
+
+def _timed_until(call, count: int, seconds: float, at_least: int) -> list[float]:
+    """:func:`time_calls` of up to ``count`` calls, stopping after ``seconds`` in all once
+    ``at_least`` calls are done."""
+    times: list[float] = []
+    while len(times) < count and (len(times) < at_least or sum(times) < seconds):
+        times += time_calls(call, 1)
+    return times
+
+
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    raise KeyError(field)
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (Linux ``/proc``)."""
+    return _status_mb("VmRSS")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB: ``VmHWM``, which starts afresh at
+    ``exec`` (``ru_maxrss`` would carry over the parent's peak into a subprocess)."""
+    return _status_mb("VmHWM")
 
 
 def time_train_steps(

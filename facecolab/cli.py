@@ -90,6 +90,17 @@ def _add_aspect(parser, what: str) -> None:
     )
 
 
+def _add_threads(parser) -> None:
+    from .runner import DEFAULT_THREADS
+
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"CPU threads of a .tflite model (default {DEFAULT_THREADS})",
+    )
+
+
 def _add_evaluate(sub) -> None:
     parser = sub.add_parser(
         "evaluate",
@@ -227,24 +238,25 @@ def _add_predict(sub) -> None:
         "else a generic palette)",
     )
     _add_aspect(parser, "images")
+    _add_threads(parser)
     parser.set_defaults(handler=_run_predict)
 
 
 def _run_predict(args) -> int:
-    from .export import open_model
     from .predict import list_images, predict_files
+    from .runner import load_runner
 
-    opened = open_model(args.model, args.config)
+    runner = load_runner(args.model, args.threads, args.config)
     if args.dataset:
-        _check_dataset_option(opened, args.dataset)
-    palette = _palette(args.dataset or opened.dataset) if args.overlay else None
+        _check_dataset_option(runner, args.dataset)
+    palette = _palette(args.dataset or runner.dataset) if args.overlay else None
     paths = list_images(args.input)
     with output_folder(args.out, ("overlays",) if args.overlay else ()):
         written = predict_files(
-            opened.model,
+            runner,
             paths,
             args.out,
-            _aspect(args, opened),
+            _aspect(args, runner),
             args.batch_size,
             palette,
             progress=not args.no_progress,
@@ -313,18 +325,33 @@ def _run_uncertainty(args) -> int:
 
 
 def _add_export(sub) -> None:
+    from .convert import CALIBRATION_IMAGES, EXPORT_FORMATS, QUANTIZE_MODES
+
     parser = sub.add_parser(
         "export",
-        help="save a model for inference: portable .weights.npz (what ships) or .keras",
+        help="save a model for inference: portable .weights.npz (what ships), .keras, TFLite "
+        "(float or quantised) or SavedModel",
+        description="Export a model for inference: a portable .weights.npz (loads on every "
+        "supported Keras; what weights/ ships), a .keras file without optimiser state, a "
+        ".tflite file (float32, or quantised: float16 weights, dynamic-range int8 weights, or "
+        "full int8 calibrated on --calib images), or a SavedModel folder. With --compare (or "
+        "--calib) a TFLite export is run on those images beside the Keras model and its mIoU "
+        "against Keras' labels is reported.",
     )
     parser.add_argument(
-        "--model", required=True, help="any model file, run folder or weights/manifest.json name"
+        "--model",
+        required=True,
+        help="a .weights.npz / .keras / .h5 / .weights.h5 file, a run folder, or a name in "
+        "weights/manifest.json",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("weights", *EXPORT_FORMATS),
+        help="default: from --out's suffix (.weights.npz, .keras, .tflite; none: saved_model)",
     )
     parser.add_argument(
         "--out",
-        required=True,
-        help="the file to write: NAME.weights.npz (portable: loads on every supported Keras; "
-        "ship these) or NAME.keras (no optimiser state; may not load on an older Keras)",
+        help="file (or SavedModel folder) to write; default exports/<model>[_<quantize>].<format>",
     )
     parser.add_argument(
         "--config",
@@ -337,21 +364,101 @@ def _add_export(sub) -> None:
         default="float32",
         help=".weights.npz precision (float16: half the size; re-measure its metrics)",
     )
+    parser.add_argument("--quantize", choices=QUANTIZE_MODES, default="none", help="TFLite only")
+    parser.add_argument("--calib", metavar="DIR", help="representative images (int8)")
+    parser.add_argument(
+        "--calib-count",
+        type=int,
+        default=CALIBRATION_IMAGES,
+        help=f"images read from --calib and --compare (default {CALIBRATION_IMAGES})",
+    )
+    parser.add_argument(
+        "--compare",
+        metavar="DIR",
+        help="images on which to measure the TFLite export's mIoU against Keras (default: --calib)",
+    )
+    _add_aspect(parser, "calibration and comparison images")
+    _add_threads(parser)
     parser.set_defaults(handler=_run_export)
 
 
-def _run_export(args) -> int:
-    from .export import export_for_inference, export_portable
-    from .portable import is_portable
+def _export_destination(args, opened) -> Path:
+    """``--out``, else ``exports/<model stem>[_<quantize>]<suffix>``."""
+    from .convert import EXPORT_FORMATS
+    from .portable import SUFFIX as PORTABLE_SUFFIX
 
-    if is_portable(args.out):
-        path = export_portable(args.model, output_file(args.out), args.config, args.dtype)
-    elif args.config or args.dtype != "float32":
-        raise ValueError(f"{args.out}: --config and --dtype apply to .weights.npz exports")
-    else:
-        path = export_for_inference(args.model, output_file(args.out))
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    if args.out:
+        return Path(args.out)
+    fmt = args.format or "keras"
+    suffix = PORTABLE_SUFFIX if fmt == "weights" else EXPORT_FORMATS[fmt] or "_saved_model"
+    stem = _model_stem(opened.path) + (f"_{args.quantize}" if args.quantize != "none" else "")
+    return Path("exports") / f"{stem}{suffix}"
+
+
+def _run_export(args) -> int:
+    from .convert import agreement, export_model, read_images
+    from .export import export_portable, open_model
+    from .portable import is_portable
+    from .runner import keras_runner, load_runner
+
+    opened = open_model(args.model, args.config)
+    destination = _export_destination(args, opened)
+    portable = args.format == "weights" or (args.format is None and is_portable(destination))
+    if portable:
+        if args.quantize != "none" or args.calib or args.compare:
+            raise ValueError("--quantize, --calib and --compare apply to TFLite exports")
+        path = export_portable(args.model, output_file(destination), args.config, args.dtype)
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+        return 0
+    if args.dtype != "float32":
+        raise ValueError(f"{destination}: --dtype and its precisions apply to .weights.npz exports")
+    path = export_model(
+        opened.model,
+        output_file(destination) if destination.suffix else destination,
+        args.format,
+        args.quantize,
+        args.calib,
+        _aspect(args, opened),
+        args.calib_count,
+    )
+    size = sum(p.stat().st_size for p in [path, *path.rglob("*")] if p.is_file())
+    print(f"wrote {path} ({size / 1e6:.2f} MB)")
+    compare = args.compare or args.calib
+    if compare and path.suffix == ".tflite":
+        images = read_images(compare, args.calib_count)
+        scores = agreement(
+            keras_runner(opened.model),
+            load_runner(path, args.threads),
+            images,
+            _aspect(args, opened),
+        )
+        print(
+            f"TFLite ({args.quantize}) vs Keras on {scores['images']} images of {compare}: "
+            f"mIoU {100 * scores['mean_iou']:.2f} % (cost {100 * (1 - scores['mean_iou']):.2f} "
+            f"points), same label on {100 * scores['pixel_agreement']:.2f} % of pixels"
+        )
     return 0
+
+
+def _add_webcam(sub) -> None:
+    from .apps import webcam
+
+    template = webcam.build_parser()
+    parser = sub.add_parser(
+        "webcam",
+        parents=[template],
+        add_help=False,
+        help="portrait segmentation of a camera, video file or frames folder (same as "
+        "python -m facecolab.apps.webcam)",
+        description=template.description,
+    )
+    parser.set_defaults(handler=_run_webcam)
+
+
+def _run_webcam(args) -> int:
+    from .apps import webcam
+
+    return webcam.main(args.command_argv)
 
 
 def _add_demo(sub) -> None:
@@ -383,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_score,
         _add_uncertainty,
         _add_export,
+        _add_webcam,
         _add_demo,
     ):
         add(sub)

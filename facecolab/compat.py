@@ -12,9 +12,16 @@ from pathlib import Path
 
 
 def model_num_classes(model) -> int:
-    """Classes of the model's first output; one sigmoid channel counts as two classes."""
+    """Classes of the model's first output; one sigmoid channel counts as two classes.
+    ``model``: a ``keras.Model`` or a ``facecolab.runner.Runner`` (which knows its count)."""
+    if hasattr(model, "num_classes"):
+        return int(model.num_classes)
     channels = int(model.outputs[0].shape[-1])
     return 2 if channels == 1 else channels
+
+
+def _model_name(model) -> str:
+    return str(getattr(model, "name", None) or getattr(model, "path", None) or "model")
 
 
 def known_class_names(run_config: dict | None, dataset: str | None) -> tuple[str, ...] | None:
@@ -53,7 +60,7 @@ def check_model_classes(
     names = tuple(class_names)
     if count != len(names):
         raise ValueError(
-            f"model {model.name!r} predicts {count} classes but {data} has {len(names)} "
+            f"model {_model_name(model)!r} predicts {count} classes but {data} has {len(names)} "
             f"({', '.join(names)}); use a model trained on this label set"
         )
     if model_names is None or len(model_names) != count or tuple(model_names) == names:
@@ -62,8 +69,9 @@ def check_model_classes(
         (i, a, b) for i, (a, b) in enumerate(zip(model_names, names, strict=True)) if a != b
     )
     raise ValueError(
-        f"model {model.name!r} was trained on classes ({', '.join(model_names)}) but {data} "
-        f"has ({', '.join(names)}): id {position} is {theirs!r} for the model, {ours!r} here"
+        f"model {_model_name(model)!r} was trained on classes ({', '.join(model_names)}) but "
+        f"{data} has ({', '.join(names)}): id {position} is {theirs!r} for the model, "
+        f"{ours!r} here"
     )
 
 

@@ -28,8 +28,9 @@ from .metrics import (
     predicted_labels,
     summarize,
 )
-from .predict import main_output, model_input_size, predict_labels
+from .predict import predict_labels
 from .resize import resize_mask
+from .runner import main_output, model_input_size
 
 
 def _report(cm: np.ndarray, spec: DatasetSpec, groups) -> dict:

@@ -212,17 +212,23 @@ def load_model_any(path, config=None):
 
 
 def export_for_inference(source, destination) -> Path:
-    """Save the model of ``source`` (any format :func:`load_model_any` reads) as a ``.keras``
-    file without optimiser state or compile settings: about a third of a training
-    checkpoint's size (Adam keeps two slots per weight), which is what ships in ``weights/``.
+    """Save a model as a ``.keras`` file without optimiser state or compile settings: about
+    a third of a training checkpoint's size (Adam keeps two slots per weight), which is what
+    ships in ``weights/``.
+
+    Args:
+        source: a ``keras.Model``, or anything :func:`open_model` opens (a model file in any
+            format :func:`load_model_any` reads, a run folder, a manifest name).
+        destination: the ``.keras`` file to write.
     """
     from .train import save_model_atomic
 
     destination = Path(destination)
     if destination.suffix != ".keras":
         raise ValueError(f"{destination}: inference exports are .keras files")
+    model = open_model(source).model if isinstance(source, (str, Path)) else source
     destination.parent.mkdir(parents=True, exist_ok=True)
-    save_model_atomic(load_model_any(source), destination)
+    save_model_atomic(model, destination)
     return destination
 
 

@@ -1,5 +1,6 @@
-"""Inference on images of any size: resize in, probabilities back to the original size,
-then argmax — so label maps line up with the input pixel for pixel.
+"""Label maps of images of any size: probabilities from a ``facecolab.runner.Runner``
+(resized in, resized back to the original size), then argmax — so label maps line up with
+the input pixel for pixel.
 
 :func:`predict_files` and :func:`predict_mc_files` are the file-to-file workflows behind
 ``facecolab predict`` and ``facecolab uncertainty``.
@@ -15,77 +16,26 @@ import numpy as np
 from PIL import Image
 
 from .datasets.readers.base import read_image
-from .metrics import class_probabilities
-from .resize import fit_geometry, resize_image
+from .runner import as_runner, model_input_size, model_inputs, restore_probabilities
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp")
 OVERLAY_FOLDER = "overlays"
-
-
-def model_input_size(model) -> tuple[int, int]:
-    """``(H, W)`` the model takes; ``ValueError`` for a model built without a fixed size."""
-    height, width = model.input_shape[1:3]
-    if height is None or width is None:
-        raise ValueError("model has no fixed input size; pass size=(H, W)")
-    return int(height), int(width)
-
-
-def restore_probabilities(probs: np.ndarray, original_hw, aspect: str = "stretch") -> np.ndarray:
-    """Undo the input resize of ``resize_image(image, probs.shape[:2], aspect)``.
-
-    Args:
-        probs: float ``(h, w, C)`` at the model's resolution (probabilities, or any per-pixel
-            map such as entropy with ``C = 1``).
-        original_hw: ``(H, W)`` of the image before resizing.
-
-    Returns:
-        float32 ``(H, W, C)``. Values are resized bilinearly (not the argmax), so boundaries
-        stay smooth. ``letterbox``: the padding is cut off first; ``crop``: the cropped-away
-        border gets the values of the nearest kept pixel.
-    """
-    import tensorflow as tf
-
-    original_hw = (int(original_hw[0]), int(original_hw[1]))
-    size = probs.shape[:2]
-    (nh, nw), (top, left) = fit_geometry(original_hw, size, aspect)
-    if aspect == "letterbox":
-        probs = probs[top : top + nh, left : left + nw]
-    elif aspect == "crop":  # the canvas is a window at (-top, -left) of the scaled image
-        pad = ((-top, nh - size[0] + top), (-left, nw - size[1] + left), (0, 0))
-        probs = np.pad(probs, pad, mode="edge")
-    if probs.shape[:2] == original_hw:
-        return np.asarray(probs, dtype=np.float32)
-    return tf.image.resize(np.asarray(probs, np.float32), original_hw, method="bilinear").numpy()
 
 
 def predict_probabilities(
     model, images: Iterable[np.ndarray], aspect: str = "stretch", batch_size: int = 8
 ):
     """Yield ``float32 (H, W, C)`` class probabilities for each ``uint8 (H, W, 3)`` image at
-    the image's own size (a sigmoid model's one channel becomes two)."""
-    size = model_input_size(model)
-    images = iter(images)
-    while batch := list(itertools.islice(images, batch_size)):
-        outputs = main_output(model.predict_on_batch(model_inputs(batch, size, aspect)))
-        for probs, image in zip(class_probabilities(outputs), batch, strict=True):
-            yield restore_probabilities(probs.astype(np.float32), image.shape[:2], aspect)
-
-
-def model_inputs(images: Sequence[np.ndarray], size, aspect: str = "stretch") -> np.ndarray:
-    """``uint8 (H, W, 3)`` images of any sizes → the model's ``float32 (B, h, w, 3)`` in [0, 1]."""
-    return np.stack([resize_image(image, size, aspect) for image in images]) / np.float32(255)
-
-
-def main_output(outputs) -> np.ndarray:
-    """The model's probabilities as numpy: deep-supervision models return a list whose
-    full-resolution output comes first."""
-    return np.asarray(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
+    the image's own size (a sigmoid model's one channel becomes two); ``model`` is a
+    ``facecolab.runner.Runner`` or a ``keras.Model``."""
+    return as_runner(model).iter_probabilities(images, aspect, batch_size)
 
 
 def predict_labels(
     model, images: Iterable[np.ndarray], aspect: str = "stretch", batch_size: int = 8
 ):
-    """Yield ``uint8 (H, W)`` label maps at each image's own size."""
+    """Yield ``uint8 (H, W)`` label maps at each image's own size (``model`` as in
+    :func:`predict_probabilities`)."""
     for probs in predict_probabilities(model, images, aspect, batch_size):
         yield probs.argmax(-1).astype(np.uint8)
 

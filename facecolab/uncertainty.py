@@ -25,7 +25,7 @@ import numpy as np
 from .datasets.specs import IGNORE_INDEX
 from .metrics import class_probabilities
 from .models.layers import AlwaysOnDropout
-from .predict import main_output
+from .runner import main_output
 
 
 @dataclass

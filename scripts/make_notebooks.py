@@ -481,16 +481,18 @@ P5_EXTRAS = [
         ## Webcam
 
         The seed's `webcam.py` runs the same model on a live camera:
-        `python -m facecolab.apps.webcam -m RUN_DIR/model_best.keras` on a machine with a
-        camera and `pip install opencv-python` (`q` quits). Colab's kernel runs in the
-        cloud and cannot open your camera with OpenCV, so here is what the loop does to one
-        frame (OpenCV frames are BGR): segment, replace the background, draw the frame rate.
+        `python -m facecolab.apps.webcam -m RUN_DIR/model_best.keras` (or a `.tflite`
+        export, faster on a CPU) on a machine with a camera and `pip install opencv-python`
+        (`q` quits). Colab's kernel runs in the cloud and cannot open your camera, but
+        `--source video.mp4 --out out.mp4 --no-window` runs headless on a video. Here is what
+        the loop does to one frame: the soft person mask at full resolution (smoothed over
+        frames in a video), then the background blurred or replaced.
     """),
     code("""
-        from facecolab.apps.webcam import process_frame
+        from facecolab.apps.webcam import person_alpha, render
 
-        frame_bgr = first.image[..., ::-1]
-        tile([[process_frame(model, frame_bgr, background=BACKGROUND, fps=25.0)[..., ::-1]]])
+        alpha = person_alpha(model, first.image)
+        tile([[render(first.image, alpha, mode) for mode in ("mask", "blur", "cutout")]])
     """),
 ]
 

@@ -11,11 +11,13 @@ import pytest
 from matplotlib.colors import rgb_to_hsv
 from PIL import Image
 
+from facecolab import video
 from facecolab.apps import face_parsing, notebook, portrait, recolour, webcam
 from facecolab.apps.common import load_app_model, spec_for_model
 from facecolab.datasets.readers.base import read_grey, read_image
 from facecolab.datasets.sample import render_face
 from facecolab.datasets.specs import CELEBAMASK_HQ_CLASSES, HELEN_CLASSES, get_spec
+from facecolab.runner import Runner
 
 SIZE = 64
 STEEPNESS = 40.0
@@ -280,8 +282,8 @@ def test_load_app_model_takes_the_dataset_from_the_run(tmp_path, bright_model):
     run.mkdir()
     bright_model.save(run / "model_best.keras")
     (run / "config.json").write_text('{"data": {"dataset": "portrait"}}')
-    model, spec = load_app_model(run)
-    assert spec.name == "portrait" and model.input_shape == bright_model.input_shape
+    runner, spec = load_app_model(run)
+    assert spec.name == "portrait" and runner.input_size == (SIZE, SIZE)
     assert load_app_model(run / "model_best.keras", dataset="celeba_face")[1].name == "celeba_face"
     with pytest.raises(FileNotFoundError, match="no_such_model"):
         load_app_model(tmp_path / "no_such_model.keras")
@@ -290,24 +292,24 @@ def test_load_app_model_takes_the_dataset_from_the_run(tmp_path, bright_model):
 # --- portrait -----------------------------------------------------------------------------
 
 
-class RecordingModel:
-    """Duck-typed model that remembers what it was fed."""
+def recording_runner(model):
+    """A runner over ``model`` that remembers the batches it was fed."""
+    seen = []
 
-    def __init__(self, model):
-        self.model, self.input_shape, self.seen = model, model.input_shape, []
+    def forward(batch):
+        seen.append(np.asarray(batch))
+        return model.predict_on_batch(batch)
 
-    def predict_on_batch(self, batch):
-        self.seen.append(np.asarray(batch))
-        return self.model.predict_on_batch(batch)
+    return Runner(forward, (SIZE, SIZE), 1, "keras"), seen
 
 
 def test_portrait_letterboxes_and_restores(bright_model):
     image = np.zeros((32, 64, 3), np.uint8)  # landscape: 16 rows of padding above and below
     image[:, :40] = 230
-    recorder = RecordingModel(bright_model)
+    recorder, seen = recording_runner(bright_model)
     mask = portrait.portrait_mask(recorder, image)
 
-    (batch,) = recorder.seen
+    (batch,) = seen
     assert batch.shape == (1, SIZE, SIZE, 3)
     assert np.all(batch[0, :16] == 0) and np.all(batch[0, 48:] == 0)
     np.testing.assert_allclose(batch[0, 16:48, :40], 230 / 255, atol=1e-6)
@@ -378,27 +380,70 @@ def test_portrait_cli_writes_composite_and_mask(tmp_path, bright_model):
 # --- webcam -------------------------------------------------------------------------------
 
 
-def test_process_frame_uses_bgr_and_replaces_the_background(red_model):
-    frame_bgr = np.zeros((48, 80, 3), np.uint8)
-    frame_bgr[:, :40, 2] = 250  # red in BGR: the person
-    frame_bgr[:, 40:, 0] = 250  # blue in BGR: not a person for a red detector
-    shown = webcam.process_frame(red_model, frame_bgr, background="white")
-    assert shown.shape == frame_bgr.shape and shown.dtype == np.uint8
-    np.testing.assert_array_equal(shown[:, :40], frame_bgr[:, :40])
-    assert np.all(shown[:, 40:] == 255)
+def test_person_alpha_is_soft_and_full_size(red_model):
+    frame = np.zeros((48, 80, 3), np.uint8)
+    frame[:, :40, 0] = 250  # red: the person for a red detector
+    frame[:, 40:, 0] = 128  # P = sigmoid(40 · (0.502 − 0.5)) ≈ 0.52: the edge is soft
+    alpha = webcam.person_alpha(red_model, frame)
+    assert alpha.shape == (48, 80) and alpha.dtype == np.float32
+    assert np.all(alpha[:, :36] > 0.99)
+    assert np.all((alpha[:, 44:] > 0.4) & (alpha[:, 44:] < 0.6))
 
 
-def test_process_frame_draws_the_frame_rate(red_model):
-    frame_bgr = np.zeros((48, 80, 3), np.uint8)
-    plain = webcam.process_frame(red_model, frame_bgr, background="white")
-    labelled = webcam.process_frame(red_model, frame_bgr, background="white", fps=29.7)
-    assert (plain[:16, :40] != labelled[:16, :40]).any()
-    np.testing.assert_array_equal(plain[30:], labelled[30:])
-
-
-def test_process_frame_rejects_bad_frames(red_model):
+def test_person_alpha_rejects_bad_frames(red_model):
     with pytest.raises(ValueError, match="uint8"):
-        webcam.process_frame(red_model, np.zeros((8, 8), np.uint8))
+        webcam.person_alpha(red_model, np.zeros((8, 8), np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("mode", "outside"),
+    [("replace", (0, 0, 200)), ("cutout", webcam.CUTOUT_GREEN), ("mask", (0, 0, 0))],
+)
+def test_render_modes(face, mode, outside):
+    image = face[0]
+    alpha = np.zeros(image.shape[:2], np.float32)
+    alpha[20:70, 15:60] = 1
+    shown = webcam.render(image, alpha, mode, background=(0, 0, 200))
+    assert shown.shape == image.shape and shown.dtype == np.uint8
+    assert np.all(shown[alpha == 0] == outside)
+    inside = (255, 255, 255) if mode == "mask" else image[alpha == 1]
+    np.testing.assert_array_equal(
+        shown[alpha == 1], np.broadcast_to(inside, shown[alpha == 1].shape)
+    )
+
+
+def test_render_blur_and_frame_rate(face):
+    image = face[0]
+    alpha = np.zeros(image.shape[:2], np.float32)
+    blurred = webcam.render(image, alpha, "blur")
+    assert np.abs(blurred.astype(int) - image).mean() > 1
+    labelled = webcam.render(image, alpha, "blur", fps=29.7)
+    assert (blurred[:16, :40] != labelled[:16, :40]).any()
+    np.testing.assert_array_equal(blurred[30:], labelled[30:])
+    with pytest.raises(ValueError, match="mode must be one of"):
+        webcam.render(image, alpha, "sepia")
+
+
+@pytest.mark.parametrize(
+    ("alpha", "masks", "expected"),
+    [
+        (0.0, [1.0, 0.0], [1.0, 0.0]),  # off: each frame's own mask
+        (0.5, [1.0, 0.0, 0.0], [1.0, 0.5, 0.25]),
+        (0.75, [0.0, 1.0, 1.0], [0.0, 0.25, 0.4375]),
+    ],
+)
+def test_mask_smoother_is_an_exponential_moving_average(alpha, masks, expected):
+    smoother = webcam.MaskSmoother(alpha)
+    shown = [float(smoother.update(np.full((2, 3), m))[0, 0]) for m in masks]
+    assert shown == pytest.approx(expected)
+
+
+def test_mask_smoother_restarts_on_a_new_frame_size_and_checks_alpha():
+    smoother = webcam.MaskSmoother(0.5)
+    smoother.update(np.ones((2, 2)))
+    np.testing.assert_array_equal(smoother.update(np.zeros((3, 3))), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        webcam.MaskSmoother(1.0)
 
 
 def test_frame_rate_is_smoothed():
@@ -410,12 +455,31 @@ def test_frame_rate_is_smoothed():
     assert rate.tick() == pytest.approx(15.0)  # 0.5 · 10 + 0.5 · 20
 
 
+def test_run_measures_the_frame_rate_and_writes_every_frame(red_model):
+    ticks = iter(np.arange(0.0, 100.0, 0.01))  # every clock read advances 10 ms
+    frames = [np.full((24, 32, 3), value, np.uint8) for value in (0, 255, 0, 255)]
+    written = []
+    sink = type("Sink", (), {"write": lambda self, frame: written.append(frame)})()
+    summary = webcam.run(
+        red_model, frames, "mask", smoothing=0.0, sink=sink, clock=lambda: next(ticks)
+    )
+    assert summary.frames == 4 and len(written) == 4
+    assert summary.seconds == pytest.approx(0.13)  # start, 3 reads per frame, end
+    assert summary.fps == pytest.approx(4 / 0.13)
+    assert summary.segment_seconds == pytest.approx(0.04)
+    assert "FPS measured" in str(summary)
+    assert (
+        written[1][20:, :].min() == 255 and written[2][20:, :].max() == 0
+    )  # mask, below the label
+    assert webcam.run(red_model, frames, max_frames=2).frames == 2
+
+
 def test_missing_opencv_says_how_to_install(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "cv2", None)  # makes `import cv2` fail
     with pytest.raises(ImportError, match="pip install opencv-python"):
-        webcam.require_cv2()
+        video.require_cv2("reading a camera")
     assert webcam.main(["-m", str(tmp_path / "model.keras")]) == 2
-    assert "pip install opencv-python" in capsys.readouterr().err
+    assert "camera needs OpenCV: pip install opencv-python" in capsys.readouterr().err
 
 
 # --- notebook helpers ---------------------------------------------------------------------

@@ -15,7 +15,17 @@ from facecolab.datasets.sample import write_sample
 from facecolab.export import load_model_any, save_weights_with_config
 from facecolab.models import build_model
 
-SUBCOMMANDS = ["prepare", "train", "evaluate", "predict", "score", "uncertainty", "export", "demo"]
+SUBCOMMANDS = [
+    "prepare",
+    "train",
+    "evaluate",
+    "predict",
+    "score",
+    "uncertainty",
+    "export",
+    "webcam",
+    "demo",
+]
 MODEL_KWARGS = {"input_shape": [64, 64, 3], "num_classes": 3, "depth": 2, "base_filters": 4}
 REFERENCE = {"source": "a seed", "metrics": {"pixel_accuracy": 0.917, "f1_skin": 0.908}}
 

@@ -3,8 +3,9 @@
 ``face_parsing``: parse a face photo and save the labels as a mask, overlay, side-by-side or
 per-part picture (project 2's ``test.py``). ``recolour``: change lip or hair colour inside a
 predicted mask (project 2's experiment). ``portrait``: person mask and background replacement
-(project 5's ``test.py``). ``webcam``: the same in real time from a camera (project 5's
-``webcam.py``). ``photo``: parse the face of a wider photo through a face-detection crop.
+(project 5's ``test.py``). ``webcam``: the same in real time from a camera, a video file or a
+folder of frames (project 5's ``webcam.py``). ``photo``: parse the face of a wider photo
+through a face-detection crop.
 ``notebook``: the few helpers the notebooks share; ``common``: model and image loading.
 
 Nothing is imported here, so ``python -m facecolab.apps.<app> --help`` answers at once.

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..compat import model_num_classes
 from ..datasets.readers.base import read_image
 from ..datasets.specs import SPECS, DatasetSpec, get_spec
 from ..fsutil import describe, output_file
 
-MODEL_HELP = "a .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json"
+MODEL_HELP = (
+    "a .tflite / .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json"
+)
 
 
 def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
@@ -23,6 +24,9 @@ def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
     all mean (background, foreground) but name the foreground differently, so a binary model
     without ``dataset`` gets ``None``.
 
+    Args:
+        model: a ``facecolab.runner.Runner`` or a ``keras.Model``.
+
     Returns:
         the spec, or ``None`` when nothing identifies it (callers fall back to ids and a
         generic palette).
@@ -30,31 +34,34 @@ def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
     Raises:
         ValueError: ``dataset`` is unknown or has a different class count than the model.
     """
-    num_classes = model_num_classes(model)
+    from ..runner import as_runner
+
+    num_classes = as_runner(model).num_classes
     if dataset is not None:
         spec = get_spec(dataset)
         if spec.num_classes != num_classes:
             raise ValueError(
                 f"dataset {dataset!r} has {spec.num_classes} classes but the model "
-                f"{model.name!r} predicts {num_classes}"
+                f"predicts {num_classes}"
             )
         return spec
     matches = [spec for spec in SPECS.values() if spec.num_classes == num_classes]
     return matches[0] if len(matches) == 1 else None
 
 
-def load_app_model(name_or_path, dataset: str | None = None):
-    """``(keras.Model, DatasetSpec | None)`` from a model file, a run folder or a name in
-    ``weights/manifest.json`` (``facecolab.export.open_model``). The spec comes from
+def load_app_model(name_or_path, dataset: str | None = None, threads: int | None = None):
+    """``(Runner, DatasetSpec | None)`` from a ``.tflite`` or Keras model file, a run folder
+    or a name in ``weights/manifest.json`` (``facecolab.runner.load_runner``; ``threads``:
+    TFLite CPU threads, default ``runner.DEFAULT_THREADS``). The spec comes from
     ``dataset``, else the run's config or the manifest entry, else the class count."""
-    from ..export import open_model
+    from ..runner import DEFAULT_THREADS, load_runner
 
-    opened = open_model(name_or_path)
-    return opened.model, spec_for_model(opened.model, dataset or opened.dataset)
+    runner = load_runner(name_or_path, threads or DEFAULT_THREADS)
+    return runner, spec_for_model(runner, dataset or runner.dataset)
 
 
 def load_photo_and_model(image_path, model, dataset: str | None = None):
-    """``(photo uint8 (H, W, 3), keras.Model, DatasetSpec | None)`` for an app's ``--image``
+    """``(photo uint8 (H, W, 3), Runner, DatasetSpec | None)`` for an app's ``--image``
     and ``--model`` (see :func:`load_app_model`); the photo first, so a wrong path fails
     before the slow model load."""
     image = load_image(image_path)

@@ -35,16 +35,17 @@ PERSON = 1  # class id of the person in the portrait / eg1800 specs
 
 def portrait_probability(model, image: np.ndarray) -> np.ndarray:
     """``float32 (H, W)`` P(person) at the photo's size, from a binary model (one sigmoid
-    channel or a 2-way softmax) fed the letterboxed photo."""
-    from ..predict import predict_probabilities
+    channel or a 2-way softmax; a ``facecolab.runner.Runner`` or a ``keras.Model``) fed the
+    letterboxed photo. Resized back bilinearly, it is the soft alpha mask of the person."""
+    from ..runner import as_runner
 
-    probs = next(predict_probabilities(model, [image], aspect=ASPECT, batch_size=1))
-    if probs.shape[-1] != 2:
+    runner = as_runner(model)
+    if runner.num_classes != 2:
         raise ValueError(
             f"portrait models are binary (person / background); this one "
-            f"predicts {probs.shape[-1]} classes"
+            f"predicts {runner.num_classes} classes"
         )
-    return probs[..., PERSON]
+    return runner.probabilities(image, aspect=ASPECT)[..., PERSON]
 
 
 def portrait_mask(model, image: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
@@ -108,7 +109,7 @@ def mask_path(out: Path) -> Path:
 
 
 def add_background_options(parser: argparse.ArgumentParser) -> None:
-    """``--background`` and ``--threshold``, shared with the webcam app."""
+    """``--background`` and ``--threshold``."""
     parser.add_argument(
         "--background", default="blur", help="blur, white or a background image file (default blur)"
     )

@@ -1,38 +1,36 @@
-"""Real-time portrait segmentation from a webcam (project 5's ``webcam.py``).
+"""Real-time portrait segmentation of a camera, a video file or a folder of frames (project
+5's ``webcam.py``).
 
-``python -m facecolab.apps.webcam -m model.keras [--camera 0] [--background blur|white|IMAGE]``
+``python -m facecolab.apps.webcam -m MODEL [--source 0|video.mp4|frames_dir] [--out out.mp4]
+[--no-window] [--smooth ALPHA] [--mode blur|replace|cutout|mask]`` (also ``facecolab webcam``)
 
-Each frame is segmented like ``facecolab.apps.portrait`` (letterbox, threshold 0.5), the
-background replaced, and the frame rate drawn in the corner; press ``q`` in the window to
-quit. OpenCV is needed only for the camera and the window (``pip install opencv-python``);
-:func:`process_frame` is plain numpy and works on any frame.
+Each frame is fitted to the model like ``facecolab.apps.portrait`` (letterbox); P(person),
+resized back to the frame's full resolution, is the soft alpha mask of the person. It is
+smoothed over time (an exponential moving average: ``--smooth ALPHA`` keeps that share of the
+previous mask, 0 turns it off) against flicker, then used to composite: ``blur`` the
+background, ``replace`` it by ``--background`` (an image or a colour), ``cutout`` the person
+onto green, or show the ``mask`` itself. The measured frame rate is drawn in the corner and
+a summary printed at the end. ``q`` in the window quits.
+
+Models: any file ``facecolab.runner.load_runner`` opens; a ``.tflite`` export runs fastest on
+a CPU. OpenCV is needed for a camera, a video file and the window only; a frames folder in and
+a frames folder out (``--out DIR --no-window``) work without it.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from .common import USER_ERRORS, app_parser, load_app_model, load_image, report_error
-from .portrait import BACKGROUNDS, THRESHOLD, add_background_options, composite, portrait_mask
 
-CV2_MISSING = (
-    "the webcam demo needs OpenCV for the camera and the window: pip install opencv-python "
-    "(or pip install 'facecolab[webcam]')"
-)
-QUIT_KEY = "q"
+MODES = ("blur", "replace", "cutout", "mask")
+CUTOUT_GREEN = (0, 177, 64)  # chroma-key green
+DEFAULT_SMOOTHING = 0.5
 WINDOW = "facecolab portrait (q quits)"
-
-
-def require_cv2():
-    """The ``cv2`` module, or ``ImportError`` saying how to install it."""
-    try:
-        import cv2
-    except ImportError:
-        raise ImportError(CV2_MISSING) from None
-    return cv2
 
 
 class FrameRate:
@@ -58,6 +56,28 @@ class FrameRate:
         return self.fps
 
 
+class MaskSmoother:
+    """Exponential moving average of the person mask over frames:
+    ``shown = alpha · previous + (1 − alpha) · current``. ``alpha = 0`` passes masks through;
+    a change of frame size starts afresh."""
+
+    def __init__(self, alpha: float = DEFAULT_SMOOTHING):
+        if not 0 <= alpha < 1:
+            raise ValueError(f"smoothing must be in [0, 1), got {alpha}")
+        self.alpha = alpha
+        self.state: np.ndarray | None = None
+
+    def update(self, mask: np.ndarray) -> np.ndarray:
+        """``float32 (H, W)`` this frame's mask → the smoothed mask (same shape)."""
+        mask = np.asarray(mask, dtype=np.float32)
+        if self.state is None or self.state.shape != mask.shape or self.alpha == 0:
+            self.state = mask.copy()
+        else:
+            self.state *= self.alpha
+            self.state += (1 - self.alpha) * mask
+        return self.state
+
+
 def draw_label(frame: np.ndarray, text: str) -> np.ndarray:
     """``frame`` with ``text`` in a dark box at the top-left corner (PIL, no OpenCV)."""
     from PIL import Image, ImageDraw
@@ -70,76 +90,189 @@ def draw_label(frame: np.ndarray, text: str) -> np.ndarray:
     return np.asarray(picture)
 
 
-def process_frame(
-    model,
-    frame_bgr: np.ndarray,
-    background="blur",
-    threshold: float = THRESHOLD,
+def parse_background(text: str):
+    """``--background``: ``"white"``, ``"#rrggbb"`` (a colour) or an image file (loaded
+    once here, not every frame)."""
+    from .recolour import parse_colour
+
+    if text == "white":
+        return text
+    if text.startswith("#"):
+        return parse_colour(text)
+    return load_image(text)
+
+
+def render(
+    frame: np.ndarray,
+    alpha: np.ndarray,
+    mode: str,
+    background="white",
     fps: float | None = None,
 ) -> np.ndarray:
-    """One camera frame in, the displayed frame out.
+    """The shown picture of one frame.
 
     Args:
-        model: a binary portrait model (see ``facecolab.apps.portrait``).
-        frame_bgr: ``uint8 (H, W, 3)`` in OpenCV's BGR channel order.
-        background: ``"blur"``, ``"white"``, a colour or an image (see
-            ``portrait.make_background``; arrays are RGB).
+        frame: ``uint8 (H, W, 3)`` RGB.
+        alpha: ``float32 (H, W)`` person weight in [0, 1] (the soft mask).
+        mode: one of ``MODES``.
+        background: for ``replace``: ``"white"``, an ``(r, g, b)`` colour or an RGB image
+            (``facecolab.apps.portrait.make_background``).
         fps: drawn in the corner when given.
 
     Returns:
-        ``uint8 (H, W, 3)`` BGR: the person over the new background.
+        ``uint8 (H, W, 3)`` RGB.
     """
-    frame_bgr = np.asarray(frame_bgr)
-    if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
-        raise ValueError(f"frames must be uint8 (H, W, 3), got {frame_bgr.dtype} {frame_bgr.shape}")
-    rgb = np.ascontiguousarray(frame_bgr[..., ::-1])
-    shown = composite(rgb, portrait_mask(model, rgb, threshold), background)
-    if fps is not None:
-        shown = draw_label(shown, f"{fps:.1f} FPS")
-    return np.ascontiguousarray(shown[..., ::-1])
+    from .portrait import composite
+
+    backgrounds = {"blur": "blur", "replace": background, "cutout": CUTOUT_GREEN}
+    if mode == "mask":
+        grey = np.clip(alpha * 255 + 0.5, 0, 255).astype(np.uint8)
+        shown = np.repeat(grey[..., None], 3, axis=-1)
+    elif mode in backgrounds:
+        shown = composite(frame, alpha, backgrounds[mode])
+    else:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    return shown if fps is None else draw_label(shown, f"{fps:.1f} FPS")
 
 
-def run(model, camera: int = 0, background="blur", threshold: float = THRESHOLD) -> int:
-    """Show segmented camera frames until ``q`` is pressed; returns the frame count."""
-    cv2 = require_cv2()
-    if isinstance(background, str) and background not in BACKGROUNDS:
-        background = load_image(background)  # once, not every frame
-    capture = cv2.VideoCapture(camera)
-    if not capture.isOpened():
-        raise ValueError(f"camera {camera} cannot be opened (is it connected and free?)")
-    rate = FrameRate()
-    frames = 0
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            cv2.imshow(WINDOW, process_frame(model, frame, background, threshold, rate.tick()))
-            frames += 1
-            if cv2.waitKey(1) & 0xFF == ord(QUIT_KEY):
-                break
-    finally:
-        capture.release()
-        cv2.destroyAllWindows()
-    return frames
+def person_alpha(runner, frame: np.ndarray, smoother: MaskSmoother | None = None) -> np.ndarray:
+    """``float32 (H, W)`` soft person mask of one ``uint8 (H, W, 3)`` RGB frame at its full
+    resolution (P(person) of a binary portrait model, a ``facecolab.runner.Runner`` or
+    ``keras.Model``), smoothed by the sequence's ``smoother`` when given."""
+    from .portrait import portrait_probability
+
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+    alpha = portrait_probability(runner, frame)
+    return alpha if smoother is None else smoother.update(alpha)
+
+
+@dataclass
+class Summary:
+    """What a run measured: ``frames`` shown in ``seconds`` of wall time (reading, model,
+    compositing, writing, showing), and the seconds spent segmenting (resize, model,
+    resize back, smoothing)."""
+
+    frames: int
+    seconds: float
+    segment_seconds: float
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def __str__(self) -> str:
+        segment_ms = 1000 * self.segment_seconds / max(self.frames, 1)
+        return (
+            f"{self.frames} frames in {self.seconds:.1f} s: {self.fps:.1f} FPS measured "
+            f"(segmentation {segment_ms:.1f} ms per frame)"
+        )
+
+
+def run(
+    runner,
+    frames,
+    mode: str = "blur",
+    background="white",
+    smoothing: float = DEFAULT_SMOOTHING,
+    sink=None,
+    window=None,
+    max_frames: int | None = None,
+    clock=time.perf_counter,
+) -> Summary:
+    """Segment and composite every frame of ``frames`` (an iterable of RGB frames, e.g. a
+    ``facecolab.video`` source), writing each to ``sink`` and showing it in ``window`` (either
+    may be ``None``) with the measured frame rate drawn on it.
+
+    Memory stays flat however long the stream: one smoothed mask is kept, nothing per frame.
+
+    Returns:
+        The :class:`Summary`; stops at the end of ``frames``, after ``max_frames``, or when
+        the window's quit key is pressed.
+    """
+    smoother = MaskSmoother(smoothing)
+    rate = FrameRate(clock=clock)
+    count, segment_seconds, start = 0, 0.0, clock()
+    for frame in frames:
+        if max_frames is not None and count >= max_frames:
+            break
+        before = clock()
+        alpha = person_alpha(runner, frame, smoother)
+        segment_seconds += clock() - before
+        shown = render(frame, alpha, mode, background, rate.tick())
+        count += 1
+        if sink is not None:
+            sink.write(shown)
+        if window is not None and not window.show(shown):
+            break
+    return Summary(count, clock() - start, segment_seconds)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..runner import DEFAULT_THREADS
+
     parser = app_parser("webcam", __doc__)
-    parser.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
-    add_background_options(parser)
+    parser.add_argument(
+        "--source",
+        default="0",
+        help="camera index, video file or folder of frames (default 0: the first camera)",
+    )
+    parser.add_argument(
+        "--out", help="write the shown frames: a video (.mp4, …) or a folder of PNG frames"
+    )
+    parser.add_argument("--no-window", action="store_true", help="show nothing (headless)")
+    parser.add_argument("--mode", default="blur", choices=MODES)
+    parser.add_argument(
+        "--background",
+        default="white",
+        help="replace mode: an image file, white or '#rrggbb' (default white)",
+    )
+    parser.add_argument(
+        "--smooth",
+        type=float,
+        default=DEFAULT_SMOOTHING,
+        metavar="ALPHA",
+        help="share of the previous mask kept in each frame's, against flicker (0: off; "
+        f"default {DEFAULT_SMOOTHING})",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"CPU threads of a .tflite model (default {DEFAULT_THREADS})",
+    )
+    parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     return parser
 
 
 def main(argv=None) -> int:
+    from ..video import Window, open_sink, open_source
+
     args = build_parser().parse_args(argv)
+    source = sink = window = None
     try:
-        require_cv2()  # before the slow model load
-        model, _ = load_app_model(args.model)
-        frames = run(model, args.camera, args.background, args.threshold)
+        if not 0 <= args.smooth < 1:
+            raise ValueError(f"--smooth must be in [0, 1), got {args.smooth}")
+        background = parse_background(args.background) if args.mode == "replace" else "white"
+        # Everything that can fail fast (camera, file, OpenCV) before the slow model load.
+        source = open_source(args.source)
+        sink = open_sink(args.out, source.fps) if args.out else None
+        window = None if args.no_window else Window(WINDOW)
+        runner, _ = load_app_model(args.model, threads=args.threads)
+        summary = run(
+            runner, source, args.mode, background, args.smooth, sink, window, args.max_frames
+        )
     except (ImportError, *USER_ERRORS) as error:
         return report_error("webcam", error)
-    print(f"showed {frames} frames")
+    finally:
+        for closable in (source, sink, window):
+            if closable is not None:
+                closable.close()
+    if summary.frames == 0:
+        return report_error("webcam", ValueError(f"{args.source}: no frame could be read"))
+    written = f"; wrote {args.out}" if args.out else ""
+    print(f"{summary}{written}")
     return 0
 
 
