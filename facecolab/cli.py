@@ -101,6 +101,43 @@ def _add_threads(parser) -> None:
     )
 
 
+def _add_inference_options(parser) -> None:
+    parser.add_argument(
+        "--tta",
+        choices=("none", "flip"),
+        default="none",
+        help="test-time augmentation: flip = average with the mirrored image's prediction, "
+        "left/right classes swapped back (default none)",
+    )
+    parser.add_argument(
+        "--mc-samples",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="a Monte-Carlo dropout model (Bayesian SegNet): average N stochastic passes "
+        "(default 1: one pass with dropout off)",
+    )
+    _add_threads(parser)
+
+
+def _inference_runner(args):
+    """The runner of ``--model`` with ``--tta`` / ``--mc-samples`` (``--config`` for a
+    weights-only file, ``--threads`` for TFLite)."""
+    from .datasets import get_spec
+    from .runner import load_runner, with_flip
+
+    runner = load_runner(args.model, args.threads, args.config, args.mc_samples)
+    if args.tta == "flip":
+        label_set = getattr(args, "dataset", None) or runner.dataset
+        if not label_set:
+            raise ValueError(
+                f"{args.model}: flip TTA swaps left/right classes, and the model's label set "
+                "is unknown; pass --dataset NAME"
+            )
+        runner = with_flip(runner, get_spec(label_set).flip_lut())
+    return runner
+
+
 def _add_evaluate(sub) -> None:
     parser = sub.add_parser(
         "evaluate",
@@ -136,53 +173,71 @@ def _add_evaluate(sub) -> None:
     parser.add_argument(
         "--out", metavar="DIR", help="output folder (default: outputs/evaluate/<model>-<split>)"
     )
+    parser.add_argument(
+        "--relabel",
+        metavar="TABLE",
+        help="with --dataset: evaluate the raw dataset through this relabel table "
+        "(facecolab.datasets.labels.RELABEL_TABLES; default: the model's training config's)",
+    )
     _add_aspect(parser, "raw images")
+    _add_inference_options(parser)
     parser.set_defaults(handler=_run_evaluate)
+
+
+def _raw_layout(args, runner) -> tuple[str, str | None]:
+    """``(raw layout name, relabel table)`` of ``--data``: ``--dataset`` / ``--relabel``,
+    else the model's training data (its config's ``data.dataset`` and ``data.relabel``)."""
+    if args.dataset:
+        return args.dataset, args.relabel
+    data = (runner.run_config or {}).get("data") or {}
+    name = data.get("dataset") or runner.dataset
+    if not name:
+        raise ValueError(
+            f"{args.data}: not a prepared folder (no dataset.json); pass --dataset NAME to "
+            "evaluate it as a raw dataset"
+        )
+    return name, args.relabel or data.get("relabel")
 
 
 def _run_evaluate(args) -> int:
     from .compat import known_class_names
     from .evaluate import evaluate_prepared, evaluate_raw, format_reference, write_evaluation
-    from .export import open_model
     from .metrics import format_table
 
-    opened = open_model(args.model, args.config)
-    names = known_class_names(opened.run_config, opened.dataset)
+    runner = _inference_runner(args)
+    names = known_class_names(runner.run_config, runner.dataset)
     data = Path(args.data)
-    out = Path(args.out or f"outputs/evaluate/{_model_stem(opened.path)}-{args.split}")
+    out = Path(args.out or f"outputs/evaluate/{_model_stem(runner.path)}-{args.split}")
+    extras = [f"{args.tta} TTA"] * (args.tta != "none")
+    extras += [f"MC mean of {args.mc_samples}"] * (args.mc_samples > 1)
     with output_folder(out):
         if args.raw or not (data / "dataset.json").exists():
-            name = args.dataset or opened.dataset
-            if not name:
-                raise ValueError(
-                    f"{data}: not a prepared folder (no dataset.json); pass --dataset "
-                    "NAME to evaluate it as a raw dataset"
-                )
+            name, relabel = _raw_layout(args, runner)
             result = evaluate_raw(
-                opened.model,
+                runner,
                 name,
                 data,
                 args.split,
-                _aspect(args, opened),
+                _aspect(args, runner),
                 args.batch_size,
                 progress=not args.no_progress,
                 model_names=names,
+                relabel=relabel,
             )
-            mode = f"raw {name}, original resolution"
+            mode = f"raw {name}{f' relabelled {relabel}' if relabel else ''}, original resolution"
         else:
-            result = evaluate_prepared(
-                opened.model, data, args.split, args.batch_size, model_names=names
-            )
+            result = evaluate_prepared(runner, data, args.split, args.batch_size, model_names=names)
             mode = "prepared, at the model's input size"
+        mode = ", ".join([mode, *extras])
         result = {
-            "model": str(opened.path),
+            "model": str(runner.path),
             "data": str(data),
             "split": args.split,
             "mode": mode,
         } | result
-        reference = (opened.run_config or {}).get("reference") or {}
+        reference = (runner.run_config or {}).get("reference") or {}
         reference = reference if reference.get("metrics") else None
-        title = f"{opened.path.name} on {data.name} ({args.split})"
+        title = f"{runner.path.name} on {data.name} ({args.split})"
         written = write_evaluation(result, out, reference, title=title)
     print(f"## {title}: {mode}\n\n{format_table(result)}")
     if reference:
@@ -208,7 +263,7 @@ def _check_dataset_option(opened, dataset: str) -> None:
     from .datasets import get_spec
 
     names = known_class_names(opened.run_config, opened.dataset)
-    check_model_classes(opened.model, get_spec(dataset).class_names, f"--dataset {dataset}", names)
+    check_model_classes(opened, get_spec(dataset).class_names, f"--dataset {dataset}", names)
 
 
 def _palette(dataset: str | None):
@@ -238,15 +293,14 @@ def _add_predict(sub) -> None:
         "else a generic palette)",
     )
     _add_aspect(parser, "images")
-    _add_threads(parser)
+    _add_inference_options(parser)
     parser.set_defaults(handler=_run_predict)
 
 
 def _run_predict(args) -> int:
     from .predict import list_images, predict_files
-    from .runner import load_runner
 
-    runner = load_runner(args.model, args.threads, args.config)
+    runner = _inference_runner(args)
     if args.dataset:
         _check_dataset_option(runner, args.dataset)
     palette = _palette(args.dataset or runner.dataset) if args.overlay else None

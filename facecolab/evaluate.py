@@ -25,12 +25,11 @@ from .metrics import (
     confusion_matrix,
     groups_for,
     percent_cell,
-    predicted_labels,
     summarize,
 )
 from .predict import predict_labels
 from .resize import resize_mask
-from .runner import main_output, model_input_size
+from .runner import as_runner
 
 
 def _report(cm: np.ndarray, spec: DatasetSpec, groups) -> dict:
@@ -38,10 +37,12 @@ def _report(cm: np.ndarray, spec: DatasetSpec, groups) -> dict:
 
 
 def evaluate_dataset(model, dataset, spec: DatasetSpec, groups=None) -> dict:
-    """Metrics of ``model`` over ``dataset`` batches ``(image, int labels (B, H, W))``."""
+    """Metrics of ``model`` (a ``keras.Model`` or a ``facecolab.runner.Runner``) over
+    ``dataset`` batches ``(image at the model's input size, int labels (B, H, W))``."""
+    runner = as_runner(model)
     cm = np.zeros((spec.num_classes, spec.num_classes), dtype=np.int64)
     for images, labels in dataset:
-        predicted = predicted_labels(main_output(model.predict_on_batch(images)))
+        predicted = runner.infer(np.asarray(images)).argmax(-1)
         cm += confusion_matrix(np.asarray(labels), predicted, spec.num_classes)
     return _report(cm, spec, groups)
 
@@ -95,7 +96,7 @@ def evaluate_prepared(
 
     spec = dataset_spec(prepared_dir)
     check_model_classes(model, spec.class_names, f"{prepared_dir} ({spec.name})", model_names)
-    options = {"batch_size": batch_size, "image_size": model_input_size(model)}
+    options = {"batch_size": batch_size, "image_size": as_runner(model).input_size}
     if keras.backend.backend() == "tensorflow":
         from .pipeline import make_dataset
 
@@ -116,13 +117,20 @@ def evaluate_raw(
     batch_size: int = 8,
     progress: bool = True,
     model_names=None,
+    relabel: str | None = None,
 ) -> dict:
     """:func:`evaluate_items` over split ``split`` of raw dataset ``name`` in ``root``, at
     each image's original resolution (with the label set's grouped F1, if any), after the
-    same class check as :func:`evaluate_prepared`."""
+    same class check as :func:`evaluate_prepared`; ``relabel``: score in the ids of that
+    relabel table (as ``prepare --relabel`` writes them)."""
     from .datasets import get_format
+    from .datasets.labels import get_relabel
+    from .datasets.readers.base import relabelled
 
     fmt = get_format(name)
+    if relabel:
+        fmt = relabelled(fmt, get_relabel(relabel))
+        name = f"{name} relabelled {relabel}"
     check_model_classes(model, fmt.spec.class_names, f"dataset {name}", model_names)
     items = fmt.list_items(root, split)
     if not items:

@@ -77,7 +77,7 @@ def model_check(model) -> dict:
         ``{"mean_log_p": [C floats], "point_log_p": [[C floats], …]}`` (JSON-ready).
     """
     from .models import main_output
-    from .uncertainty import has_mc_dropout, without_mc_dropout
+    from .models.mc_dropout import has_mc_dropout, without_mc_dropout
 
     if has_mc_dropout(model):
         model = without_mc_dropout(model)

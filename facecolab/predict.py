@@ -138,7 +138,8 @@ def predict_mc_files(
     """
     from tqdm.auto import tqdm
 
-    from .uncertainty import has_mc_dropout, predict_mc
+    from .models.mc_dropout import has_mc_dropout
+    from .uncertainty import predict_mc
     from .viz import plot_uncertainty
 
     if not has_mc_dropout(model):  # before any work or progress output

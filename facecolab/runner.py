@@ -21,12 +21,13 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .metrics import class_probabilities
+from .models.mc_dropout import has_mc_dropout, without_mc_dropout
 from .resize import fit_geometry, resize_image
 
 TFLITE_SUFFIX = ".tflite"
@@ -97,6 +98,9 @@ class Runner:
         run_config: its training config, if known.
         model: the ``keras.Model`` (Keras backend only), for work that needs Keras itself
             (Monte-Carlo dropout, conversion).
+        flip_classes: flip test-time augmentation when set: the probabilities are averaged
+            with those of the mirrored image, mirrored back, whose class ``c`` is read from
+            channel ``flip_classes[c]`` (left/right classes swapped; :func:`with_flip`).
     """
 
     forward: Callable[[np.ndarray], object]
@@ -107,6 +111,7 @@ class Runner:
     dataset: str | None = None
     run_config: dict | None = None
     model: object | None = None
+    flip_classes: np.ndarray | None = None
 
     @property
     def num_classes(self) -> int:
@@ -115,6 +120,13 @@ class Runner:
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """``float32 (B, h, w, 3)`` model inputs → ``float32 (B, h, w, num_classes)``."""
+        probs = self._forward_probabilities(batch)
+        if self.flip_classes is None:
+            return probs
+        mirrored = self._forward_probabilities(np.ascontiguousarray(batch[:, :, ::-1]))
+        return (probs + mirrored[:, :, ::-1][..., self.flip_classes]) / 2
+
+    def _forward_probabilities(self, batch: np.ndarray) -> np.ndarray:
         return np.asarray(class_probabilities(main_output(self.forward(batch))), np.float32)
 
     def iter_probabilities(
@@ -152,14 +164,39 @@ class Runner:
         return np.stack(list(self.iter_probabilities(images, aspect, batch_size)))
 
 
-def keras_runner(model, **info) -> Runner:
+def keras_runner(model, mc_samples: int = 1, **info) -> Runner:
     """A :class:`Runner` over a ``keras.Model`` through ``predict_on_batch`` (Keras' own
     inference step; at batch 1 on this project's CPU faster than calling the model in a
-    ``tf.function``); ``info`` fills ``path``, ``dataset``, ``run_config``."""
+    ``tf.function``); ``info`` fills ``path``, ``dataset``, ``run_config``.
+
+    A model with Monte-Carlo dropout (Bayesian SegNet) predicts deterministically, dropout
+    off, unless ``mc_samples > 1``: then its probabilities are the mean of that many
+    stochastic passes (MC averaging). ``runner.model`` keeps the sampling model either way.
+    """
+    if mc_samples < 1:
+        raise ValueError(f"mc_samples must be at least 1, got {mc_samples}")
+    forward = model.predict_on_batch
+    if has_mc_dropout(model) and mc_samples == 1:
+        forward = without_mc_dropout(model).predict_on_batch
+    elif mc_samples > 1:
+        if not has_mc_dropout(model):
+            raise ValueError(
+                f"model {model.name!r} has no Monte-Carlo dropout layers to sample "
+                f"({mc_samples} samples asked for)"
+            )
+
+        def forward(batch):
+            passes = (main_output(model.predict_on_batch(batch)) for _ in range(mc_samples))
+            return sum(passes) / mc_samples
+
     channels = int(model.outputs[0].shape[-1])
-    return Runner(
-        model.predict_on_batch, model_input_size(model), channels, "keras", model=model, **info
-    )
+    return Runner(forward, model_input_size(model), channels, "keras", model=model, **info)
+
+
+def with_flip(runner: Runner, flip_lut: np.ndarray) -> Runner:
+    """``runner`` with flip test-time augmentation; ``flip_lut`` is the label set's
+    ``DatasetSpec.flip_lut()`` (left/right ids swapped)."""
+    return replace(runner, flip_classes=np.asarray(flip_lut)[: runner.num_classes].astype(int))
 
 
 def tflite_runner(path, threads: int = DEFAULT_THREADS) -> Runner:
@@ -201,17 +238,26 @@ def tflite_runner(path, threads: int = DEFAULT_THREADS) -> Runner:
     return Runner(forward, (height, width), int(target["shape"][-1]), "tflite", path=path)
 
 
-def load_runner(name_or_path, threads: int = DEFAULT_THREADS, config=None) -> Runner:
+def load_runner(
+    name_or_path, threads: int = DEFAULT_THREADS, config=None, mc_samples: int = 1
+) -> Runner:
     """A :class:`Runner` for a ``.tflite`` file (TFLite interpreter, ``threads`` CPU threads)
     or anything ``facecolab.export.open_model`` opens (Keras: a model file, a run folder or a
-    ``weights/manifest.json`` name; ``config`` describes a weights-only file)."""
+    ``weights/manifest.json`` name; ``config`` describes a weights-only file; ``mc_samples``
+    as in :func:`keras_runner`)."""
     if Path(name_or_path).suffix.lower() == TFLITE_SUFFIX:
+        if mc_samples != 1:
+            raise ValueError(f"{name_or_path}: Monte-Carlo sampling needs the Keras model")
         return tflite_runner(name_or_path, threads)
     from .export import open_model
 
     opened = open_model(name_or_path, config)
     return keras_runner(
-        opened.model, path=opened.path, dataset=opened.dataset, run_config=opened.run_config
+        opened.model,
+        mc_samples,
+        path=opened.path,
+        dataset=opened.dataset,
+        run_config=opened.run_config,
     )
 
 

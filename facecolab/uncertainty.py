@@ -24,7 +24,7 @@ import numpy as np
 
 from .datasets.specs import IGNORE_INDEX
 from .metrics import class_probabilities
-from .models.layers import AlwaysOnDropout
+from .models.mc_dropout import has_mc_dropout
 from .runner import main_output
 
 
@@ -88,19 +88,6 @@ def mc_statistics(probability_samples: Iterable[np.ndarray]) -> MCResult:
     )
 
 
-def _mc_layers(layer) -> Iterable[keras.layers.Layer]:
-    """Every ``AlwaysOnDropout`` in ``layer``, searching nested models."""
-    if isinstance(layer, AlwaysOnDropout):
-        yield layer
-    for inner in getattr(layer, "layers", ()):
-        yield from _mc_layers(inner)
-
-
-def has_mc_dropout(model: keras.Model) -> bool:
-    """Whether ``model`` (or a model nested in it) has always-on dropout layers."""
-    return next(_mc_layers(model), None) is not None
-
-
 def predict_mc(model: keras.Model, images, samples: int = 50, batch_size: int = 8) -> MCResult:
     """Monte-Carlo dropout prediction.
 
@@ -142,19 +129,6 @@ def predict_mc(model: keras.Model, images, samples: int = 50, batch_size: int = 
         },
         samples=samples,
     )
-
-
-def without_mc_dropout(model: keras.Model) -> keras.Model:
-    """A copy of ``model`` (same weights) whose always-on dropout is ordinary dropout, i.e.
-    off at inference: the deterministic single pass that MC averaging is compared with."""
-
-    def clone_layer(layer):
-        cls = keras.layers.Dropout if isinstance(layer, AlwaysOnDropout) else type(layer)
-        return cls.from_config(layer.get_config())
-
-    copy = keras.models.clone_model(model, clone_function=clone_layer, recursive=True)
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 @dataclass
@@ -252,10 +226,8 @@ __all__ = [
     "MCResult",
     "ReliabilityDiagram",
     "expected_calibration_error",
-    "has_mc_dropout",
     "mc_statistics",
     "plot_reliability",
     "predict_mc",
     "reliability_diagram",
-    "without_mc_dropout",
 ]

@@ -274,8 +274,8 @@ P1_EXTRAS = [
     code("""
         from facecolab.apps.notebook import prepared_arrays
         from facecolab.metrics import confusion_matrix, mean_iou, predicted_labels
-        from facecolab.uncertainty import (plot_reliability, predict_mc, reliability_diagram,
-                                           without_mc_dropout)
+        from facecolab.models import without_mc_dropout
+        from facecolab.uncertainty import plot_reliability, predict_mc, reliability_diagram
 
         images, labels = prepared_arrays(PREPARED, config["data"]["test_split"],
                                          model.input_shape[1:3])

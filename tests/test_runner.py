@@ -85,3 +85,43 @@ def test_clear_errors_for_tflite_files(files, tmp_path):
         load_runner(tmp_path / "junk.tflite")
     with pytest.raises(ValueError, match="threads"):
         tflite_runner(files["tflite"], threads=0)
+
+
+def _softmax_of_input(channels: int = 3, dropout: bool = False):
+    """A model whose class scores are its input channels (x 10), optionally through
+    always-on dropout: its predictions are known by hand."""
+    import keras
+
+    from facecolab.models.layers import AlwaysOnDropout
+
+    inputs = keras.Input((4, 6, channels))
+    x = keras.layers.Rescaling(10.0)(inputs)
+    if dropout:
+        x = AlwaysOnDropout(0.5, seed=1)(x)
+    return keras.Model(inputs, keras.layers.Softmax()(x))
+
+
+def test_flip_tta_averages_with_the_mirrored_prediction_classes_swapped():
+    from facecolab.runner import with_flip
+
+    model = _softmax_of_input()
+    batch = np.random.default_rng(0).random((2, 4, 6, 3)).astype("float32")
+    plain = keras_runner(model).infer(batch)
+    lut = np.arange(256, dtype=np.uint8)
+    lut[1], lut[2] = 2, 1
+    flipped = with_flip(keras_runner(model), lut).infer(batch)
+    # the model is position-independent, so the mirrored pass mirrored back is the plain one
+    np.testing.assert_allclose(flipped, (plain + plain[..., [0, 2, 1]]) / 2, atol=1e-6)
+
+
+def test_mc_dropout_models_predict_deterministically_unless_sampled():
+
+    model = _softmax_of_input(dropout=True)
+    batch = np.random.default_rng(1).random((1, 4, 6, 3)).astype("float32")
+    single = keras_runner(model)
+    np.testing.assert_array_equal(single.infer(batch), single.infer(batch))
+    sampled = keras_runner(model, mc_samples=8)
+    assert not np.allclose(sampled.infer(batch), single.infer(batch))
+    np.testing.assert_allclose(sampled.infer(batch).sum(-1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="no Monte-Carlo dropout layers"):
+        keras_runner(_softmax_of_input(), mc_samples=4)

@@ -7,14 +7,13 @@ import pytest
 from matplotlib.figure import Figure
 
 from facecolab.models.layers import AlwaysOnDropout
+from facecolab.models.mc_dropout import has_mc_dropout, without_mc_dropout
 from facecolab.uncertainty import (
     expected_calibration_error,
-    has_mc_dropout,
     mc_statistics,
     plot_reliability,
     predict_mc,
     reliability_diagram,
-    without_mc_dropout,
 )
 
 

@@ -16,6 +16,7 @@ import keras
 
 from . import layers  # noqa: F401  (registers the custom layers for load_model)
 from .deeplabv3plus_efficientnetb0 import build_deeplabv3plus_efficientnetb0
+from .mc_dropout import has_mc_dropout, without_mc_dropout
 from .mobilenetv2_unet import build_mobilenetv2_unet
 from .pspnet_resnet50 import build_pspnet_resnet50
 from .segnet_vgg16 import build_segnet_vgg16
@@ -81,4 +82,12 @@ def main_output(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, model.outputs[0], name=f"{model.name}_main")
 
 
-__all__ = ["MODELS", "PRESETS", "build_model", "build_preset", "main_output"]
+__all__ = [
+    "MODELS",
+    "PRESETS",
+    "build_model",
+    "build_preset",
+    "has_mc_dropout",
+    "main_output",
+    "without_mc_dropout",
+]
