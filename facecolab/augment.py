@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from PIL import Image
 
-from .datasets.specs import IGNORE_INDEX
+from .constants import IGNORE_INDEX
 
 
 @dataclass(frozen=True)

@@ -298,7 +298,8 @@ def _add_predict(sub) -> None:
 
 
 def _run_predict(args) -> int:
-    from .predict import list_images, predict_files
+    from .imageio import list_images
+    from .predict import predict_files
 
     runner = _inference_runner(args)
     if args.dataset:
@@ -357,7 +358,8 @@ def _add_uncertainty(sub) -> None:
 
 def _run_uncertainty(args) -> int:
     from .export import open_model
-    from .predict import list_images, predict_mc_files
+    from .imageio import list_images
+    from .predict import predict_mc_files
 
     opened = open_model(args.model, args.config)
     if args.dataset:

@@ -15,6 +15,7 @@ import json
 import math
 from pathlib import Path
 
+from .constants import MAX_SIDE
 from .datasets.splits import check_split_name
 
 DEFAULTS: dict = {
@@ -70,9 +71,6 @@ FREE_FORM = {
     ("callbacks", "reduce_lr_on_plateau"),
     ("callbacks", "early_stopping"),
 }
-
-# Largest image side a config may ask for (a typo such as 25600 would exhaust memory).
-MAX_SIDE = 8192
 
 # Settings with a fixed set of values, checked before anything is built.
 CHOICES: dict[tuple[str, ...], tuple] = {

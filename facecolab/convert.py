@@ -105,8 +105,7 @@ def _reason(error: Exception) -> str:
 
 def read_images(folder, limit: int | None = None) -> list[np.ndarray]:
     """The first ``limit`` images of ``folder`` (sorted) as ``uint8 (H, W, 3)``."""
-    from .datasets.readers.base import read_image
-    from .predict import list_images
+    from .imageio import list_images, read_image
 
     return [read_image(path) for path in itertools.islice(list_images(folder), limit)]
 
@@ -121,7 +120,7 @@ def export_tflite(
 ) -> Path:
     """Write ``model`` (a ``keras.Model``) as a ``.tflite`` file (:func:`to_tflite`);
     ``int8`` calibrates on the first ``calib_count`` images of ``calib_dir``."""
-    from .datasets.prepare import atomic_write_bytes
+    from .fsutil import atomic_write_bytes
     from .runner import TFLITE_SUFFIX, model_input_size
 
     destination = Path(destination)

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from .compat import check_model_classes
-from .datasets.readers.base import read_image
 from .datasets.specs import DatasetSpec
+from .imageio import read_image
 from .metrics import (
     PER_CLASS_KEYS,
     SUMMARY_KEYS,
@@ -189,7 +189,7 @@ def write_evaluation(
 ) -> dict[str, Path]:
     """Write ``metrics.json`` (the result, plus ``reference`` when given) and
     ``confusion_matrix.png`` into ``out_dir``; returns their paths by name."""
-    from .datasets.prepare import atomic_write_bytes
+    from .fsutil import atomic_write_bytes
     from .viz import plot_confusion_matrix
 
     out_dir = Path(out_dir)

@@ -221,7 +221,7 @@ def export_for_inference(source, destination) -> Path:
             format :func:`load_model_any` reads, a run folder, a manifest name).
         destination: the ``.keras`` file to write.
     """
-    from .train import save_model_atomic
+    from .modelio import save_model_atomic
 
     destination = Path(destination)
     if destination.suffix != ".keras":

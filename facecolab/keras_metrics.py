@@ -10,10 +10,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from .datasets.specs import IGNORE_INDEX
+from .constants import IGNORE_INDEX, KERAS_PACKAGE
 from .metrics import mean_iou, pixel_accuracy, predicted_labels
 
-PACKAGE = "facecolab"
 # JAX runs without float64 unless x64 is enabled: there the counts are float32, exact to 2²⁴
 # pixels per cell (beyond that a count is off by ~1e-7 relative; metrics.py's numpy core, not
 # this training-time monitor, gives the reported numbers).
@@ -52,7 +51,7 @@ def sparse_labels(y_true, y_pred, ignore_index: int = IGNORE_INDEX):
     return labels
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class ConfusionMatrixMetric(keras.metrics.Metric):
     """Keras metric accumulating one ``(C, C)`` confusion matrix over a whole evaluation.
 
@@ -113,14 +112,14 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         }
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class MeanIoUMetric(ConfusionMatrixMetric):
     """Mean IoU over present classes (log name ``mean_iou``)."""
 
     default_name = "mean_iou"
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class PixelAccuracyMetric(ConfusionMatrixMetric):
     """Pixel accuracy without ignored pixels (log name ``pixel_accuracy``)."""
 

@@ -44,11 +44,9 @@ from collections.abc import Callable, Mapping, Sequence
 import keras
 from keras import ops
 
-from .datasets.specs import IGNORE_INDEX
+from .constants import IGNORE_INDEX, KERAS_PACKAGE
 from .keras_metrics import sparse_labels
 from .metrics import class_probabilities
-
-PACKAGE = "facecolab"
 
 
 def _target_and_probs(y_true, y_pred, ignore_index: int = IGNORE_INDEX):
@@ -246,21 +244,21 @@ class SegmentationLoss(keras.losses.Loss):
         return {**super().get_config(), **self.options}
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class DiceLoss(SegmentationLoss):
     """1 − soft Dice; options as :func:`dice_loss`."""
 
     loss_fn = staticmethod(dice_loss)
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class JaccardLoss(SegmentationLoss):
     """1 − soft IoU; options as :func:`jaccard_loss`."""
 
     loss_fn = staticmethod(jaccard_loss)
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class CrossEntropyLoss(SegmentationLoss):
     """Categorical (or, for a sigmoid output, binary) cross-entropy; see
     :func:`cross_entropy_loss`."""
@@ -268,14 +266,14 @@ class CrossEntropyLoss(SegmentationLoss):
     loss_fn = staticmethod(cross_entropy_loss)
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class BinaryCrossEntropyLoss(SegmentationLoss):
     """One-vs-rest binary cross-entropy; see :func:`binary_cross_entropy_loss`."""
 
     loss_fn = staticmethod(binary_cross_entropy_loss)
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class FocalLoss(SegmentationLoss):
     """Focal loss; options as :func:`focal_loss`."""
 
@@ -321,7 +319,7 @@ def _parse_terms(terms) -> dict[str, float]:
     return weights
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class CombinedLoss(keras.losses.Loss):
     """Weighted sum of loss terms sharing one set of options.
 

@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .datasets.specs import HELEN_CLASSES, IGNORE_INDEX
+from .constants import IGNORE_INDEX
+from .datasets.specs import HELEN_CLASSES
 
 # Helen (Lin et al.) protocol: F1 of merged parts; skin (1), hair (10), background (0) out.
 HELEN_GROUPS: dict[str, list[int]] = {

@@ -16,8 +16,9 @@ import numpy as np
 import tensorflow as tf
 
 from .augment import AugmentConfig
+from .constants import IGNORE_INDEX
 from .datasets.prepare import read_dataset_info, split_files
-from .datasets.specs import IGNORE_INDEX, DatasetSpec
+from .datasets.specs import DatasetSpec
 from .resize import tf_resize_image, tf_resize_mask
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -203,7 +204,7 @@ def make_raw_dataset(
     built from up to 18 part files, always).
     """
     from .datasets.readers import get_format
-    from .datasets.readers.base import read_image
+    from .imageio import read_image
     from .resize import resize_image, resize_mask
 
     fmt = get_format(name)

@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .datasets.readers.base import read_image
+from .imageio import read_image, save_label_map
 from .runner import as_runner, model_input_size, model_inputs, restore_probabilities
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp")
 OVERLAY_FOLDER = "overlays"
 
 
@@ -40,19 +39,6 @@ def predict_labels(
         yield probs.argmax(-1).astype(np.uint8)
 
 
-def list_images(path) -> list[Path]:
-    """One image file, or the images of a folder (sorted)."""
-    path = Path(path)
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise FileNotFoundError(f"{path}: no such image or folder")
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    return files
-
-
 def _check_unique_stems(paths: Sequence[Path]) -> None:
     """Outputs are named by stem, so ``a.jpg`` and ``a.png`` would overwrite each other."""
     seen: dict[str, Path] = {}
@@ -62,14 +48,6 @@ def _check_unique_stems(paths: Sequence[Path]) -> None:
                 f"{seen[path.stem]} and {path} would both be written as {path.stem}.png; rename one"
             )
         seen[path.stem] = path
-
-
-def save_label_map(label: np.ndarray, path) -> Path:
-    """``uint8 (H, W)`` ids → single-channel PNG (ids as grey values, lossless)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(label, dtype=np.uint8), mode="L").save(path)
-    return path
 
 
 def predict_files(

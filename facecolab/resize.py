@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .datasets.specs import IGNORE_INDEX
+from .constants import IGNORE_INDEX
 
 ASPECT_MODES = ("stretch", "letterbox", "crop")
 

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets.readers.base import read_grey
-from .datasets.specs import IGNORE_INDEX
+from .constants import IGNORE_INDEX
+from .imageio import LABEL_SUFFIXES, read_grey
 
-LABEL_SUFFIXES = (".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff")
 LABEL_TAG = "_label"
 IMAGE_TAG = "_image"  # Helen keeps <id>_image.jpg beside <id>_label.png
 LABEL_NAMES_FILE = "label_names.txt"

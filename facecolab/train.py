@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import importlib.util
-import io
 import json
 import math
 import os
@@ -34,11 +33,12 @@ import numpy as np
 from .augment import AugmentConfig
 from .compat import check_prepared_dataset
 from .config import resolve_config
-from .datasets.prepare import atomic_write_bytes, dataset_spec, prepare, read_dataset_info
+from .datasets.prepare import dataset_spec, prepare, read_dataset_info
 from .divergence import NonFiniteGuard
-from .fsutil import contained, output_folder
+from .fsutil import atomic_write_bytes, contained, output_folder
 from .keras_metrics import MeanIoUMetric, PixelAccuracyMetric
 from .losses import build_loss
+from .modelio import atomic_save_npz, save_model_atomic, save_weights_atomic
 from .models import build_model
 
 CHECKPOINT = "checkpoint"
@@ -260,30 +260,6 @@ def _callback_state(callback) -> dict:
 
 def _plain(value):
     return value.item() if hasattr(value, "item") else value
-
-
-def _tmp_name(path: Path) -> Path:
-    # Keras picks the format from the suffix, so the temporary name keeps it.
-    suffix = ".weights.h5" if path.name.endswith(".weights.h5") else path.suffix
-    return path.with_name(f".tmp-{os.getpid()}-{path.name}{suffix}")
-
-
-def save_model_atomic(model: keras.Model, path: Path) -> None:
-    tmp = _tmp_name(path)
-    model.save(tmp)
-    os.replace(tmp, path)
-
-
-def save_weights_atomic(model: keras.Model, path: Path) -> None:
-    tmp = _tmp_name(path)
-    model.save_weights(tmp)
-    os.replace(tmp, path)
-
-
-def atomic_save_npz(path: Path, arrays) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, *arrays)
-    atomic_write_bytes(path, buffer.getvalue())
 
 
 def restore_checkpoint(model: keras.Model, folder: Path, state: dict) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from .datasets.specs import IGNORE_INDEX
+from .constants import IGNORE_INDEX
 from .metrics import class_probabilities
 from .models.mc_dropout import has_mc_dropout
 from .runner import main_output

@@ -34,17 +34,17 @@ def require_cv2(what: str):
 
 
 class FolderSource:
-    """The images of a folder, in file-name order (``facecolab.predict.IMAGE_SUFFIXES``)."""
+    """The images of a folder, in file-name order (``facecolab.imageio.IMAGE_SUFFIXES``)."""
 
     def __init__(self, folder):
-        from .predict import list_images
+        from .imageio import list_images
 
         self.paths = list_images(folder)
         self.fps = FOLDER_FPS
         self.description = f"{len(self.paths)} frames of {folder}"
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        from .datasets.readers.base import read_image
+        from .imageio import read_image
 
         for path in self.paths:
             yield read_image(path)

@@ -14,9 +14,9 @@ from PIL import Image
 from facecolab import video
 from facecolab.apps import face_parsing, notebook, portrait, recolour, webcam
 from facecolab.apps.common import load_app_model, spec_for_model
-from facecolab.datasets.readers.base import read_grey, read_image
 from facecolab.datasets.sample import render_face
 from facecolab.datasets.specs import CELEBAMASK_HQ_CLASSES, HELEN_CLASSES, get_spec
+from facecolab.imageio import read_grey, read_image
 from facecolab.runner import Runner
 
 SIZE = 64

@@ -16,8 +16,8 @@ from facecolab.convert import (
     to_tflite,
 )
 from facecolab.datasets import get_format
-from facecolab.datasets.readers.base import read_image
 from facecolab.datasets.sample import write_sample
+from facecolab.imageio import read_image
 from facecolab.models import build_model
 from facecolab.runner import keras_runner, load_runner
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facecolab.datasets import FORMATS, IGNORE_INDEX, SPECS, get_format, get_spec
+from facecolab.constants import IGNORE_INDEX
+from facecolab.datasets import FORMATS, SPECS, get_format, get_spec
 from facecolab.datasets.labels import FACE8_MERGE, remap, remap_lut
 from facecolab.datasets.readers import celeba_face, celebamask_hq, face8, helen
 from facecolab.datasets.sample import TRUTH_TABLES, WRITERS, render_face, write_sample

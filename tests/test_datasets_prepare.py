@@ -14,9 +14,10 @@ from PIL import Image
 
 from facecolab.datasets import get_format
 from facecolab.datasets import prepare as prepare_module
-from facecolab.datasets.prepare import atomic_write_bytes, prepare
+from facecolab.datasets.prepare import prepare
 from facecolab.datasets.readers import face8
 from facecolab.datasets.sample import write_sample
+from facecolab.fsutil import atomic_write_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 COUNT, SIZE = 10, 48

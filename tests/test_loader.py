@@ -17,8 +17,9 @@ from PIL import Image
 from test_pipeline import colour_coded_items, write_prepared
 
 from facecolab.augment import AugmentConfig, augment, to_float_with_brightness
+from facecolab.constants import IGNORE_INDEX
 from facecolab.datasets.prepare import dataset_spec, split_files
-from facecolab.datasets.specs import IGNORE_INDEX, get_spec
+from facecolab.datasets.specs import get_spec
 from facecolab.loader import PreparedBatches
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,9 +11,10 @@ from PIL import Image, ImageDraw
 tf = pytest.importorskip("tensorflow")
 
 from facecolab.augment import AugmentConfig  # noqa: E402
+from facecolab.constants import IGNORE_INDEX  # noqa: E402
 from facecolab.datasets.prepare import dataset_spec, prepare  # noqa: E402
 from facecolab.datasets.sample import write_sample  # noqa: E402
-from facecolab.datasets.specs import IGNORE_INDEX, get_spec  # noqa: E402
+from facecolab.datasets.specs import get_spec  # noqa: E402
 from facecolab.pipeline import make_dataset  # noqa: E402
 
 SIZE = 64

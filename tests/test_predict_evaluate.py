@@ -17,16 +17,16 @@ from facecolab.evaluate import (
     format_reference,
     write_evaluation,
 )
+from facecolab.imageio import list_images
 from facecolab.models import build_model
 from facecolab.predict import (
-    list_images,
     predict_files,
     predict_labels,
     predict_mc_files,
     predict_probabilities,
-    restore_probabilities,
 )
 from facecolab.resize import ASPECT_MODES, resize_mask
+from facecolab.runner import restore_probabilities
 from facecolab.viz import generic_palette
 
 SPEC = DatasetSpec("toy", ("background", "skin", "hair"), ((0, 0, 0), (0, 255, 0), (255, 0, 0)))

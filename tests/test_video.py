@@ -14,7 +14,7 @@ from facecolab import video
 from facecolab.apps import webcam
 from facecolab.cli import main as facecolab_main
 from facecolab.convert import export_tflite
-from facecolab.datasets.readers.base import read_image
+from facecolab.imageio import read_image
 from facecolab.models import build_model
 
 HEIGHT, WIDTH, FRAMES = 48, 64, 6

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets.readers.base import read_image
 from ..datasets.specs import SPECS, DatasetSpec, get_spec
 from ..fsutil import describe, output_file
+from ..imageio import read_image
 
 MODEL_HELP = (
     "a .tflite / .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json"

@@ -187,8 +187,8 @@ def predict_split(
     with the ground truth) and, with a palette, ``OUT/overlays/<key>.jpg``."""
     from ..compat import check_model_classes
     from ..datasets import get_format
-    from ..datasets.readers.base import read_image
-    from ..predict import OVERLAY_FOLDER, predict_labels, save_label_map
+    from ..imageio import read_image, save_label_map
+    from ..predict import OVERLAY_FOLDER, predict_labels
     from ..resize import resize_mask
     from ..viz import overlay
     from .common import save_image
@@ -248,7 +248,7 @@ def _read_prepared(prepared_dir, split: str, limit: int | None = None):
     """``(images, labels)``: lists of the first ``limit`` ``uint8 (H, W, 3)`` images and
     ``uint8 (H, W)`` label maps of a prepared split."""
     from ..datasets.prepare import split_files
-    from ..datasets.readers.base import read_grey, read_image
+    from ..imageio import read_grey, read_image
 
     image_paths, label_paths = split_files(prepared_dir, split)
     images = [read_image(Path(p)) for p in image_paths[:limit]]

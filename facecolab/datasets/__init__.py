@@ -1,11 +1,10 @@
 """Dataset specs, readers (one per raw layout), sample writer and preparation."""
 
 from .readers import FORMATS, DatasetFormat, Item, get_format
-from .specs import IGNORE_INDEX, SPECS, DatasetSpec, get_spec
+from .specs import SPECS, DatasetSpec, get_spec
 
 __all__ = [
     "FORMATS",
-    "IGNORE_INDEX",
     "SPECS",
     "DatasetFormat",
     "DatasetSpec",

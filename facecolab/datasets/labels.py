@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .specs import IGNORE_INDEX, get_spec
+from ..constants import IGNORE_INDEX
+from .specs import get_spec
 
 # Project 3: the 18-class source order is not published with the seed; this order is an
 # assumption (documented in the README) and the table is plain data a user may edit.
@@ -81,31 +82,6 @@ def threshold(grey: np.ndarray, level: int = 128) -> np.ndarray:
     if grey.max(initial=0) <= 1:
         return grey.astype(np.uint8)
     return (grey > level).astype(np.uint8)
-
-
-def colours_to_ids(
-    rgb: np.ndarray, colours: Sequence[Sequence[int]], source: str = "mask"
-) -> np.ndarray:
-    """``uint8 (H, W)`` ids from an ``(H, W, 3)`` colour mask with one exact colour per class.
-
-    Raises:
-        ValueError: naming ``source`` and the first unknown colours, if any pixel matches no
-            class colour.
-    """
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 3 or rgb.shape[-1] < 3:
-        raise ValueError(f"{source}: expected an RGB colour mask, got shape {rgb.shape}")
-    packed = rgb[..., 0].astype(np.int32) << 16 | rgb[..., 1].astype(np.int32) << 8 | rgb[..., 2]
-    ids = np.full(packed.shape, IGNORE_INDEX, dtype=np.uint8)
-    for class_id, (r, g, b) in enumerate(colours):
-        ids[packed == (r << 16 | g << 8 | b)] = class_id
-    unknown = ids == IGNORE_INDEX
-    if unknown.any():
-        bad = np.unique(rgb[unknown][:, :3], axis=0)[:5].tolist()
-        raise ValueError(
-            f"{source}: {int(unknown.sum())} pixels have colours outside the label set, e.g. {bad}"
-        )
-    return ids
 
 
 def check_ids(label: np.ndarray, num_classes: int, source: str = "mask") -> np.ndarray:

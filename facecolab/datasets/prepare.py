@@ -22,11 +22,12 @@ import numpy as np
 from PIL import Image
 
 from ..fsutil import atomic_write_bytes, describe, input_folder, output_folder
+from ..imageio import read_image
 from ..resize import fit_geometry, resize_image, resize_mask
 from . import prepare_record
 from .labels import check_ids, get_relabel, remap_lut
 from .readers import get_format
-from .readers.base import DEFAULT_FRACTIONS, DatasetFormat, Item, read_image, relabelled
+from .readers.base import DEFAULT_FRACTIONS, DatasetFormat, Item, relabelled
 from .specs import DatasetSpec, get_spec
 from .splits import SPLIT_SUFFIX, check_split_name, read_split_list, split_list_bytes
 

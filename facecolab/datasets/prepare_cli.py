@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from ..cli_types import non_negative_int, positive_int
-from ..config import MAX_SIDE
+from ..constants import MAX_SIDE
 from ..fsutil import describe
 from .labels import RELABEL_TABLES
 from .prepare import PrepareSummary, prepare

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-IGNORE_INDEX = 255
+from ..constants import IGNORE_INDEX
 
 
 @dataclass(frozen=True)

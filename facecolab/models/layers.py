@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-PACKAGE = "facecolab"
+from ..constants import KERAS_PACKAGE
 
 # ImageNet statistics in RGB order, for inputs in [0, 1].
 IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
@@ -32,7 +32,7 @@ PREPROCESSING_MODES: dict[str, tuple[bool, tuple[float, ...], tuple[float, ...]]
 }
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class AlwaysOnDropout(layers.Dropout):
     """Dropout that stays on at inference, for Monte-Carlo dropout.
 
@@ -45,7 +45,7 @@ class AlwaysOnDropout(layers.Dropout):
         return super().call(inputs, training=True)
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class ImageNetPreprocessing(layers.Layer):
     """Maps model input RGB in [0, 1] to what a pretrained encoder expects.
 
@@ -88,7 +88,7 @@ def _static_hw(shape, layer: str) -> tuple[int, int, int]:
     return int(height), int(width), int(channels)
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class MaxPoolWithArgmax(layers.Layer):
     """Non-overlapping max pooling that also returns where in its window each maximum was.
 
@@ -130,7 +130,7 @@ class MaxPoolWithArgmax(layers.Layer):
         return {**super().get_config(), "pool_size": self.pool_size}
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class MaxUnpoolWithArgmax(layers.Layer):
     """Inverse of ``MaxPoolWithArgmax``: puts each value back at its window's argmax.
 
@@ -161,7 +161,7 @@ class MaxUnpoolWithArgmax(layers.Layer):
         return {**super().get_config(), "pool_size": self.pool_size}
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+@keras.saving.register_keras_serializable(package=KERAS_PACKAGE)
 class ResizeTo(layers.Layer):
     """Resize feature maps ``(B, h, w, C)`` to a fixed ``(B, height, width, C)``.
 

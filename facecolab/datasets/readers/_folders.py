@@ -7,9 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...fsutil import input_folder
+from ...imageio import IMAGE_SUFFIXES
 from .base import Item
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 def files_by_stem(folder: Path, suffixes=IMAGE_SUFFIXES) -> dict[str, Path]:

@@ -9,7 +9,6 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ..labels import Relabel, remap_lut
 from ..specs import DatasetSpec, get_spec
@@ -70,100 +69,6 @@ def relabelled(fmt: DatasetFormat, relabel: Relabel) -> DatasetFormat:
         spec=get_spec(relabel.target),
         load_label=partial(_relabelled_label, load_label=fmt.load_label, lut=lut),
     )
-
-
-def _decode(path: Path, what: str, to_array: Callable[[Image.Image], np.ndarray]) -> np.ndarray:
-    """``to_array`` of the decoded file; ``ValueError`` naming the file if it cannot decode
-    (PIL raises several types for corrupt files). A missing file stays ``FileNotFoundError``."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-    except FileNotFoundError:
-        raise
-    except Exception as error:
-        raise ValueError(f"{path}: cannot read {what} ({error})") from error
-    return to_array(image)
-
-
-# Integer modes wider than 8 bits (16-bit PNG/TIFF open as "I;16", 16-bit PGM as "I"): their
-# values span 0..65535, which PIL's own convert("RGB") clips to 255 instead of scaling.
-WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
-
-
-def _wide_values(image: Image.Image, path: Path) -> np.ndarray:
-    values = np.asarray(image).astype(np.int64)
-    if values.size and (values.min() < 0 or values.max() > 65535):
-        raise ValueError(
-            f"{path}: {image.mode} image with values outside 0..65535 "
-            f"({values.min()}..{values.max()}); save it as 8 or 16 bits"
-        )
-    return values
-
-
-def _rgb(image: Image.Image, path: Path) -> np.ndarray:
-    """``uint8 (H, W, 3)``: 16-bit grey scaled to 8 bits (65535 → 255), float images
-    refused (no agreed range), every other mode through PIL's conversion."""
-    if image.mode in WIDE_MODES:
-        grey = ((_wide_values(image, path) * 255 + 32767) // 65535).astype(np.uint8)
-        return np.repeat(grey[..., None], 3, axis=-1)
-    if image.mode == "F":
-        raise ValueError(f"{path}: 32-bit float image; save it as 8 or 16-bit integers")
-    try:
-        return np.asarray(image.convert("RGB"))
-    except ValueError as error:
-        raise ValueError(f"{path}: cannot convert a {image.mode} image to RGB ({error})") from None
-
-
-def _ids(image: Image.Image, path: Path, colours) -> np.ndarray:
-    """``uint8 (H, W)`` class ids of a label map: one channel (grey, palette indices, 1-bit,
-    16-bit holding ids); a colour image only when its channels agree (grey saved as RGB) or
-    through ``colours`` (one exact colour per class)."""
-    mode = image.mode
-    if mode in WIDE_MODES:
-        values = _wide_values(image, path)
-        if values.max(initial=0) > 255:
-            raise ValueError(f"{path}: mask values exceed 255")
-        return values.astype(np.uint8)
-    if mode in ("1", "L", "P"):
-        return np.asarray(image).astype(np.uint8)
-    if mode in ("LA", "PA"):
-        return np.asarray(image)[..., 0]
-    if mode not in ("RGB", "RGBA", "RGBX"):
-        raise ValueError(f"{path}: {mode} image is not a label map (one channel of class ids)")
-    rgb = np.asarray(image)[..., :3]
-    if colours is not None:
-        from ..labels import colours_to_ids
-
-        return colours_to_ids(rgb, colours, str(path))
-    differ = (rgb[..., 0] != rgb[..., 1]) | (rgb[..., 0] != rgb[..., 2])
-    if differ.any():
-        raise ValueError(
-            f"{path}: colour image ({int(differ.sum())} pixels are not grey) where a label "
-            "map of class ids in one channel is expected; convert its colours to ids first"
-        )
-    return rgb[..., 0].copy()
-
-
-def read_image(path: Path) -> np.ndarray:
-    """``uint8 (H, W, 3)`` RGB from any image file; raises ``ValueError`` naming the file if
-    it cannot decode or its mode has no faithful 8-bit RGB (32-bit float)."""
-    return _decode(path, "image", lambda image: _rgb(image, path))
-
-
-def read_grey(path: Path, colours=None) -> np.ndarray:
-    """``uint8 (H, W)`` class ids from a single-channel label map (grey, palette or 16-bit).
-
-    Args:
-        colours: class colours in id order; with them a colour label map is converted
-            (every colour must be one of them). Without, a colour map whose channels differ
-            is refused rather than read through one channel.
-    """
-    return _decode(path, "mask", lambda image: _ids(image, path, colours))
-
-
-def read_rgb_mask(path: Path) -> np.ndarray:
-    """``uint8 (H, W, 3)`` colour mask (PPM or PNG)."""
-    return read_image(path)
 
 
 def check_fractions(fractions) -> tuple[float, float, float]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...imageio import read_grey
 from ..labels import threshold
 from ..specs import get_spec
-from .base import DatasetFormat, Item, read_grey, require
+from .base import DatasetFormat, Item, require
 
 SPEC = get_spec("celeba_face")
 SPLIT_FILES = {"train": "Train1000.txt", "val": "Dev200.txt", "test": "Test200.txt"}

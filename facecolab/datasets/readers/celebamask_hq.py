@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ...imageio import read_grey
 from ..labels import threshold
 from ..specs import get_spec
-from .base import DatasetFormat, Item, read_grey, require, seeded_split
+from .base import DatasetFormat, Item, require, seeded_split
 
 SPEC = get_spec("celebamask_hq")
 IMAGE_DIR = "CelebA-HQ-img"

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...imageio import read_grey
 from ..labels import threshold
 from ..specs import get_spec
-from .base import DatasetFormat, Item, carve_val, read_grey, require
+from .base import DatasetFormat, Item, carve_val, require
 
 SPEC = get_spec("eg1800")
 LIST_FILES = {"train": "eg1800_train.txt", "val": "eg1800_train.txt", "test": "eg1800_test.txt"}

@@ -19,10 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ...constants import IGNORE_INDEX
+from ...imageio import read_grey
 from ..labels import FACE8_MERGE, FACE8_SOURCE_CLASSES, remap
-from ..specs import CELEBAMASK_HQ_COLOURS, IGNORE_INDEX, get_spec
+from ..specs import CELEBAMASK_HQ_COLOURS, get_spec
 from ._folders import files_by_stem, pair_by_stem, split_folder
-from .base import DatasetFormat, Item, read_grey
+from .base import DatasetFormat, Item
 
 SPEC = get_spec("face8")
 SPLIT_DIRS = {"train": ("train",), "val": ("val", "validation"), "test": ("test",)}

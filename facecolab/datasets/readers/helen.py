@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...imageio import read_grey
 from ..specs import get_spec
 from ._folders import files_by_stem, pair_by_stem
-from .base import DatasetFormat, Item, carve_val, read_grey
+from .base import DatasetFormat, Item, carve_val
 
 SPEC = get_spec("helen")
 LABEL_NAMES_FILE = "label_names.txt"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..labels import colours_to_ids
+from ...imageio import colours_to_ids, read_image
 from ..specs import get_spec
-from .base import DatasetFormat, Item, read_rgb_mask, require
+from .base import DatasetFormat, Item, require
 
 SPEC = get_spec("lfw_parts")
 SPLIT_FILES = {"train": "parts_train.txt", "val": "parts_validation.txt", "test": "parts_test.txt"}
@@ -45,7 +45,7 @@ def list_items(root, split: str, seed: int = 0, fractions=None) -> list[Item]:
 
 def load_label(item: Item):
     path = item.label_paths[0]
-    return colours_to_ids(read_rgb_mask(path), SPEC.colours, str(path))
+    return colours_to_ids(read_image(path), SPEC.colours, str(path))
 
 
 FORMAT = DatasetFormat(SPEC, tuple(SPLIT_FILES), list_items, load_label)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...imageio import read_grey
 from ..labels import threshold
 from ..specs import get_spec
 from ._folders import files_by_stem, pair_by_stem, split_folder
-from .base import DatasetFormat, Item, read_grey
+from .base import DatasetFormat, Item
 
 SPEC = get_spec("portrait")
 SPLITS = ("train", "val")

@@ -1,0 +1,17 @@
+"""Values every layer shares; this module imports nothing, so anything may import it.
+
+``IGNORE_INDEX``: the label-map value meaning "no class here" (letterbox padding, ids a
+relabel table drops, the border of a rotation). Label maps are ``uint8`` ids, so it is the one
+value no class of a ≤ 255-class label set takes. Losses, metrics and augmentations take an
+``ignore_index`` argument that defaults to it.
+
+``KERAS_PACKAGE``: the Keras serialisation package of facecolab's custom layers, losses and
+metrics (``facecolab>AlwaysOnDropout`` in a saved model).
+
+``MAX_SIDE``: the largest image side a config or ``prepare --size`` may ask for (a typo such
+as 25600 would exhaust memory before any message).
+"""
+
+IGNORE_INDEX = 255
+KERAS_PACKAGE = "facecolab"
+MAX_SIDE = 8192

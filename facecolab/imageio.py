@@ -1,0 +1,158 @@
+"""Image and label-map files: the only readers (every PIL mode to one array form), the
+label-map writer, and which suffixes count as images.
+
+Images in memory are ``uint8 (H, W, 3)`` RGB; label maps are ``uint8 (H, W)`` class ids in
+one channel (``constants.IGNORE_INDEX`` = no class). A file that cannot be read as such is a
+``ValueError`` naming it; a missing one stays ``FileNotFoundError``.
+
+Ground floor: numpy and PIL only, no other facecolab module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+# Photos a folder listing takes (predict, video frames, dataset folder layouts).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp")
+# Label maps: lossless formats only (a JPEG would invent ids on every edge).
+LABEL_SUFFIXES = (".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff")
+# Integer modes wider than 8 bits (16-bit PNG/TIFF open as "I;16", 16-bit PGM as "I"): their
+# values span 0..65535, which PIL's own convert("RGB") clips to 255 instead of scaling.
+WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
+
+
+def _decode(path: Path, what: str, to_array: Callable[[Image.Image], np.ndarray]) -> np.ndarray:
+    """``to_array`` of the decoded file; ``ValueError`` naming the file if it cannot decode
+    (PIL raises several types for corrupt files). A missing file stays ``FileNotFoundError``."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except FileNotFoundError:
+        raise
+    except Exception as error:
+        raise ValueError(f"{path}: cannot read {what} ({error})") from error
+    return to_array(image)
+
+
+def _wide_values(image: Image.Image, path: Path) -> np.ndarray:
+    values = np.asarray(image).astype(np.int64)
+    if values.size and (values.min() < 0 or values.max() > 65535):
+        raise ValueError(
+            f"{path}: {image.mode} image with values outside 0..65535 "
+            f"({values.min()}..{values.max()}); save it as 8 or 16 bits"
+        )
+    return values
+
+
+def _rgb(image: Image.Image, path: Path) -> np.ndarray:
+    """``uint8 (H, W, 3)``: 16-bit grey scaled to 8 bits (65535 → 255), float images
+    refused (no agreed range), every other mode through PIL's conversion."""
+    if image.mode in WIDE_MODES:
+        grey = ((_wide_values(image, path) * 255 + 32767) // 65535).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=-1)
+    if image.mode == "F":
+        raise ValueError(f"{path}: 32-bit float image; save it as 8 or 16-bit integers")
+    try:
+        return np.asarray(image.convert("RGB"))
+    except ValueError as error:
+        raise ValueError(f"{path}: cannot convert a {image.mode} image to RGB ({error})") from None
+
+
+def _ids(image: Image.Image, path: Path, colours) -> np.ndarray:
+    """``uint8 (H, W)`` class ids of a label map: one channel (grey, palette indices, 1-bit,
+    16-bit holding ids); a colour image only when its channels agree (grey saved as RGB) or
+    through ``colours`` (one exact colour per class)."""
+    mode = image.mode
+    if mode in WIDE_MODES:
+        values = _wide_values(image, path)
+        if values.max(initial=0) > 255:
+            raise ValueError(f"{path}: mask values exceed 255")
+        return values.astype(np.uint8)
+    if mode in ("1", "L", "P"):
+        return np.asarray(image).astype(np.uint8)
+    if mode in ("LA", "PA"):
+        return np.asarray(image)[..., 0]
+    if mode not in ("RGB", "RGBA", "RGBX"):
+        raise ValueError(f"{path}: {mode} image is not a label map (one channel of class ids)")
+    rgb = np.asarray(image)[..., :3]
+    if colours is not None:
+        return colours_to_ids(rgb, colours, str(path))
+    differ = (rgb[..., 0] != rgb[..., 1]) | (rgb[..., 0] != rgb[..., 2])
+    if differ.any():
+        raise ValueError(
+            f"{path}: colour image ({int(differ.sum())} pixels are not grey) where a label "
+            "map of class ids in one channel is expected; convert its colours to ids first"
+        )
+    return rgb[..., 0].copy()
+
+
+def read_image(path) -> np.ndarray:
+    """``uint8 (H, W, 3)`` RGB from any image file; raises ``ValueError`` naming the file if
+    it cannot decode or its mode has no faithful 8-bit RGB (32-bit float)."""
+    path = Path(path)
+    return _decode(path, "image", lambda image: _rgb(image, path))
+
+
+def read_grey(path, colours=None) -> np.ndarray:
+    """``uint8 (H, W)`` class ids from a single-channel label map (grey, palette or 16-bit).
+
+    Args:
+        colours: class colours in id order; with them a colour label map is converted
+            (every colour must be one of them). Without, a colour map whose channels differ
+            is refused rather than read through one channel.
+    """
+    path = Path(path)
+    return _decode(path, "mask", lambda image: _ids(image, path, colours))
+
+
+def colours_to_ids(
+    rgb: np.ndarray, colours: Sequence[Sequence[int]], source: str = "mask"
+) -> np.ndarray:
+    """``uint8 (H, W)`` ids from an ``(H, W, 3)`` colour mask with one exact colour per class.
+
+    Raises:
+        ValueError: naming ``source`` and the first unknown colours, if any pixel matches no
+            class colour.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[-1] < 3:
+        raise ValueError(f"{source}: expected an RGB colour mask, got shape {rgb.shape}")
+    packed = rgb[..., 0].astype(np.int32) << 16 | rgb[..., 1].astype(np.int32) << 8 | rgb[..., 2]
+    ids = np.zeros(packed.shape, dtype=np.uint8)
+    matched = np.zeros(packed.shape, dtype=bool)
+    for class_id, (r, g, b) in enumerate(colours):
+        here = packed == (r << 16 | g << 8 | b)
+        ids[here] = class_id
+        matched |= here
+    if not matched.all():
+        unknown = ~matched
+        bad = np.unique(rgb[unknown][:, :3], axis=0)[:5].tolist()
+        raise ValueError(
+            f"{source}: {int(unknown.sum())} pixels have colours outside the label set, e.g. {bad}"
+        )
+    return ids
+
+
+def list_images(path) -> list[Path]:
+    """One image file, or the images of a folder (``IMAGE_SUFFIXES``, sorted)."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no such image or folder")
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def save_label_map(label: np.ndarray, path) -> Path:
+    """``uint8 (H, W)`` ids → single-channel PNG (ids as grey values, lossless)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(label, dtype=np.uint8), mode="L").save(path)
+    return path
