@@ -2,8 +2,9 @@
 
 ``IGNORE_INDEX``: the label-map value meaning "no class here" (letterbox padding, ids a
 relabel table drops, the border of a rotation). Label maps are ``uint8`` ids, so it is the one
-value no class of a ≤ 255-class label set takes. Losses, metrics and augmentations take an
-``ignore_index`` argument that defaults to it.
+value no class of a ≤ 255-class label set takes. Losses and metrics take an ``ignore_index``
+argument that defaults to it; the data layers write it (letterbox and augmentation borders) as
+the prepared label maps' value.
 
 ``KERAS_PACKAGE``: the Keras serialisation package of facecolab's custom layers, losses and
 metrics (``facecolab>AlwaysOnDropout`` in a saved model).

@@ -23,7 +23,6 @@ from .metrics import (
     PER_CLASS_KEYS,
     SUMMARY_KEYS,
     confusion_matrix,
-    groups_for,
     percent_cell,
     summarize,
 )
@@ -32,19 +31,23 @@ from .resize import resize_mask
 from .runner import as_runner
 
 
-def _report(cm: np.ndarray, spec: DatasetSpec, groups) -> dict:
+def _report(cm: np.ndarray, spec: DatasetSpec) -> dict:
+    """The summary of ``cm`` with the label set's grouped F1 (``spec.f1_groups``), if any,
+    and the matrix itself."""
+    groups = dict(spec.f1_groups) or None
     return summarize(cm, spec.class_names, groups=groups) | {"confusion_matrix": cm.tolist()}
 
 
-def evaluate_dataset(model, dataset, spec: DatasetSpec, groups=None) -> dict:
+def evaluate_dataset(model, dataset, spec: DatasetSpec) -> dict:
     """Metrics of ``model`` (a ``keras.Model`` or a ``facecolab.runner.Runner``) over
-    ``dataset`` batches ``(image at the model's input size, int labels (B, H, W))``."""
+    ``dataset`` batches ``(image at the model's input size, int labels (B, H, W))``, with the
+    grouped F1 of ``spec`` when it has one."""
     runner = as_runner(model)
     cm = np.zeros((spec.num_classes, spec.num_classes), dtype=np.int64)
     for images, labels in dataset:
         predicted = runner.infer(np.asarray(images)).argmax(-1)
         cm += confusion_matrix(np.asarray(labels), predicted, spec.num_classes)
-    return _report(cm, spec, groups)
+    return _report(cm, spec)
 
 
 def evaluate_items(
@@ -53,7 +56,6 @@ def evaluate_items(
     items,
     aspect: str = "stretch",
     batch_size: int = 8,
-    groups=None,
     progress: bool = True,
 ) -> dict:
     """Metrics at each item's original resolution (``fmt`` is a ``DatasetFormat``).
@@ -78,7 +80,7 @@ def evaluate_items(
         if truth.shape != predicted.shape:
             predicted = resize_mask(predicted, truth.shape)
         cm += confusion_matrix(truth, predicted, spec.num_classes)
-    return _report(cm, spec, groups)
+    return _report(cm, spec)
 
 
 def evaluate_prepared(
@@ -105,7 +107,7 @@ def evaluate_prepared(
         from .loader import PreparedBatches
 
         dataset = PreparedBatches(prepared_dir, split, **options)
-    return evaluate_dataset(model, dataset, spec, groups=groups_for(spec.class_names))
+    return evaluate_dataset(model, dataset, spec)
 
 
 def evaluate_raw(
@@ -135,15 +137,7 @@ def evaluate_raw(
     items = fmt.list_items(root, split)
     if not items:
         raise ValueError(f"{root}: split {split!r} of {name} holds no items")
-    return evaluate_items(
-        model,
-        fmt,
-        items,
-        aspect,
-        batch_size,
-        groups=groups_for(fmt.spec.class_names),
-        progress=progress,
-    )
+    return evaluate_items(model, fmt, items, aspect, batch_size, progress=progress)
 
 
 def flatten_metrics(summary: Mapping) -> dict[str, float | None]:

@@ -17,22 +17,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .constants import IGNORE_INDEX
-from .datasets.specs import HELEN_CLASSES
-
-# Helen (Lin et al.) protocol: F1 of merged parts; skin (1), hair (10), background (0) out.
-HELEN_GROUPS: dict[str, list[int]] = {
-    "eyes": [4, 5],
-    "brows": [2, 3],
-    "nose": [6],
-    "mouth": [7, 8, 9],
-    "overall": [2, 3, 4, 5, 6, 7, 8, 9],
-}
-
-
-def groups_for(class_names: Sequence[str]) -> dict[str, list[int]] | None:
-    """The grouped-F1 protocol of a label set: Helen's groups for Helen's classes, else none."""
-    return HELEN_GROUPS if tuple(class_names) == HELEN_CLASSES else None
-
 
 # The whole-set scores of :func:`summarize` and the per-class ones of its ``"classes"`` rows,
 # in report order.
@@ -313,8 +297,6 @@ def format_table(summary: Mapping) -> str:
 
 
 __all__ = [
-    "HELEN_GROUPS",
-    "groups_for",
     "PER_CLASS_KEYS",
     "SUMMARY_KEYS",
     "class_accuracy",

@@ -116,15 +116,11 @@ def predict_mc_files(
     """
     from tqdm.auto import tqdm
 
-    from .models.mc_dropout import has_mc_dropout
+    from .models.mc_dropout import require_mc_dropout
     from .uncertainty import predict_mc
     from .viz import plot_uncertainty
 
-    if not has_mc_dropout(model):  # before any work or progress output
-        raise ValueError(
-            f"model {model.name!r} has no Monte-Carlo dropout layers; build it "
-            "with bayesian=True / mc_dropout=True"
-        )
+    require_mc_dropout(model)  # before any work or progress output
     paths = [Path(p) for p in paths]
     _check_unique_stems(paths)
     out_dir = Path(out_dir)

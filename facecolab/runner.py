@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .metrics import class_probabilities
-from .models.mc_dropout import has_mc_dropout, without_mc_dropout
+from .models.mc_dropout import has_mc_dropout, require_mc_dropout, without_mc_dropout
 from .resize import fit_geometry, resize_image
 
 TFLITE_SUFFIX = ".tflite"
@@ -179,11 +179,7 @@ def keras_runner(model, mc_samples: int = 1, **info) -> Runner:
     if has_mc_dropout(model) and mc_samples == 1:
         forward = without_mc_dropout(model).predict_on_batch
     elif mc_samples > 1:
-        if not has_mc_dropout(model):
-            raise ValueError(
-                f"model {model.name!r} has no Monte-Carlo dropout layers to sample "
-                f"({mc_samples} samples asked for)"
-            )
+        require_mc_dropout(model)
 
         def forward(batch):
             passes = (main_output(model.predict_on_batch(batch)) for _ in range(mc_samples))

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .constants import IGNORE_INDEX
+from .datasets.specs import SPECS, DatasetSpec
 from .imageio import LABEL_SUFFIXES, read_grey
 
 LABEL_TAG = "_label"
@@ -132,13 +133,12 @@ def find_label_names(gt_dir) -> Path | None:
     return None
 
 
-def colours_for(class_names) -> tuple | None:
-    """The class colours of the registered dataset with exactly these class names (so a
-    colour label map can be read as ids), else ``None``."""
-    from .datasets.specs import SPECS
-
+def registered_spec(class_names) -> DatasetSpec | None:
+    """The registered dataset spec with exactly these class names, else ``None``: its
+    colours let a colour label map be read as ids, and its ``f1_groups`` are the grouped F1
+    the report adds (Helen's for Helen's names)."""
     names = tuple(class_names)
-    return next((spec.colours for spec in SPECS.values() if spec.class_names == names), None)
+    return next((spec for spec in SPECS.values() if spec.class_names == names), None)
 
 
 def _read_pair(pred_path: Path, gt_path: Path, colours=None) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +184,7 @@ def score_folders(pred_dir, gt_dir, class_names=None, split: str | None = None) 
         holds in-set predictions only) and ``metrics`` is ``facecolab.metrics.summarize``
         (with Helen groups when the names are Helen's).
     """
-    from .metrics import confusion_matrix, groups_for, summarize
+    from .metrics import confusion_matrix, summarize
 
     pairs = pair_files(pred_dir, gt_dir, split)
     if class_names is None:
@@ -196,7 +196,8 @@ def score_folders(pred_dir, gt_dir, class_names=None, split: str | None = None) 
         class_names = [str(i) for i in range(seen[-1] + 1)]
     class_names = list(class_names)
     num_classes = len(class_names)
-    colours = colours_for(class_names)
+    spec = registered_spec(class_names)
+    colours = spec.colours if spec else None
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
     wrong = np.zeros(num_classes, dtype=np.int64)  # per true class, predicted out of set
     out_of_set: dict[str, dict] = {"ground_truth": {}, "prediction": {}}
@@ -215,7 +216,7 @@ def score_folders(pred_dir, gt_dir, class_names=None, split: str | None = None) 
         wrong += np.bincount(truth[missed], minlength=num_classes)[:num_classes]
         truth = np.where(scored & ~missed, truth, IGNORE_INDEX)
         cm += confusion_matrix(truth, np.where(missed, 0, prediction), num_classes)
-    groups = groups_for(class_names)
+    groups = (dict(spec.f1_groups) or None) if spec else None
     return {
         "pred_dir": str(pred_dir),
         "gt_dir": str(gt_dir),

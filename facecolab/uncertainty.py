@@ -11,12 +11,12 @@ probabilities and two uncertainty maps:
   (epistemic), high where the samples disagree.
 
 Entropies are in nats. Calibration is measured by the expected calibration error over
-equal-width confidence bins (Guo et al., 2017), shown as a reliability diagram.
+equal-width confidence bins (Guo et al., 2017); ``facecolab.viz.plot_reliability`` draws it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import keras
@@ -24,7 +24,7 @@ import numpy as np
 
 from .constants import IGNORE_INDEX
 from .metrics import class_probabilities
-from .models.mc_dropout import has_mc_dropout
+from .models.mc_dropout import require_mc_dropout
 from .runner import main_output
 
 
@@ -106,11 +106,7 @@ def predict_mc(model: keras.Model, images, samples: int = 50, batch_size: int = 
         ValueError: the model has no MC dropout layers, or bad ``samples``/``batch_size``/
             image shape.
     """
-    if not has_mc_dropout(model):
-        raise ValueError(
-            f"model {model.name!r} has no Monte-Carlo dropout layers; build it with "
-            "bayesian=True / mc_dropout=True"
-        )
+    require_mc_dropout(model)
     if samples < 1 or batch_size < 1:
         raise ValueError(f"samples and batch_size must be ≥ 1, got {samples}, {batch_size}")
     images = np.asarray(images, dtype=np.float32)
@@ -191,43 +187,11 @@ def expected_calibration_error(
     return reliability_diagram(probs, labels, bins, ignore_index).ece
 
 
-def plot_reliability(diagrams: Mapping[str, ReliabilityDiagram], title: str | None = None):
-    """Reliability curves (accuracy against confidence) with their ECE, e.g.
-    ``{"MC mean (50)": ..., "single pass": ...}``.
-
-    Returns:
-        a ``matplotlib.figure.Figure`` (not attached to pyplot; save with ``fig.savefig``).
-    """
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(5, 5))
-    axes = figure.add_subplot()
-    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
-    for name, diagram in diagrams.items():
-        filled = diagram.counts > 0
-        axes.plot(
-            diagram.confidence[filled],
-            diagram.accuracy[filled],
-            marker="o",
-            label=f"{name} (ECE {100 * diagram.ece:.2f}%)",
-        )
-    axes.set(
-        xlim=(0, 1),
-        ylim=(0, 1),
-        xlabel="confidence",
-        ylabel="accuracy",
-        title=title or "reliability diagram",
-    )
-    axes.legend(loc="upper left")
-    return figure
-
-
 __all__ = [
     "MCResult",
     "ReliabilityDiagram",
     "expected_calibration_error",
     "mc_statistics",
-    "plot_reliability",
     "predict_mc",
     "reliability_diagram",
 ]

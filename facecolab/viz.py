@@ -1,5 +1,5 @@
 """Pictures for people: colour label maps, overlays, training curves, confusion matrices,
-uncertainty maps.
+uncertainty maps, reliability diagrams.
 
 matplotlib is imported lazily and only as ``matplotlib.figure.Figure`` objects, which never
 touch pyplot's global state or need a display, so the library works headless.
@@ -8,6 +8,7 @@ touch pyplot's global state or need a display, so the library works headless.
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +152,35 @@ def plot_uncertainty(
         figure.suptitle(title)
     figure.tight_layout()
     return _save_figure(figure, out_path)
+
+
+def plot_reliability(diagrams: Mapping, title: str | None = None):
+    """Reliability curves (accuracy against confidence) with their ECE, e.g.
+    ``{"MC mean (50)": ..., "single pass": ...}`` of
+    ``facecolab.uncertainty.ReliabilityDiagram``.
+
+    Returns:
+        a ``matplotlib.figure.Figure`` (not attached to pyplot; save with ``fig.savefig``).
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5, 5))
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
+    for name, diagram in diagrams.items():
+        filled = diagram.counts > 0
+        axes.plot(
+            diagram.confidence[filled],
+            diagram.accuracy[filled],
+            marker="o",
+            label=f"{name} (ECE {100 * diagram.ece:.2f}%)",
+        )
+    axes.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="confidence",
+        ylabel="accuracy",
+        title=title or "reliability diagram",
+    )
+    axes.legend(loc="upper left")
+    return figure

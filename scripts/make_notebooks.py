@@ -275,7 +275,8 @@ P1_EXTRAS = [
         from facecolab.apps.notebook import prepared_arrays
         from facecolab.metrics import confusion_matrix, mean_iou, predicted_labels
         from facecolab.models import without_mc_dropout
-        from facecolab.uncertainty import plot_reliability, predict_mc, reliability_diagram
+        from facecolab.uncertainty import predict_mc, reliability_diagram
+        from facecolab.viz import plot_reliability
 
         images, labels = prepared_arrays(PREPARED, config["data"]["test_split"],
                                          model.input_shape[1:3])

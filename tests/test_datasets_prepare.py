@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facecolab.datasets import get_format
+from facecolab.datasets import get_format, get_spec
 from facecolab.datasets import prepare as prepare_module
-from facecolab.datasets.prepare import prepare
+from facecolab.datasets.prepare import dataset_spec, prepare
 from facecolab.datasets.readers import face8
 from facecolab.datasets.sample import write_sample
 from facecolab.fsutil import atomic_write_bytes
@@ -140,6 +140,19 @@ def test_prepare_refuses_a_folder_prepared_with_other_settings(raw, tmp_path):
     _prepare("helen", root, out)
     with pytest.raises(ValueError, match="dataset.json.*size"):
         _prepare("helen", root, out, size=(16, 16))
+
+
+def test_a_folder_prepared_by_an_older_version_is_resumed(raw, tmp_path):
+    """Records written before specs held ``f1_groups`` (they held ``ignore_index: 255``)
+    describe the same class table: a rerun resumes, and the folder keeps Helen's groups."""
+    root, out = raw("helen"), tmp_path / "out"
+    _prepare("helen", root, out)
+    record = json.loads((out / "dataset.json").read_text())
+    del record["spec"]["f1_groups"]
+    record["spec"]["ignore_index"] = 255
+    (out / "dataset.json").write_text(json.dumps(record))
+    assert _prepare("helen", root, out).skipped == COUNT
+    assert dataset_spec(out).f1_groups == get_spec("helen").f1_groups
 
 
 def _corrupt_image(root, item, fmt):

@@ -11,8 +11,11 @@ import tensorflow as tf
 from sklearn import metrics as skm
 
 from facecolab import metrics
+from facecolab.datasets.specs import HELEN_F1_GROUPS
 from facecolab.keras_metrics import ConfusionMatrixMetric, MeanIoUMetric, PixelAccuracyMetric
-from facecolab.metrics import HELEN_GROUPS, confusion_matrix
+from facecolab.metrics import confusion_matrix
+
+HELEN_GROUPS = dict(HELEN_F1_GROUPS)
 
 NAN = float("nan")
 

@@ -11,10 +11,10 @@ from facecolab.models.mc_dropout import has_mc_dropout, without_mc_dropout
 from facecolab.uncertainty import (
     expected_calibration_error,
     mc_statistics,
-    plot_reliability,
     predict_mc,
     reliability_diagram,
 )
+from facecolab.viz import plot_reliability
 
 
 def tiny_model(channels=3, mc=True, seed=0):

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from ..fsutil import OutputError, atomic_write_bytes
+from .specs import DatasetSpec
 from .splits import SPLIT_SUFFIX
 
 STARTED = ".prepare-started.json"
@@ -35,6 +36,16 @@ def settings(name, spec, size, aspect, root, format_options, splits, relabel=Non
         "splits": list(splits),
     }
     return json.loads(json.dumps(record))
+
+
+def _same_spec(recorded, wanted: dict) -> bool:
+    """Whether a recorded spec is ``wanted``, read through :class:`DatasetSpec` so a record
+    of an older version (an ``ignore_index`` field, no ``f1_groups``) compares by content."""
+    try:
+        spec = DatasetSpec.from_dict(recorded)
+    except (KeyError, TypeError, ValueError):
+        return False
+    return json.loads(json.dumps(spec.to_dict())) == wanted
 
 
 def _read(path: Path) -> dict:
@@ -76,6 +87,8 @@ def check_rerun(out: Path, wanted: dict) -> None:
         record = _read(path)
         for key in COMPARED:
             if key not in record or record[key] == wanted[key]:
+                continue
+            if key == "spec" and _same_spec(record[key], wanted[key]):
                 continue
             was, now = record[key], wanted[key]
             if key == "spec":

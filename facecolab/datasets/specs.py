@@ -1,7 +1,8 @@
 """Dataset specs: class names, display colours, left/right pairs, layout and split rule.
 
 A spec is pure data. Readers (``readers/``) know how to find files; the pipeline and metrics
-only need the spec (usually read back from a prepared ``dataset.json``).
+only need the spec (usually read back from a prepared ``dataset.json``). The ignore label is
+not a spec's: it is the label-map format's (``constants.IGNORE_INDEX``).
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-
-from ..constants import IGNORE_INDEX
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,9 @@ class DatasetSpec:
         flip_pairs: (left id, right id) pairs swapped by a horizontal flip.
         layout: human description of the raw on-disk layout.
         split_rule: how the raw data is split into train/val/test.
-        ignore_index: label value excluded from losses and metrics.
+        f1_groups: ``(name, member ids)`` of the label set's grouped-F1 protocol: the members
+            of a group are merged into one class before scoring (Helen: eyes, brows, nose,
+            mouth, overall); empty when the label set has none.
     """
 
     name: str
@@ -33,7 +34,7 @@ class DatasetSpec:
     flip_pairs: tuple[tuple[int, int], ...] = ()
     layout: str = ""
     split_rule: str = ""
-    ignore_index: int = IGNORE_INDEX
+    f1_groups: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def __post_init__(self):
         if len(self.colours) != len(self.class_names):
@@ -41,6 +42,12 @@ class DatasetSpec:
                 f"spec {self.name!r}: {len(self.class_names)} class names but "
                 f"{len(self.colours)} colours"
             )
+        for group, members in self.f1_groups:
+            if not members or not all(0 <= i < len(self.class_names) for i in members):
+                raise ValueError(
+                    f"spec {self.name!r}: F1 group {group!r} has ids {list(members)} outside "
+                    f"0..{len(self.class_names) - 1}"
+                )
 
     @property
     def num_classes(self) -> int:
@@ -67,14 +74,24 @@ class DatasetSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> DatasetSpec:
+        """The spec of a :meth:`to_dict` record. Records written before ``f1_groups``
+        existed (they hold an ``ignore_index`` instead) get the groups of the registered spec
+        with the same name and class names."""
+        class_names = tuple(data["class_names"])
+        if "f1_groups" in data:
+            groups = tuple((str(g), tuple(int(i) for i in ids)) for g, ids in data["f1_groups"])
+        else:
+            registered = SPECS.get(data["name"])
+            same = registered is not None and registered.class_names == class_names
+            groups = registered.f1_groups if same else ()
         return cls(
             name=data["name"],
-            class_names=tuple(data["class_names"]),
+            class_names=class_names,
             colours=tuple(tuple(int(v) for v in c) for c in data["colours"]),
             flip_pairs=tuple(tuple(int(v) for v in p) for p in data.get("flip_pairs", ())),
             layout=data.get("layout", ""),
             split_rule=data.get("split_rule", ""),
-            ignore_index=int(data.get("ignore_index", IGNORE_INDEX)),
+            f1_groups=groups,
         )
 
 
@@ -129,6 +146,14 @@ FACE8_CLASSES = ("background", "skin", "eyebrows", "eyes", "nose", "mouth", "ear
 FACE8_SEED_IDS = (0, 1, 2, 4, 6, 7, 13, 16)
 
 HELEN_CLASSES = ("bg", "face", "lb", "rb", "le", "re", "nose", "ulip", "imouth", "llip", "hair")
+# The Helen protocol (Lin et al.): F1 of merged parts; skin (1), hair (10), background (0) out.
+HELEN_F1_GROUPS = (
+    ("eyes", (4, 5)),
+    ("brows", (2, 3)),
+    ("nose", (6,)),
+    ("mouth", (7, 8, 9)),
+    ("overall", (2, 3, 4, 5, 6, 7, 8, 9)),
+)
 
 SPECS: dict[str, DatasetSpec] = {
     spec.name: spec
@@ -188,6 +213,7 @@ SPECS: dict[str, DatasetSpec] = {
             layout="<id>_image.jpg, <id>_label.png (grey ids 0-10), label_names.txt, "
             "train/test lists",
             split_rule="train / test lists (1999 / 100); val carved from train by seed",
+            f1_groups=HELEN_F1_GROUPS,
         ),
         DatasetSpec(
             name="portrait",

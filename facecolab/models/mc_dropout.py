@@ -23,6 +23,19 @@ def has_mc_dropout(model: keras.Model) -> bool:
     return next(_mc_layers(model), None) is not None
 
 
+def require_mc_dropout(model: keras.Model) -> None:
+    """The check before any Monte-Carlo sampling (one message for every entry point).
+
+    Raises:
+        ValueError: ``model`` has no always-on dropout layers.
+    """
+    if not has_mc_dropout(model):
+        raise ValueError(
+            f"model {model.name!r} has no Monte-Carlo dropout layers; build it with "
+            "bayesian=True / mc_dropout=True"
+        )
+
+
 def without_mc_dropout(model: keras.Model) -> keras.Model:
     """A copy of ``model`` (same weights) whose always-on dropout is ordinary dropout, i.e.
     off at inference: the deterministic single pass that MC averaging is compared with."""
