@@ -17,6 +17,8 @@ from pathlib import Path
 
 from .constants import MAX_SIDE
 from .datasets.splits import check_split_name
+from .fsutil import read_json
+from .resize import ASPECT_MODES
 
 DEFAULTS: dict = {
     "name": "run",
@@ -74,7 +76,7 @@ FREE_FORM = {
 
 # Settings with a fixed set of values, checked before anything is built.
 CHOICES: dict[tuple[str, ...], tuple] = {
-    ("data", "aspect"): ("stretch", "letterbox", "crop"),
+    ("data", "aspect"): ASPECT_MODES,
     ("optimizer", "name"): ("adam", "adamw", "sgd"),
     ("schedule", "name"): ("constant", "cosine"),
     ("mixed_precision",): ("auto", True, False),
@@ -454,8 +456,4 @@ def load_config(path, overrides=()) -> dict:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: config file not found")
-    try:
-        raw = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
-    return resolve_config(raw, overrides, str(path))
+    return resolve_config(read_json(path), overrides, str(path))

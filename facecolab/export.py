@@ -25,6 +25,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .fsutil import read_json
+
 WEIGHTS_SUFFIX = ".weights.h5"
 MODEL_CONFIG_FORMAT = "facecolab.model-config"
 RUN_MODELS = ("model_best.keras", "model_final.keras")
@@ -78,15 +80,8 @@ def find_run_config(model_path) -> dict | None:
     folder = model_path if model_path.is_dir() else model_path.parent
     for candidate in (folder / "config.json", folder.parent / "config.json"):
         if candidate.is_file():
-            return _read_json(candidate)
+            return read_json(candidate)
     return None
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
 
 
 def builder_call(config: dict, source: str = "config") -> tuple[str, dict]:
@@ -127,12 +122,12 @@ def _config_for_weights(path: Path, config) -> tuple[dict, str]:
     if isinstance(config, dict):
         return config, "config argument"
     if config is not None:
-        return _read_json(Path(config)), str(config)
+        return read_json(Path(config)), str(config)
     sidecar = (
         sidecar_path(path) if path.name.endswith(WEIGHTS_SUFFIX) else path.with_suffix(".json")
     )
     if sidecar.is_file():
-        return _read_json(sidecar), str(sidecar)
+        return read_json(sidecar), str(sidecar)
     run_config = find_run_config(path)
     if run_config is not None:
         return run_config, f"run config of {path}"
@@ -247,7 +242,7 @@ def export_portable(source, destination, config=None, dtype: str = "float32") ->
     from .portable import is_portable, read_portable, save_portable
 
     if isinstance(config, (str, Path)):
-        config = _read_json(Path(config))
+        config = read_json(Path(config))
     opened = open_model(source, config)
     path = opened.path
     if config is None:
@@ -255,7 +250,7 @@ def export_portable(source, destination, config=None, dtype: str = "float32") ->
     if config is None and is_portable(path):
         config = read_portable(path)[0]
     if config is None and path.name.endswith(WEIGHTS_SUFFIX) and sidecar_path(path).is_file():
-        config = _read_json(sidecar_path(path))
+        config = read_json(sidecar_path(path))
     if config is None:
         raise ValueError(
             f"{path}: cannot tell which facecolab builder made this model; pass its training "
@@ -294,7 +289,7 @@ def open_model(name_or_path, config=None, weights_dir=None) -> OpenedModel:
     from .weights import listed_name, pretrained_path, read_manifest
 
     if isinstance(config, (str, Path)):
-        config = _read_json(Path(config))
+        config = read_json(Path(config))
     training = config if config is not None and "builder" not in config else None
     path = Path(name_or_path)
     if path.exists():

@@ -7,6 +7,7 @@
   a time (``flock`` on ``FOLDER/.facecolab.lock``, released at exit, even after ``kill -9``).
 * :func:`output_file` — the same check for a single output file's place.
 * :func:`atomic_write_bytes` — temporary file + rename, so an output is whole or absent.
+* :func:`read_json` — a JSON file, or one line saying which file is not valid JSON.
 
 Writing failures raise :class:`OutputError` (an ``OSError``) whose message names the output and
 the reason, so they are never mistaken for bad input. numpy/TensorFlow-free.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -60,6 +62,20 @@ def contained(base, relative, what: str) -> Path:
     except ValueError:
         raise ValueError(f"{what} {text!r} points outside {base}") from None
     return path
+
+
+def read_json(path):
+    """The JSON value in file ``path``.
+
+    Raises:
+        FileNotFoundError: no such file (callers that expect one say how to make it).
+        ValueError: the file is not valid JSON (or not UTF-8); the message names it.
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ValueError(f"{path}: not valid JSON ({error})") from None
 
 
 def input_folder(path, what: str) -> Path:

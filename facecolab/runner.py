@@ -42,9 +42,10 @@ def model_input_size(model) -> tuple[int, int]:
     return int(height), int(width)
 
 
-def main_output(outputs) -> np.ndarray:
-    """The model's probabilities as numpy: deep-supervision models return a list whose
-    full-resolution output comes first."""
+def main_probabilities(outputs) -> np.ndarray:
+    """The probabilities of a model's (main) output as numpy: deep-supervision models return
+    a list whose full-resolution output comes first. (``facecolab.models.main_output`` is the
+    model counterpart: a model restricted to that output.)"""
     return np.asarray(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
 
 
@@ -127,7 +128,7 @@ class Runner:
         return (probs + mirrored[:, :, ::-1][..., self.flip_classes]) / 2
 
     def _forward_probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(class_probabilities(main_output(self.forward(batch))), np.float32)
+        return np.asarray(class_probabilities(main_probabilities(self.forward(batch))), np.float32)
 
     def iter_probabilities(
         self, images: Iterable[np.ndarray], aspect: str = "stretch", batch_size: int = 8
@@ -182,7 +183,7 @@ def keras_runner(model, mc_samples: int = 1, **info) -> Runner:
         require_mc_dropout(model)
 
         def forward(batch):
-            passes = (main_output(model.predict_on_batch(batch)) for _ in range(mc_samples))
+            passes = (main_probabilities(model.predict_on_batch(batch)) for _ in range(mc_samples))
             return sum(passes) / mc_samples
 
     channels = int(model.outputs[0].shape[-1])

@@ -25,7 +25,7 @@ import numpy as np
 from .constants import IGNORE_INDEX
 from .metrics import class_probabilities
 from .models.mc_dropout import require_mc_dropout
-from .runner import main_output
+from .runner import main_probabilities
 
 
 @dataclass
@@ -116,7 +116,7 @@ def predict_mc(model: keras.Model, images, samples: int = 50, batch_size: int = 
     for start in range(0, len(images), batch_size):
         batch = images[start : start + batch_size]
         parts.append(
-            mc_statistics(main_output(model.predict_on_batch(batch)) for _ in range(samples))
+            mc_statistics(main_probabilities(model.predict_on_batch(batch)) for _ in range(samples))
         )
     return MCResult(
         **{

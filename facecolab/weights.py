@@ -34,7 +34,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .fsutil import atomic_write_bytes, contained, output_folder
+from .fsutil import atomic_write_bytes, contained, output_folder, read_json
 
 MANIFEST_NAME = "manifest.json"
 REQUIRED_KEYS = ("file", "sha256", "source")
@@ -68,10 +68,7 @@ def read_manifest(weights_dir=None) -> dict[str, dict]:
     path = folder / MANIFEST_NAME
     if not path.exists():
         return {}
-    try:
-        manifest = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    manifest = read_json(path)
     if not isinstance(manifest, dict):
         raise ValueError(f"{path}: must hold a JSON object mapping names to entries")
     for name, entry in manifest.items():

@@ -1,6 +1,5 @@
 """Model zoo: every registry name builds, trains a step, saves/loads; per-builder specifics."""
 
-import inspect
 import os
 import subprocess
 import sys
@@ -12,9 +11,7 @@ keras = pytest.importorskip("keras")
 
 from facecolab.models import (  # noqa: E402
     MODELS,
-    PRESETS,
     build_model,
-    build_preset,
     main_output,
 )
 from facecolab.models.backbones import BACKBONES, build_backbone  # noqa: E402
@@ -294,21 +291,6 @@ def test_deeplab_aspp_rates_are_options():
     }
     assert rates == {"aspp_rate1_conv": (1, 1), "aspp_rate3_conv": (3, 3)}
     assert model.get_layer("aspp_concat").output.shape[-1] == 4 * 32  # 1×1, 2 rates, image
-
-
-@pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_presets_name_a_model_and_its_options(preset):
-    options = dict(PRESETS[preset])
-    builder = MODELS[options.pop("model")]
-    inspect.signature(builder).bind(input_shape=(64, 64, 3), **options)
-
-
-def test_build_preset_applies_options_and_overrides():
-    model = build_preset("unet_helen", input_shape=(64, 64, 3), base_filters=8)
-    assert model.output_shape == (None, 64, 64, 11)
-    assert model.get_layer("enc0a_conv").filters == 8
-    with pytest.raises(ValueError, match="unknown preset.*unet_helen"):
-        build_preset("helen")
 
 
 def test_sm_models_take_unit_range_input():

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..fsutil import atomic_write_bytes, describe, input_folder, output_folder
+from ..fsutil import atomic_write_bytes, describe, input_folder, output_folder, read_json
 from ..imageio import read_image
 from ..resize import fit_geometry, resize_image, resize_mask
 from . import prepare_record
@@ -317,10 +317,7 @@ def read_dataset_info(prepared_dir) -> dict:
             f"{path} not found: prepare the dataset first "
             "(python data_prep/load_data.py --dataset NAME --root RAW --out DIR)"
         )
-    try:
-        info = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    info = read_json(path)
     if not isinstance(info, dict) or not {"spec", "size"} <= set(info):
         raise ValueError(f"{path}: not a prepared dataset record (needs spec and size)")
     return info

@@ -9,6 +9,7 @@ import sys
 from ..cli_types import non_negative_int, positive_int
 from ..constants import MAX_SIDE
 from ..fsutil import describe
+from ..resize import ASPECT_MODES
 from .labels import RELABEL_TABLES
 from .prepare import PrepareSummary, prepare
 from .readers import FORMATS
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=positive_int, default=None, help="processes (default: all cores)"
     )
     parser.add_argument("--strict", action="store_true", help="stop at the first bad item")
-    parser.add_argument("--aspect", choices=("stretch", "letterbox", "crop"), default="stretch")
+    parser.add_argument("--aspect", choices=ASPECT_MODES, default="stretch")
     parser.add_argument(
         "--sample",
         type=non_negative_int,

@@ -38,25 +38,6 @@ if segmentation_models_available():
         }
     )
 
-# Presets: registry name + options, as the projects used them.
-PRESETS: dict[str, dict] = {
-    "segnet_celeba": {"model": "segnet_vgg16", "num_classes": 2, "bayesian": True},  # P1
-    "unet_celebamask": {
-        "model": "unet",
-        "num_classes": 19,
-        "base_filters": 16,
-        "batch_norm": True,
-    },  # P2
-    "pspnet_face8": {"model": "pspnet_resnet50", "num_classes": 8},  # P3
-    "deeplab_face8": {"model": "deeplabv3plus_efficientnetb0", "num_classes": 8},  # P3
-    "unet_helen": {"model": "unet", "num_classes": 11, "base_filters": 16, "batch_norm": True},
-    "mobilenetv2_unet_portrait": {
-        "model": "mobilenetv2_unet",
-        "num_classes": 2,
-        "binary_output": True,
-    },  # P5
-}
-
 
 def build_model(name: str, input_shape=(256, 256, 3), num_classes: int = 2, **options):
     """Build registered model ``name``; unknown names raise ``ValueError`` listing the valid
@@ -64,14 +45,6 @@ def build_model(name: str, input_shape=(256, 256, 3), num_classes: int = 2, **op
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
     return MODELS[name](input_shape=tuple(input_shape), num_classes=num_classes, **options)
-
-
-def build_preset(preset: str, input_shape=(256, 256, 3), **overrides) -> keras.Model:
-    """Build ``PRESETS[preset]``, with ``overrides`` replacing or adding options."""
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
-    options = {**PRESETS[preset], **overrides}
-    return build_model(options.pop("model"), input_shape=input_shape, **options)
 
 
 def main_output(model: keras.Model) -> keras.Model:
@@ -84,9 +57,7 @@ def main_output(model: keras.Model) -> keras.Model:
 
 __all__ = [
     "MODELS",
-    "PRESETS",
     "build_model",
-    "build_preset",
     "has_mc_dropout",
     "main_output",
     "without_mc_dropout",
