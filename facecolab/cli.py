@@ -1,7 +1,14 @@
 """``python -m facecolab <command>`` (also installed as ``facecolab``).
 
 Each subcommand is a thin shell over one library function; parsing lives here, work lives in
-the modules.
+the modules. This is the command-line dispatch, the one place that imports our modules inside
+functions: a run builds the parser of its own subcommand only and imports the modules behind
+it then, so ``facecolab --help`` (and ``prepare`` / ``score``) never import Keras.
+
+Exit codes, for every entry point (``facecolab``, ``data_prep/load_data.py``, ``f1_score.py``,
+``python -m facecolab.apps.*``): 0 done; 2 a usage or user error (bad option, bad or missing
+input, unwritable output), reported in one line ``PROG: error: …``; anything else is a bug and
+keeps Python's traceback (exit 1).
 """
 
 from __future__ import annotations
@@ -11,17 +18,45 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_types import positive_int, split_name
+from .cli_types import add_threads_option, positive_int
+from .datasets.splits import check_split_name
 from .fsutil import describe, output_file, output_folder
 from .resize import ASPECT_MODES
 
+# One line per subcommand, shown by `facecolab --help`.
+HELP = {
+    "train": "train a model from a JSON config",
+    "prepare": "prepare a raw dataset (same as data_prep/load_data.py)",
+    "evaluate": "dataset-level metrics, confusion matrix, JSON",
+    "predict": "label maps (PNG) at each input's original size",
+    "score": "F1 of label-map folders (same as f1_score.py)",
+    "uncertainty": "Monte-Carlo dropout maps (PNG + .npz)",
+    "export": "save a model for inference: portable .weights.npz (what ships), .keras, TFLite "
+    "(float or quantised) or SavedModel",
+    "webcam": "portrait segmentation of a camera, video file or frames folder (same as "
+    "python -m facecolab.apps.webcam)",
+    "demo": "the main job: train briefly on the bundled sample, then parse a real photo "
+    "with the shipped LFW Part Labels model",
+}
+
+
+def split_name(text: str) -> str:
+    """``--split``: a split name (``train``, ``val``, ``test``, ...), never a path (``../x``
+    would name an output outside its folder)."""
+    try:
+        return check_split_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
 
 def _add_train(sub) -> None:
-    parser = sub.add_parser("train", help="train a model from a JSON config")
+    from .train import STRATEGIES
+
+    parser = sub.add_parser("train", help=HELP["train"])
     parser.add_argument("--config", help="config JSON (configs/*.json)")
     parser.add_argument("--run-dir", help="output folder (default runs/<config name>)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
-    parser.add_argument("--strategy", default="auto", choices=("auto", "one", "mirrored", "tpu"))
+    parser.add_argument("--strategy", default="auto", choices=STRATEGIES)
     parser.add_argument(
         "overrides",
         nargs="*",
@@ -55,7 +90,7 @@ def _add_prepare(sub) -> None:
         "prepare",
         parents=[template],
         add_help=False,
-        help="prepare a raw dataset (same as data_prep/load_data.py)",
+        help=HELP["prepare"],
         description=template.description,
     )
     parser.set_defaults(handler=_run_prepare)
@@ -90,17 +125,6 @@ def _add_aspect(parser, what: str) -> None:
     )
 
 
-def _add_threads(parser) -> None:
-    from .runner import DEFAULT_THREADS
-
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=DEFAULT_THREADS,
-        help=f"CPU threads of a .tflite model (default {DEFAULT_THREADS})",
-    )
-
-
 def _add_inference_options(parser) -> None:
     parser.add_argument(
         "--tta",
@@ -117,7 +141,7 @@ def _add_inference_options(parser) -> None:
         help="a Monte-Carlo dropout model (Bayesian SegNet): average N stochastic passes "
         "(default 1: one pass with dropout off)",
     )
-    _add_threads(parser)
+    add_threads_option(parser)
 
 
 def _inference_runner(args):
@@ -141,7 +165,7 @@ def _inference_runner(args):
 def _add_evaluate(sub) -> None:
     parser = sub.add_parser(
         "evaluate",
-        help="dataset-level metrics, confusion matrix, JSON",
+        help=HELP["evaluate"],
         description="Evaluate a model over a whole split: metrics table "
         "(stdout, markdown), metrics.json and confusion_matrix.png, and the "
         "seed's reported numbers side by side when the config names them.",
@@ -277,7 +301,7 @@ def _palette(dataset: str | None):
 def _add_predict(sub) -> None:
     parser = sub.add_parser(
         "predict",
-        help="label maps (PNG) at each input's original size",
+        help=HELP["predict"],
         description="Predict uint8 label maps <stem>.png at each image's "
         "original size (probabilities resized, then argmax) and optional "
         "colour overlays in overlays/.",
@@ -326,7 +350,7 @@ def _add_score(sub) -> None:
 
     parser = sub.add_parser(
         "score",
-        help="F1 of label-map folders (same as f1_score.py)",
+        help=HELP["score"],
         description=score.build_parser().description,
     )
     score.add_arguments(parser)
@@ -336,7 +360,7 @@ def _add_score(sub) -> None:
 def _add_uncertainty(sub) -> None:
     parser = sub.add_parser(
         "uncertainty",
-        help="Monte-Carlo dropout maps (PNG + .npz)",
+        help=HELP["uncertainty"],
         description="Monte-Carlo dropout: per image, <stem>.npz (mean "
         "probabilities, labels, entropy, mutual information, variance) and "
         "a <stem>.png figure, at the image's original size. The model needs "
@@ -385,8 +409,7 @@ def _add_export(sub) -> None:
 
     parser = sub.add_parser(
         "export",
-        help="save a model for inference: portable .weights.npz (what ships), .keras, TFLite "
-        "(float or quantised) or SavedModel",
+        help=HELP["export"],
         description="Export a model for inference: a portable .weights.npz (loads on every "
         "supported Keras; what weights/ ships), a .keras file without optimiser state, a "
         ".tflite file (float32, or quantised: float16 weights, dynamic-range int8 weights, or "
@@ -434,7 +457,7 @@ def _add_export(sub) -> None:
         help="images on which to measure the TFLite export's mIoU against Keras (default: --calib)",
     )
     _add_aspect(parser, "calibration and comparison images")
-    _add_threads(parser)
+    add_threads_option(parser)
     parser.set_defaults(handler=_run_export)
 
 
@@ -504,8 +527,7 @@ def _add_webcam(sub) -> None:
         "webcam",
         parents=[template],
         add_help=False,
-        help="portrait segmentation of a camera, video file or frames folder (same as "
-        "python -m facecolab.apps.webcam)",
+        help=HELP["webcam"],
         description=template.description,
     )
     parser.set_defaults(handler=_run_webcam)
@@ -520,8 +542,7 @@ def _run_webcam(args) -> int:
 def _add_demo(sub) -> None:
     parser = sub.add_parser(
         "demo",
-        help="the main job: train briefly on the bundled sample, then parse a real photo "
-        "with the shipped LFW Part Labels model",
+        help=HELP["demo"],
     )
     parser.add_argument("--out", default="outputs/demo", help="output folder")
     parser.add_argument("--epochs", type=positive_int, default=8, help="epochs on the sample")
@@ -535,27 +556,37 @@ def _run_demo(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Subcommand → the function adding its parser, in the order --help lists them.
+SUBCOMMANDS = {
+    "prepare": _add_prepare,
+    "train": _add_train,
+    "evaluate": _add_evaluate,
+    "predict": _add_predict,
+    "score": _add_score,
+    "uncertainty": _add_uncertainty,
+    "export": _add_export,
+    "webcam": _add_webcam,
+    "demo": _add_demo,
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``facecolab`` parser. ``command``: build that subcommand's options only (the others
+    are listed with their help line), so a run imports what its own options need and
+    nothing else; ``None``: every subcommand in full."""
     parser = argparse.ArgumentParser(prog="facecolab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (
-        _add_prepare,
-        _add_train,
-        _add_evaluate,
-        _add_predict,
-        _add_score,
-        _add_uncertainty,
-        _add_export,
-        _add_webcam,
-        _add_demo,
-    ):
-        add(sub)
+    for name, add in SUBCOMMANDS.items():
+        if command is None or command == name:
+            add(sub)
+        else:
+            sub.add_parser(name, help=HELP[name])
     return parser
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv[0] if argv else "").parse_args(argv)
     args.command_argv = argv[1:]  # the subcommand's own arguments (for delegating parsers)
     try:
         return args.handler(args)

@@ -1,10 +1,13 @@
-"""argparse types for numeric and name options, so a bad value is a usage error naming the
-option (exit 2) before any work: ``--batch-size 0`` would otherwise write nothing and exit 0,
-``--split ../x`` name an output outside its folder."""
+"""argparse types for numeric options, so a bad value is a usage error naming the option
+(exit 2) before any work (``--batch-size 0`` would otherwise write nothing and exit 0), and
+the options several command lines share. Used by every command line (``facecolab``,
+``data_prep/load_data.py``, the apps); imports only ``constants``."""
 
 from __future__ import annotations
 
 import argparse
+
+from .constants import DEFAULT_THREADS
 
 
 def _integer(text: str) -> int:
@@ -30,11 +33,11 @@ def non_negative_int(text: str) -> int:
     return value
 
 
-def split_name(text: str) -> str:
-    """A split name (``train``, ``val``, ``test``, ...), never a path."""
-    from .datasets.splits import check_split_name
-
-    try:
-        return check_split_name(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """``--threads``: CPU threads of a ``.tflite`` model (``facecolab.runner.tflite_runner``)."""
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"CPU threads of a .tflite model (default {DEFAULT_THREADS})",
+    )

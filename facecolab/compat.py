@@ -10,6 +10,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from .datasets.specs import SPECS
+
 
 def model_num_classes(model) -> int:
     """Classes of the model's first output; one sigmoid channel counts as two classes.
@@ -28,8 +30,6 @@ def known_class_names(run_config: dict | None, dataset: str | None) -> tuple[str
     """The class names a model was trained with, when its provenance says: the spec in the
     run's prepared ``dataset.json`` (which holds any relabelling), else the registered spec
     of its dataset; ``None`` when neither is known."""
-    from .datasets.specs import SPECS
-
     prepared = ((run_config or {}).get("data") or {}).get("prepared")
     record = Path(prepared) / "dataset.json" if prepared else None
     if record is not None and record.is_file():

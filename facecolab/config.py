@@ -15,9 +15,15 @@ import json
 import math
 from pathlib import Path
 
+from .augment import AugmentConfig
 from .constants import MAX_SIDE
+from .datasets.labels import get_relabel
+from .datasets.readers import get_format
+from .datasets.readers.base import relabelled
 from .datasets.splits import check_split_name
 from .fsutil import read_json
+from .losses import build_loss
+from .models import MODELS
 from .resize import ASPECT_MODES
 
 DEFAULTS: dict = {
@@ -412,13 +418,6 @@ def _check_options(section: str, function, options: dict, taken=(), any_name=Non
 
 def _check_owned_sections(config: dict) -> None:
     import keras
-
-    from .augment import AugmentConfig
-    from .datasets.labels import get_relabel
-    from .datasets.readers import get_format
-    from .datasets.readers.base import relabelled
-    from .losses import build_loss
-    from .models import MODELS
 
     data, model = config["data"], config["model"]
     fmt = get_format(data["dataset"])

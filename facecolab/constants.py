@@ -11,8 +11,12 @@ metrics (``facecolab>AlwaysOnDropout`` in a saved model).
 
 ``MAX_SIDE``: the largest image side a config or ``prepare --size`` may ask for (a typo such
 as 25600 would exhaust memory before any message).
+
+``DEFAULT_THREADS``: CPU threads of a TFLite model unless told otherwise (this project's CPUs
+have 2 cores; XNNPACK scales to about that).
 """
 
 IGNORE_INDEX = 255
 KERAS_PACKAGE = "facecolab"
 MAX_SIDE = 8192
+DEFAULT_THREADS = 2

@@ -29,6 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .export import export_for_inference
+from .fsutil import atomic_write_bytes
+from .imageio import list_images, read_image
+from .metrics import confusion_matrix, mean_iou, pixel_accuracy
+from .models import main_output
+from .runner import TFLITE_SUFFIX, as_runner, model_input_size, model_inputs
+
 QUANTIZE_MODES = ("none", "float16", "dynamic", "int8")
 CALIBRATION_IMAGES = 100  # representative images read for int8 calibration
 # Export format → file suffix ("" = a folder).
@@ -40,8 +47,6 @@ def batch_one(model):
     the weights)."""
     import keras
 
-    from .models import main_output
-
     single = main_output(model)
     inputs = keras.Input(single.input_shape[1:], batch_size=1, name="image")
     return keras.Model(inputs, single(inputs), name=single.name)
@@ -52,8 +57,6 @@ def calibration_inputs(
 ) -> list[np.ndarray]:
     """``uint8 (H, W, 3)`` images → ``float32 (1, h, w, 3)`` model inputs in [0, 1], resized
     exactly as ``facecolab.runner`` resizes them at inference."""
-    from .runner import model_inputs
-
     return [model_inputs([image], input_size, aspect) for image in images]
 
 
@@ -105,8 +108,6 @@ def _reason(error: Exception) -> str:
 
 def read_images(folder, limit: int | None = None) -> list[np.ndarray]:
     """The first ``limit`` images of ``folder`` (sorted) as ``uint8 (H, W, 3)``."""
-    from .imageio import list_images, read_image
-
     return [read_image(path) for path in itertools.islice(list_images(folder), limit)]
 
 
@@ -120,9 +121,6 @@ def export_tflite(
 ) -> Path:
     """Write ``model`` (a ``keras.Model``) as a ``.tflite`` file (:func:`to_tflite`);
     ``int8`` calibrates on the first ``calib_count`` images of ``calib_dir``."""
-    from .fsutil import atomic_write_bytes
-    from .runner import TFLITE_SUFFIX, model_input_size
-
     destination = Path(destination)
     if destination.suffix != TFLITE_SUFFIX:
         raise ValueError(f"{destination}: TFLite exports are {TFLITE_SUFFIX} files")
@@ -140,8 +138,6 @@ def export_saved_model(model, destination) -> Path:
     """Write ``model``'s main output as a TensorFlow SavedModel folder: signature
     ``serving_default`` maps ``float32 (B, h, w, 3)`` in [0, 1] to the probabilities (for TF
     Serving, TF.js or another converter)."""
-    from .models import main_output
-
     destination = Path(destination)
     if destination.exists():
         raise FileExistsError(f"{destination}: already exists; SavedModels are written whole")
@@ -179,8 +175,6 @@ def export_model(
     suffix, :func:`export_format`): ``keras`` (``facecolab.export.export_for_inference``),
     ``tflite`` (:func:`export_tflite`, the only one that takes ``quantize``) or
     ``saved_model`` (:func:`export_saved_model`)."""
-    from .export import export_for_inference
-
     fmt = export_format(destination, fmt)
     if fmt != "tflite" and quantize != "none":
         raise ValueError(f"quantisation applies to TFLite exports only, not {fmt}")
@@ -205,9 +199,6 @@ def agreement(reference, candidate, images: Iterable[np.ndarray], aspect: str = 
         neither predicts are left out), the share of pixels with the same label, and the
         image count.
     """
-    from .metrics import confusion_matrix, mean_iou, pixel_accuracy
-    from .runner import as_runner
-
     reference, candidate = as_runner(reference), as_runner(candidate)
     if reference.num_classes != candidate.num_classes:
         raise ValueError(

@@ -15,6 +15,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .apps.photo import parse_photo
+from .config import load_config
+from .datasets.prepare import prepare
+from .datasets.sample import write_sample
+from .datasets.specs import get_spec
+from .export import load_pretrained
+from .metrics import format_table
+from .train import train
+from .viz import overlay
+from .weights import read_manifest
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CONFIG = REPO / "configs" / "p2_unet_celebamask_hq.json"
 
@@ -26,11 +37,6 @@ def train_on_sample(out_dir: Path, count: int = 160, size: int = 64, epochs: int
     follow the weights quickly (momentum 0.9, else inference mode predicts from stale moving
     averages) and a larger learning rate.
     """
-    from .config import load_config
-    from .datasets.prepare import prepare
-    from .datasets.sample import write_sample
-    from .train import train
-
     raw = write_sample("celebamask_hq", out_dir / "raw", count=count, size=128)
     prepared = out_dir / "prepared"
     prepare("celebamask_hq", raw, prepared, size=(size, size), progress=False)
@@ -52,11 +58,6 @@ def parse_astronaut(out_dir: Path, weights_name: str = "lfw_parts_unet") -> Path
     """Parse scikit-image's astronaut photo with a shipped model; returns the overlay PNG."""
     from skimage import data
 
-    from .apps.photo import parse_photo
-    from .datasets.specs import get_spec
-    from .viz import overlay
-    from .weights import load_pretrained, read_manifest
-
     model = load_pretrained(weights_name)
     spec = get_spec(read_manifest()[weights_name]["dataset"])
     photo = data.astronaut()
@@ -76,8 +77,6 @@ def parse_astronaut(out_dir: Path, weights_name: str = "lfw_parts_unet") -> Path
 
 def run_demo(out_dir="outputs/demo", epochs: int = 8) -> dict:
     """Both steps; writes ``summary.json`` in ``out_dir``."""
-    from .metrics import format_table
-
     out_dir = Path(out_dir)
     metrics = train_on_sample(out_dir, epochs=epochs)
     print(format_table(metrics))

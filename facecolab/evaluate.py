@@ -17,8 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from .compat import check_model_classes
+from .datasets import get_format
+from .datasets.labels import get_relabel
+from .datasets.prepare import dataset_spec
+from .datasets.readers.base import relabelled
 from .datasets.specs import DatasetSpec
+from .fsutil import atomic_write_bytes
 from .imageio import read_image
+from .loader import PreparedBatches
 from .metrics import (
     PER_CLASS_KEYS,
     SUMMARY_KEYS,
@@ -29,6 +35,7 @@ from .metrics import (
 from .predict import predict_labels
 from .resize import resize_mask
 from .runner import as_runner
+from .viz import plot_confusion_matrix
 
 
 def _report(cm: np.ndarray, spec: DatasetSpec) -> dict:
@@ -94,8 +101,6 @@ def evaluate_prepared(
     ``model_names``, the model's own class names, the names too) before anything runs."""
     import keras
 
-    from .datasets.prepare import dataset_spec
-
     spec = dataset_spec(prepared_dir)
     check_model_classes(model, spec.class_names, f"{prepared_dir} ({spec.name})", model_names)
     options = {"batch_size": batch_size, "image_size": as_runner(model).input_size}
@@ -104,8 +109,6 @@ def evaluate_prepared(
 
         dataset = make_dataset(prepared_dir, split, cache=False, **options)
     else:
-        from .loader import PreparedBatches
-
         dataset = PreparedBatches(prepared_dir, split, **options)
     return evaluate_dataset(model, dataset, spec)
 
@@ -125,10 +128,6 @@ def evaluate_raw(
     each image's original resolution (with the label set's grouped F1, if any), after the
     same class check as :func:`evaluate_prepared`; ``relabel``: score in the ids of that
     relabel table (as ``prepare --relabel`` writes them)."""
-    from .datasets import get_format
-    from .datasets.labels import get_relabel
-    from .datasets.readers.base import relabelled
-
     fmt = get_format(name)
     if relabel:
         fmt = relabelled(fmt, get_relabel(relabel))
@@ -183,9 +182,6 @@ def write_evaluation(
 ) -> dict[str, Path]:
     """Write ``metrics.json`` (the result, plus ``reference`` when given) and
     ``confusion_matrix.png`` into ``out_dir``; returns their paths by name."""
-    from .fsutil import atomic_write_bytes
-    from .viz import plot_confusion_matrix
-
     out_dir = Path(out_dir)
     record = dict(result) | ({"reference": dict(reference)} if reference else {})
     metrics_path = out_dir / "metrics.json"

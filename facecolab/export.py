@@ -15,7 +15,9 @@ Formats:
     A run folder: its ``model_best.keras`` (else ``model_final.keras``).
 
 :func:`open_model` adds what the command line needs: a ``weights/manifest.json`` name works
-too, and the training config / dataset the model came from is found when it can be.
+too, and the training config / dataset the model came from is found when it can be;
+:func:`load_pretrained` loads a manifest entry by name. Writing a model file atomically is
+``facecolab.modelio``'s (the ground floor); loading needs the model registry, so it lives here.
 """
 
 from __future__ import annotations
@@ -25,9 +27,17 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fsutil import read_json
+import keras
 
-WEIGHTS_SUFFIX = ".weights.h5"
+from .config import resolve_config
+from .datasets.labels import label_set_name
+from .datasets.specs import get_spec
+from .fsutil import read_json
+from .modelio import WEIGHTS_SUFFIX, save_model_atomic
+from .models import build_model  # importing the registry registers the custom layers
+from .portable import is_portable, load_portable, read_portable, save_portable
+from .weights import listed_name, pretrained_path, read_manifest
+
 MODEL_CONFIG_FORMAT = "facecolab.model-config"
 RUN_MODELS = ("model_best.keras", "model_final.keras")
 
@@ -94,10 +104,6 @@ def builder_call(config: dict, source: str = "config") -> tuple[str, dict]:
     """
     if "builder" in config:
         return config["builder"], dict(config.get("kwargs", {}))
-    from .config import resolve_config
-    from .datasets.labels import label_set_name
-    from .datasets.specs import get_spec
-
     config = resolve_config(config, source=source)
     data = config["data"]
     # The architecture only: pretrained encoder weights would be replaced by the model's own.
@@ -112,8 +118,6 @@ def builder_call(config: dict, source: str = "config") -> tuple[str, dict]:
 def build_from_config(config: dict, source: str = "config"):
     """A freshly built (untrained) model from a model-config sidecar dict or a training config
     (see :func:`builder_call`)."""
-    from .models import build_model
-
     name, kwargs = builder_call(config, source)
     return build_model(name, **kwargs)
 
@@ -162,11 +166,6 @@ def load_model_any(path, config=None):
         config: for weights-only files: a dict or JSON path (model-config sidecar or training
             config); default: look for the sidecar, then the run's ``config.json``.
     """
-    import keras
-
-    from . import models  # noqa: F401  (registers the custom layers)
-    from .portable import is_portable, load_portable
-
     path = Path(path)
     if path.is_dir():
         found = [path / name for name in RUN_MODELS if (path / name).is_file()]
@@ -216,8 +215,6 @@ def export_for_inference(source, destination) -> Path:
             format :func:`load_model_any` reads, a run folder, a manifest name).
         destination: the ``.keras`` file to write.
     """
-    from .modelio import save_model_atomic
-
     destination = Path(destination)
     if destination.suffix != ".keras":
         raise ValueError(f"{destination}: inference exports are .keras files")
@@ -239,8 +236,6 @@ def export_portable(source, destination, config=None, dtype: str = "float32") ->
             of a ``.weights.h5`` file, or the header of a portable file.
         dtype: ``"float32"`` (exact) or ``"float16"`` (half the size).
     """
-    from .portable import is_portable, read_portable, save_portable
-
     if isinstance(config, (str, Path)):
         config = read_json(Path(config))
     opened = open_model(source, config)
@@ -285,9 +280,6 @@ def open_model(name_or_path, config=None, weights_dir=None) -> OpenedModel:
         config: a training config (dict or JSON path) describing the model; also used as the
             architecture of a weights-only file.
     """
-    from .datasets.labels import label_set_name
-    from .weights import listed_name, pretrained_path, read_manifest
-
     if isinstance(config, (str, Path)):
         config = read_json(Path(config))
     training = config if config is not None and "builder" not in config else None
@@ -310,3 +302,10 @@ def open_model(name_or_path, config=None, weights_dir=None) -> OpenedModel:
     entry = manifest[str(name_or_path)]
     path = pretrained_path(str(name_or_path), weights_dir)
     return OpenedModel(load_model_any(path, config=config), path, training, entry.get("dataset"))
+
+
+def load_pretrained(name: str, weights_dir=None, download: bool = True):
+    """The ``keras.Model`` of ``weights/manifest.json`` entry ``name``
+    (``facecolab.weights.pretrained_path``: checksum verified, downloaded first when missing
+    and its source is a URL), loaded in safe mode without its optimiser."""
+    return load_model_any(pretrained_path(name, weights_dir, download_missing=download))

@@ -18,8 +18,10 @@ import tensorflow as tf
 from .augment import AugmentConfig
 from .constants import IGNORE_INDEX
 from .datasets.prepare import read_dataset_info, split_files
+from .datasets.readers import get_format
 from .datasets.specs import DatasetSpec
-from .resize import tf_resize_image, tf_resize_mask
+from .imageio import read_image
+from .resize import resize_image, resize_mask, tf_resize_image, tf_resize_mask
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -203,10 +205,6 @@ def make_raw_dataset(
     real training prepare the set once instead (and for CelebAMask-HQ, whose label maps are
     built from up to 18 part files, always).
     """
-    from .datasets.readers import get_format
-    from .imageio import read_image
-    from .resize import resize_image, resize_mask
-
     fmt = get_format(name)
     items = fmt.list_items(root, split, seed=seed)
     if not items:

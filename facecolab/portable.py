@@ -35,6 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .models import build_model, main_output
+from .models.mc_dropout import has_mc_dropout, without_mc_dropout
+
 SUFFIX = ".weights.npz"
 FORMAT = "facecolab.portable-weights"
 VERSION = 1
@@ -76,9 +79,6 @@ def model_check(model) -> dict:
     Returns:
         ``{"mean_log_p": [C floats], "point_log_p": [[C floats], …]}`` (JSON-ready).
     """
-    from .models import main_output
-    from .models.mc_dropout import has_mc_dropout, without_mc_dropout
-
     if has_mc_dropout(model):
         model = without_mc_dropout(model)
     height, width = model.inputs[0].shape[1:3]
@@ -136,8 +136,6 @@ def _stored(variable, dtype: str) -> np.ndarray:
 
 
 def _build(path: Path, builder: str, kwargs: dict, remedy: str):
-    from .models import build_model
-
     try:
         return build_model(builder, **kwargs)
     except (TypeError, ValueError) as error:

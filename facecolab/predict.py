@@ -16,7 +16,10 @@ import numpy as np
 from PIL import Image
 
 from .imageio import read_image, save_label_map
+from .models.mc_dropout import require_mc_dropout
 from .runner import as_runner, model_input_size, model_inputs, restore_probabilities
+from .uncertainty import predict_mc
+from .viz import overlay, plot_uncertainty
 
 OVERLAY_FOLDER = "overlays"
 
@@ -67,8 +70,6 @@ def predict_files(
     """
     from tqdm.auto import tqdm
 
-    from .viz import overlay
-
     paths = [Path(p) for p in paths]
     _check_unique_stems(paths)
     out_dir = Path(out_dir)
@@ -115,10 +116,6 @@ def predict_mc_files(
         The ``.npz`` paths, in input order.
     """
     from tqdm.auto import tqdm
-
-    from .models.mc_dropout import require_mc_dropout
-    from .uncertainty import predict_mc
-    from .viz import plot_uncertainty
 
     require_mc_dropout(model)  # before any work or progress output
     paths = [Path(p) for p in paths]

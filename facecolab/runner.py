@@ -26,12 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .constants import DEFAULT_THREADS
+from .export import open_model
 from .metrics import class_probabilities
 from .models.mc_dropout import has_mc_dropout, require_mc_dropout, without_mc_dropout
 from .resize import fit_geometry, resize_image
 
 TFLITE_SUFFIX = ".tflite"
-DEFAULT_THREADS = 2  # this project's CPUs have 2 cores; XNNPACK scales to about that
 
 
 def model_input_size(model) -> tuple[int, int]:
@@ -246,7 +247,6 @@ def load_runner(
         if mc_samples != 1:
             raise ValueError(f"{name_or_path}: Monte-Carlo sampling needs the Keras model")
         return tflite_runner(name_or_path, threads)
-    from .export import open_model
 
     opened = open_model(name_or_path, config)
     return keras_runner(

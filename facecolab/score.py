@@ -25,8 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from .constants import IGNORE_INDEX
+from .datasets.prepare import dataset_spec, split_files
 from .datasets.specs import SPECS, DatasetSpec
+from .fsutil import atomic_write_bytes, describe, input_folder, output_file
 from .imageio import LABEL_SUFFIXES, read_grey
+from .metrics import confusion_matrix, format_table, summarize
 
 LABEL_TAG = "_label"
 IMAGE_TAG = "_image"  # Helen keeps <id>_image.jpg beside <id>_label.png
@@ -56,8 +59,6 @@ def list_label_files(folder) -> dict[str, Path]:
         NotADirectoryError: it is a file or a link to no folder (``fsutil.input_folder``).
         ValueError: two files share a key (e.g. ``1.png`` and ``1_label.png``).
     """
-    from .fsutil import input_folder
-
     folder = input_folder(folder, "label folder")
     files: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
@@ -85,7 +86,6 @@ def ground_truth_files(gt_dir, split: str | None = None) -> tuple[dict[str, Path
         return list_label_files(gt_dir), None
     if split is None:
         raise ValueError(f"{gt_dir}: a prepared folder; say which split to score (--split val)")
-    from .datasets.prepare import dataset_spec, split_files
 
     _, labels = split_files(gt_dir, split)
     return {label_key(path): path for path in labels}, list(dataset_spec(gt_dir).class_names)
@@ -184,8 +184,6 @@ def score_folders(pred_dir, gt_dir, class_names=None, split: str | None = None) 
         holds in-set predictions only) and ``metrics`` is ``facecolab.metrics.summarize``
         (with Helen groups when the names are Helen's).
     """
-    from .metrics import confusion_matrix, summarize
-
     pairs = pair_files(pred_dir, gt_dir, split)
     if class_names is None:
         class_names = ground_truth_files(gt_dir, split)[1]
@@ -239,8 +237,6 @@ def _listing(names: list[str]) -> str:
 
 def format_report(result: dict) -> str:
     """Markdown report of :func:`score_folders`: file problems first, then the table."""
-    from .metrics import format_table
-
     lines = [
         f"Scored {result['files_scored']} files: {result['pred_dir']} vs {result['gt_dir']}",
         f"Label names: {result.get('label_names') or 'none (classes are the ids seen)'}",
@@ -319,8 +315,6 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Score with parsed ``args``; print the report, write JSON when asked (its place is
     checked before scoring)."""
-    from .fsutil import atomic_write_bytes, output_file
-
     out = output_file(args.json) if args.json else None
     prepared = Path(args.gt, "dataset.json")
     labels = Path(args.labels) if args.labels else None
@@ -337,8 +331,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv=None) -> int:
-    from .fsutil import describe
-
     args = build_parser().parse_args(argv)
     try:
         return run(args)

@@ -35,11 +35,15 @@ from .compat import check_prepared_dataset
 from .config import resolve_config
 from .datasets.prepare import dataset_spec, prepare, read_dataset_info
 from .divergence import NonFiniteGuard
+from .evaluate import evaluate_prepared
+from .export import load_model_any
 from .fsutil import atomic_write_bytes, contained, output_folder
 from .keras_metrics import MeanIoUMetric, PixelAccuracyMetric
+from .loader import PreparedBatches
 from .losses import build_loss
 from .modelio import atomic_save_npz, save_model_atomic, save_weights_atomic
 from .models import build_model
+from .viz import plot_history
 
 CHECKPOINT = "checkpoint"
 STRATEGIES = ("auto", "one", "mirrored", "tpu")
@@ -387,8 +391,6 @@ def make_training_data(config: dict, folder: Path, batch_size: int, outputs: int
     }
     augment_config = AugmentConfig.from_dict(config["augment"])
     if keras.backend.backend() != "tensorflow":
-        from .loader import PreparedBatches
-
         workers = max(1, min(8, os.cpu_count() or 1))
         train_data = PreparedBatches(
             folder,
@@ -423,10 +425,6 @@ def make_training_data(config: dict, folder: Path, batch_size: int, outputs: int
 
 def _finish(run_dir: Path, model: keras.Model, config: dict, folder: Path, spec) -> dict:
     """Save the final model; evaluate the best one on the val split; write the curves."""
-    from .evaluate import evaluate_prepared
-    from .export import load_model_any
-    from .viz import plot_history
-
     save_model_atomic(model, run_dir / "model_final.keras")
     best_path = run_dir / "model_best.keras"
     best = load_model_any(best_path) if best_path.exists() else model

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .imageio import list_images, read_image
+
 CV2_MISSING = (
     "needs OpenCV: pip install opencv-python (or pip install 'facecolab[webcam]'); "
     "a folder of frames works without it"
@@ -37,15 +39,11 @@ class FolderSource:
     """The images of a folder, in file-name order (``facecolab.imageio.IMAGE_SUFFIXES``)."""
 
     def __init__(self, folder):
-        from .imageio import list_images
-
         self.paths = list_images(folder)
         self.fps = FOLDER_FPS
         self.description = f"{len(self.paths)} frames of {folder}"
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        from .imageio import read_image
-
         for path in self.paths:
             yield read_image(path)
 

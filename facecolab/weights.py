@@ -19,9 +19,10 @@ Ship portable ``.weights.npz`` files (``facecolab.portable``, written by ``pytho
 export --model RUN_DIR --out weights/NAME.weights.npz``): they load on every Keras the
 requirements admit, while a ``.keras`` file may fail on a Keras older than the one that wrote it.
 
-:func:`load_pretrained` never loads a file whose checksum differs from the manifest's, and when
-the file is missing it downloads it (``source`` is a URL) or says how to train it. Only
-:func:`load_pretrained` imports TensorFlow.
+:func:`pretrained_path` never returns a file whose checksum differs from the manifest's, and
+when the file is missing it downloads it (``source`` is a URL) or says how to train it;
+``facecolab.export.load_pretrained`` loads the model from there. This module needs neither
+numpy nor Keras.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def add_to_manifest(name: str, path, weights_dir=None, **info) -> dict:
     """Record the weights file ``path`` as ``name`` (replacing an entry of that name).
 
     Args:
-        name: the key users pass to :func:`load_pretrained`.
+        name: the key users pass to ``facecolab.export.load_pretrained``.
         path: the weights file; it must lie inside ``weights_dir`` (default: the folder of
             ``path``), the manifest stores it relative to that folder.
         weights_dir: the folder holding ``manifest.json``.
@@ -229,11 +230,3 @@ def pretrained_path(name: str, weights_dir=None, download_missing: bool = True) 
             f"it and {_how_to_get(name, entry, path)}"
         )
     return path
-
-
-def load_pretrained(name: str, weights_dir=None, download: bool = True):
-    """The ``keras.Model`` of manifest entry ``name`` (see :func:`pretrained_path`), loaded
-    in safe mode without its optimiser."""
-    from .export import load_model_any
-
-    return load_model_any(pretrained_path(name, weights_dir, download_missing=download))

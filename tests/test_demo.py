@@ -9,7 +9,8 @@ from PIL import Image
 from facecolab.apps.photo import crop_square, detect_face, framing_box, paste_square
 from facecolab.datasets.readers import get_format
 from facecolab.evaluate import evaluate_items
-from facecolab.weights import load_pretrained, read_manifest
+from facecolab.export import load_pretrained
+from facecolab.weights import read_manifest
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from facecolab.export import load_pretrained
 from facecolab.portable import (
     CHECK_ATOL,
     SUFFIX,
@@ -13,7 +14,7 @@ from facecolab.portable import (
     model_check,
     read_portable,
 )
-from facecolab.weights import load_pretrained, pretrained_path, read_manifest
+from facecolab.weights import pretrained_path, read_manifest
 
 MANIFEST = read_manifest()
 SHIPPED = sorted(name for name, entry in MANIFEST.items() if entry["sha256"] is not None)

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..constants import DEFAULT_THREADS
 from ..datasets.specs import SPECS, DatasetSpec, get_spec
 from ..fsutil import describe, output_file
 from ..imageio import read_image
+from ..runner import as_runner, load_runner
+from ..viz import generic_palette
 
 MODEL_HELP = (
     "a .tflite / .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json"
@@ -34,8 +37,6 @@ def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
     Raises:
         ValueError: ``dataset`` is unknown or has a different class count than the model.
     """
-    from ..runner import as_runner
-
     num_classes = as_runner(model).num_classes
     if dataset is not None:
         spec = get_spec(dataset)
@@ -52,10 +53,8 @@ def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
 def load_app_model(name_or_path, dataset: str | None = None, threads: int | None = None):
     """``(Runner, DatasetSpec | None)`` from a ``.tflite`` or Keras model file, a run folder
     or a name in ``weights/manifest.json`` (``facecolab.runner.load_runner``; ``threads``:
-    TFLite CPU threads, default ``runner.DEFAULT_THREADS``). The spec comes from
+    TFLite CPU threads, default ``constants.DEFAULT_THREADS``). The spec comes from
     ``dataset``, else the run's config or the manifest entry, else the class count."""
-    from ..runner import DEFAULT_THREADS, load_runner
-
     runner = load_runner(name_or_path, threads or DEFAULT_THREADS)
     return runner, spec_for_model(runner, dataset or runner.dataset)
 
@@ -70,8 +69,6 @@ def load_photo_and_model(image_path, model, dataset: str | None = None):
 
 def palette_of(spec: DatasetSpec | None) -> np.ndarray:
     """``uint8 (256, 3)``: the spec's colours, or a generic distinct palette."""
-    from ..viz import generic_palette
-
     return generic_palette() if spec is None else spec.palette()
 
 

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..predict import predict_labels
 from ..resize import ASPECT_MODES
+from ..viz import colorize, overlay
 from .common import (
     USER_ERRORS,
     add_dataset_option,
@@ -26,6 +28,7 @@ from .common import (
     report_error,
     save_image,
 )
+from .photo import parse_photo
 
 VIEWS = ("mask", "overlay", "side_by_side", "parts")
 DIMMED = 0.25  # brightness of the pixels outside the part in the ``parts`` view
@@ -33,8 +36,6 @@ DIMMED = 0.25  # brightness of the pixels outside the part in the ``parts`` view
 
 def parse_face(model, image: np.ndarray, aspect: str = "stretch") -> np.ndarray:
     """``uint8 (H, W, 3)`` photo → ``uint8 (H, W)`` class ids at the photo's size."""
-    from ..predict import predict_labels
-
     return next(predict_labels(model, [image], aspect=aspect, batch_size=1))
 
 
@@ -84,8 +85,6 @@ def render(
         palette: ``uint8 (256, 3)`` colour per id.
         class_names: names in id order for the ``parts`` titles (default: the ids).
     """
-    from ..viz import colorize, overlay
-
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     if image.shape[:2] != label.shape:
@@ -124,8 +123,6 @@ def main(argv=None) -> int:
     try:
         image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
         if args.face_crop:
-            from .photo import parse_photo
-
             label, _ = parse_photo(model, image)
         else:
             label = parse_face(model, image, args.aspect)

@@ -21,7 +21,21 @@ from pathlib import Path
 
 import numpy as np
 
+from ..compat import check_model_classes
+from ..config import load_config
+from ..datasets import get_format
+from ..datasets.prepare import dataset_spec, split_files
 from ..datasets.readers.base import Item
+from ..datasets.sample import write_sample
+from ..evaluate import flatten_metrics
+from ..export import load_model_any, load_pretrained
+from ..imageio import read_grey, read_image, save_label_map
+from ..metrics import percent_cell
+from ..predict import OVERLAY_FOLDER, predict_labels
+from ..resize import resize_image, resize_mask
+from ..train import CHECKPOINT, train
+from ..viz import overlay
+from .common import save_image
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs"
@@ -69,9 +83,6 @@ def project_config(
     Returns:
         The resolved config (``facecolab.config.load_config``).
     """
-    from ..config import load_config
-    from ..datasets.sample import write_sample
-
     path = config_path(config_file)
     config = load_config(path)
     dataset = config["data"]["dataset"]
@@ -109,8 +120,6 @@ def run_dir_for(config: dict, work_dir) -> Path:
 def train_or_resume(config: dict, work_dir) -> Path:
     """Train ``config`` into :func:`run_dir_for`, resuming that run if it exists (after a
     Colab disconnect, or to reload a finished run); returns the run folder."""
-    from ..train import CHECKPOINT, train
-
     run_dir = run_dir_for(config, work_dir)
     resume = (run_dir / CHECKPOINT / "state.json").exists()
     train(config, run_dir, resume=resume)
@@ -123,15 +132,11 @@ def load_or_train(
     """``(model, run_dir)``: the pretrained model when asked for and available (``run_dir``
     ``None``), else the best model of a training run of ``config``.
 
-    With ``pretrained=True`` and no usable weights, ``facecolab.weights.load_pretrained``'s
+    With ``pretrained=True`` and no usable weights, ``facecolab.export.load_pretrained``'s
     message (which says how to get or train them) is printed and the config is trained
     instead, so a notebook runs through either way.
     """
-    from ..export import load_model_any
-
     if pretrained:
-        from ..weights import load_pretrained
-
         name = pretrained_name or config["name"]
         try:
             return load_pretrained(name), None
@@ -152,8 +157,6 @@ def training_curves(run_dir):
 
 def split_items(config: dict, split: str, limit: int | None = None) -> list:
     """Raw ``Item``\\ s of a split of the config's dataset (at most ``limit``)."""
-    from ..datasets import get_format
-
     data = config["data"]
     items = get_format(data["dataset"]).list_items(
         data["root"], split, seed=config["seed"], **data["format_options"]
@@ -185,14 +188,6 @@ def predict_split(
     """Predict raw images of ``split`` at their original size (probabilities resized back,
     then argmax); write ``OUT/<key>.png`` label maps (ids, named by item key so they pair
     with the ground truth) and, with a palette, ``OUT/overlays/<key>.jpg``."""
-    from ..compat import check_model_classes
-    from ..datasets import get_format
-    from ..imageio import read_image, save_label_map
-    from ..predict import OVERLAY_FOLDER, predict_labels
-    from ..resize import resize_mask
-    from ..viz import overlay
-    from .common import save_image
-
     fmt = get_format(config["data"]["dataset"])
     check_model_classes(model, fmt.spec.class_names, f"dataset {fmt.spec.name}")
     items = split_items(config, split, limit)
@@ -212,8 +207,6 @@ def predict_split(
 
 def prediction_grid(predictions: Sequence[Prediction], palette: np.ndarray):
     """A PIL image: photos on top, predicted labels, then the ground truth (overlays)."""
-    from ..viz import overlay
-
     return tile(
         [
             [p.image for p in predictions],
@@ -227,9 +220,6 @@ def comparison_table(results: Mapping[str, Mapping], reference: Mapping | None =
     """Markdown table of several models' evaluations (``facecolab.evaluate`` results by
     model name), one row per headline metric and per ``reference["metrics"]`` name, with the
     reference column when given. Values in %."""
-    from ..evaluate import flatten_metrics
-    from ..metrics import percent_cell
-
     flat = {name: flatten_metrics(result) for name, result in results.items()}
     wanted = dict(reference.get("metrics", {})) if reference else {}
     names = list(dict.fromkeys([*HEADLINE_METRICS, *wanted]))
@@ -247,9 +237,6 @@ def comparison_table(results: Mapping[str, Mapping], reference: Mapping | None =
 def _read_prepared(prepared_dir, split: str, limit: int | None = None):
     """``(images, labels)``: lists of the first ``limit`` ``uint8 (H, W, 3)`` images and
     ``uint8 (H, W)`` label maps of a prepared split."""
-    from ..datasets.prepare import split_files
-    from ..imageio import read_grey, read_image
-
     image_paths, label_paths = split_files(prepared_dir, split)
     images = [read_image(Path(p)) for p in image_paths[:limit]]
     labels = [read_grey(Path(p)) for p in label_paths[:limit]]
@@ -259,8 +246,6 @@ def _read_prepared(prepared_dir, split: str, limit: int | None = None):
 def prepared_arrays(prepared_dir, split: str, image_size=None, limit: int | None = None):
     """``(images float32 (N, H, W, 3) in [0, 1], labels uint8 (N, H, W))`` of a prepared
     split, resized to ``image_size`` (images bilinear, labels nearest)."""
-    from ..resize import resize_image, resize_mask
-
     images, labels = _read_prepared(prepared_dir, split, limit)
     if image_size is not None:
         images = [resize_image(image, image_size) for image in images]
@@ -273,8 +258,6 @@ def tile(rows: Sequence[Sequence[np.ndarray]], gap: int = 4, height: int | None 
     picture scaled to ``height`` (default: the first picture's, at least
     ``MIN_TILE_HEIGHT`` so sample-size pictures stay visible)."""
     from PIL import Image
-
-    from ..resize import resize_image
 
     height = height or max(rows[0][0].shape[0], MIN_TILE_HEIGHT)
 
@@ -300,9 +283,6 @@ def tile(rows: Sequence[Sequence[np.ndarray]], gap: int = 4, height: int | None 
 
 def sample_grid(prepared_dir, split: str = "train", count: int = 4):
     """A PIL image of ``count`` prepared samples: images on top, label overlays below."""
-    from ..datasets.prepare import dataset_spec
-    from ..viz import overlay
-
     palette = dataset_spec(prepared_dir).palette()
     images, labels = _read_prepared(prepared_dir, split, count)
     overlays = [overlay(i, label, palette) for i, label in zip(images, labels, strict=True)]

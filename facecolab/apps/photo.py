@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..predict import predict_labels
 from ..resize import place
 
 LFW_FRAMING = 2.2
@@ -61,8 +62,6 @@ def paste_square(label: np.ndarray, box, shape) -> np.ndarray:
 
 def parse_photo(model, image: np.ndarray, framing: float = LFW_FRAMING):
     """``(label uint8 (H, W), box)`` for the largest face of a photo of any size."""
-    from ..predict import predict_labels
-
     box = framing_box(detect_face(image), framing)
     crop = crop_square(image, box)
     (label,) = predict_labels(model, [crop])

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..resize import resize_image
+from ..runner import as_runner
 from .common import (
     USER_ERRORS,
     app_parser,
@@ -37,8 +39,6 @@ def portrait_probability(model, image: np.ndarray) -> np.ndarray:
     """``float32 (H, W)`` P(person) at the photo's size, from a binary model (one sigmoid
     channel or a 2-way softmax; a ``facecolab.runner.Runner`` or a ``keras.Model``) fed the
     letterboxed photo. Resized back bilinearly, it is the soft alpha mask of the person."""
-    from ..runner import as_runner
-
     runner = as_runner(model)
     if runner.num_classes != 2:
         raise ValueError(
@@ -63,8 +63,6 @@ def make_background(image: np.ndarray, background) -> np.ndarray:
             centre-cropped).
     """
     from PIL import Image, ImageFilter
-
-    from ..resize import resize_image
 
     height, width = image.shape[:2]
     if isinstance(background, str) and background == "blur":

@@ -31,6 +31,7 @@ from .common import (
     report_error,
     save_image,
 )
+from .face_parsing import parse_face
 
 PART_CLASSES: dict[str, tuple[str, ...]] = {
     "lips": ("u_lip", "l_lip", "ulip", "llip"),
@@ -197,8 +198,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .face_parsing import parse_face
-
     args = build_parser().parse_args(argv)
     try:
         image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)

@@ -25,7 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..cli_types import add_threads_option
+from ..video import Window, open_sink, open_source
 from .common import USER_ERRORS, app_parser, load_app_model, load_image, report_error
+from .portrait import composite, portrait_probability
+from .recolour import parse_colour
 
 MODES = ("blur", "replace", "cutout", "mask")
 CUTOUT_GREEN = (0, 177, 64)  # chroma-key green
@@ -93,8 +97,6 @@ def draw_label(frame: np.ndarray, text: str) -> np.ndarray:
 def parse_background(text: str):
     """``--background``: ``"white"``, ``"#rrggbb"`` (a colour) or an image file (loaded
     once here, not every frame)."""
-    from .recolour import parse_colour
-
     if text == "white":
         return text
     if text.startswith("#"):
@@ -122,8 +124,6 @@ def render(
     Returns:
         ``uint8 (H, W, 3)`` RGB.
     """
-    from .portrait import composite
-
     backgrounds = {"blur": "blur", "replace": background, "cutout": CUTOUT_GREEN}
     if mode == "mask":
         grey = np.clip(alpha * 255 + 0.5, 0, 255).astype(np.uint8)
@@ -139,8 +139,6 @@ def person_alpha(runner, frame: np.ndarray, smoother: MaskSmoother | None = None
     """``float32 (H, W)`` soft person mask of one ``uint8 (H, W, 3)`` RGB frame at its full
     resolution (P(person) of a binary portrait model, a ``facecolab.runner.Runner`` or
     ``keras.Model``), smoothed by the sequence's ``smoother`` when given."""
-    from .portrait import portrait_probability
-
     frame = np.asarray(frame)
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
@@ -210,8 +208,6 @@ def run(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..runner import DEFAULT_THREADS
-
     parser = app_parser("webcam", __doc__)
     parser.add_argument(
         "--source",
@@ -236,19 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of the previous mask kept in each frame's, against flicker (0: off; "
         f"default {DEFAULT_SMOOTHING})",
     )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=DEFAULT_THREADS,
-        help=f"CPU threads of a .tflite model (default {DEFAULT_THREADS})",
-    )
+    add_threads_option(parser)
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     return parser
 
 
 def main(argv=None) -> int:
-    from ..video import Window, open_sink, open_source
-
     args = build_parser().parse_args(argv)
     source = sink = window = None
     try:

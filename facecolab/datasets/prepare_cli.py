@@ -14,6 +14,8 @@ from .labels import RELABEL_TABLES
 from .prepare import PrepareSummary, prepare
 from .readers import FORMATS
 from .readers.base import DEFAULT_FRACTIONS, check_fractions
+from .readers.face8 import format_from_json
+from .sample import write_sample
 
 MAX_BAD_LINES = 20
 
@@ -120,15 +122,11 @@ def main(argv=None) -> int:
         parser.error("--img-prefix / --label-prefix apply to --dataset celeba_face only")
     try:
         if args.sample:
-            from .sample import write_sample
-
             write_sample(
                 args.dataset, args.root, count=args.sample, size=args.sample_size, seed=args.seed
             )
         fmt = None
         if args.merge_table:
-            from .readers.face8 import format_from_json
-
             fmt = format_from_json(args.merge_table)
         options = {
             k: v

@@ -1,0 +1,172 @@
+"""The import graph of ``facecolab``, drawn from the source with ``ast``: no cycle (between
+modules, and between the top-level units: a subpackage counts as one), a ground floor that
+imports nothing of ours above it, and no import of our modules hidden in a function except in
+the command-line dispatch and for the TensorFlow-only pipeline (docs/DESIGN.md, "Imports")."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "facecolab"
+# Modules that import no facecolab module outside this set: every layer may import them.
+GROUND_FLOOR = {
+    "facecolab.constants",
+    "facecolab.fsutil",
+    "facecolab.imageio",
+    "facecolab.modelio",
+}
+# Where an import of our own modules may sit inside a function: the command-line dispatch
+# (parsers and handlers are imported only for the subcommand that runs, so `facecolab --help`
+# imports no Keras) ...
+LAZY_IMPORTERS = {"facecolab.cli"}
+# ... and modules that are themselves an optional heavy dependency: tf.data needs TensorFlow,
+# which a JAX or PyTorch Keras install may lack (training and evaluation pick tf.data or the
+# numpy loader by backend).
+LAZY_TARGETS = {"facecolab.pipeline"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imported_modules(module: str, node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The facecolab modules an import statement loads (a ``from X import name`` of a
+    submodule ``name`` loads ``X.name``)."""
+    if isinstance(node, ast.Import):
+        targets = [alias.name for alias in node.names]
+    else:
+        base = node.module or ""
+        if node.level:
+            package = module.split(".")
+            if MODULES[module].name != "__init__.py":
+                package = package[:-1]
+            package = package[: len(package) - node.level + 1]
+            base = ".".join([*package, base] if base else package)
+        targets = [
+            f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
+            for alias in node.names
+        ]
+    return [target for target in targets if target in MODULES]
+
+
+def imports(module: str) -> tuple[set[str], list[tuple[str, int]]]:
+    """``(modules imported at module level, [(module imported in a function, line)])``."""
+    tree = ast.parse(MODULES[module].read_text(), filename=str(MODULES[module]))
+    top, lazy = set(), []
+
+    def visit(node, in_function):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                found = imported_modules(module, child)
+                if in_function:
+                    lazy.extend((target, child.lineno) for target in found)
+                else:
+                    top.update(found)
+            function = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            visit(child, in_function or function)
+
+    visit(tree, False)
+    return top, lazy
+
+
+GRAPH = {module: imports(module)[0] for module in MODULES}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a list of nodes (first = last), or ``None``."""
+    state: dict[str, str] = {}
+    stack: list[str] = []
+
+    def walk(node):
+        state[node] = "open"
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == "open":
+                return [*stack[stack.index(target) :], target]
+            if target not in state and (cycle := walk(target)):
+                return cycle
+        stack.pop()
+        state[node] = "done"
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := walk(node)):
+            return cycle
+    return None
+
+
+def unit(module: str) -> str:
+    """The top-level unit of a module: ``facecolab.datasets.readers.base`` → ``datasets``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_the_graph_is_drawn_from_every_module():
+    assert {"facecolab.cli", "facecolab.train", "facecolab.datasets.readers.base"} <= set(GRAPH)
+    assert "facecolab.constants" in GRAPH["facecolab.metrics"]
+
+
+def test_no_import_cycle_between_modules():
+    assert find_cycle(GRAPH) is None, " → ".join(find_cycle(GRAPH))
+
+
+def test_no_import_cycle_between_units():
+    """A subpackage (datasets, models, apps) and the modules beside it form a layered graph."""
+    units: dict[str, set[str]] = {}
+    for module, targets in GRAPH.items():
+        units.setdefault(unit(module), set()).update(
+            unit(target) for target in targets if unit(target) != unit(module)
+        )
+    assert find_cycle(units) is None, " → ".join(find_cycle(units))
+
+
+@pytest.mark.parametrize("module", sorted(GROUND_FLOOR))
+def test_ground_floor_imports_nothing_above_it(module):
+    assert GRAPH[module] <= GROUND_FLOOR, GRAPH[module] - GROUND_FLOOR
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_hidden_import_of_our_modules(module):
+    _, lazy = imports(module)
+    if module in LAZY_IMPORTERS:
+        return
+    hidden = [f"line {line}: {target}" for target, line in lazy if target not in LAZY_TARGETS]
+    assert not hidden, f"{module} imports inside functions: {hidden}"
+
+
+@pytest.mark.parametrize(
+    "module", ["facecolab.cli", "facecolab.datasets.prepare_cli", "facecolab.score"]
+)
+def test_command_lines_without_models_import_no_keras(module):
+    """``facecolab`` (until a subcommand needs models), ``data_prep/load_data.py`` and
+    ``f1_score.py`` start fast and run without TensorFlow."""
+    code = f"import sys, {module}; print(sorted({{'keras', 'tensorflow'}} & set(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_help_imports_no_keras():
+    """The dispatch is lazy: listing the subcommands loads neither Keras nor TensorFlow."""
+    code = (
+        "import sys\n"
+        "from facecolab.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted({'keras', 'tensorflow'} & set(sys.modules)), file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert "usage: facecolab" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "[]"
