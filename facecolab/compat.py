@@ -15,15 +15,19 @@ from .datasets.specs import SPECS
 
 def model_num_classes(model) -> int:
     """Classes of the model's first output; one sigmoid channel counts as two classes.
-    ``model``: a ``keras.Model`` or a ``facecolab.runner.Runner`` (which knows its count)."""
+    ``model``: a ``keras.Model``, a ``facecolab.runner.Runner`` (which knows its count) or a
+    ``facecolab.export.OpenedModel`` (whose ``.model`` is the Keras model)."""
     if hasattr(model, "num_classes"):
         return int(model.num_classes)
-    channels = int(model.outputs[0].shape[-1])
+    channels = int(getattr(model, "model", model).outputs[0].shape[-1])
     return 2 if channels == 1 else channels
 
 
 def _model_name(model) -> str:
-    return str(getattr(model, "name", None) or getattr(model, "path", None) or "model")
+    """The Keras model's name, also behind a ``Runner`` or ``OpenedModel`` (``.model``), else
+    the file it came from (a TFLite runner)."""
+    keras_model = getattr(model, "model", model)
+    return str(getattr(keras_model, "name", None) or getattr(model, "path", None) or "model")
 
 
 def known_class_names(run_config: dict | None, dataset: str | None) -> tuple[str, ...] | None:
