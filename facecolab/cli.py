@@ -5,10 +5,11 @@ the modules. This is the command-line dispatch, the one place that imports our m
 functions: a run builds the parser of its own subcommand only and imports the modules behind
 it then, so ``facecolab --help`` (and ``prepare`` / ``score``) never import Keras.
 
-Exit codes, for every entry point (``facecolab``, ``data_prep/load_data.py``, ``f1_score.py``,
-``python -m facecolab.apps.*``): 0 done; 2 a usage or user error (bad option, bad or missing
-input, unwritable output), reported in one line ``PROG: error: …``; anything else is a bug and
-keeps Python's traceback (exit 1).
+Exit codes, the same for every entry point (``facecolab``, ``data_prep/load_data.py``,
+``f1_score.py``, ``python -m facecolab.apps.*``): 0 done; 2 a usage or user error (a bad
+option, bad or missing input, an unwritable output), reported in one line on stderr
+(``facecolab CMD: error: …``, ``f1_score.py: error: …``, ``APP: error: …``; ``load_data.py``:
+``error: …``); anything else is a bug and keeps Python's traceback (exit 1).
 """
 
 from __future__ import annotations

@@ -308,7 +308,7 @@ def test_load_data_script_end_to_end(tmp_path):
 )
 def test_load_data_script_fails_with_one_line(tmp_path, args, message):
     result = _run_cli(*args, cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("error:") and message in result.stderr
 

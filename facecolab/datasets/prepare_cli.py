@@ -150,7 +150,7 @@ def main(argv=None) -> int:
         )
     except (OSError, ValueError) as error:
         print(f"error: {describe(error)}", file=sys.stderr)
-        return 1
+        return 2  # a user error, as argparse's usage errors (facecolab.cli: exit codes)
     print(format_summary(args.dataset, args.out, args.size, args.aspect, summary))
     return 0
 

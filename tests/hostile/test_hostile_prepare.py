@@ -83,7 +83,7 @@ def test_broken_output_fails_before_any_item(capsys, portrait, tmp_path, break_o
     out = break_output(out) or out
     before = snapshot(out.parent)
     code, stdout, err = prepare(capsys, root, out)
-    assert code == 1 and stdout == ""
+    assert code == 2 and stdout == ""
     one_line_error(err, message.format(out=out), prefix="error: ")
     assert snapshot(out.parent) == before  # nothing written, nothing overwritten
 
@@ -110,7 +110,7 @@ def _reference_sizes(capsys, root, tmp_path) -> tuple[int, int]:
 
 def test_full_disk_is_blamed_on_the_output(capsys, portrait, tmp_path):
     """A write fails mid-run (file-size limit: EFBIG, as ENOSPC on a full disk): the run
-    stops with the output file named, exit 1, and leaves no partial file, no split list and no
+    stops with the output file named, exit 2, and leaves no partial file, no split list and no
     dataset.json — not 'bad items' and exit 0."""
     root = portrait()
     record, smallest = _reference_sizes(capsys, root, tmp_path)
@@ -118,7 +118,7 @@ def test_full_disk_is_blamed_on_the_output(capsys, portrait, tmp_path):
     out = tmp_path / "out"
     result = run_python(PREPARE, "--dataset", "portrait", "--root", root, "--out", out,
                         "--size", SIZE, fsize=record + 1)  # fmt: skip
-    assert result.returncode == 1 and result.stdout == ""
+    assert result.returncode == 2 and result.stdout == ""
     one_line_error(
         result.stderr, rf"^error: {out}/images/\S+\.jpg: cannot write \(File too large\)$"
     )
@@ -130,7 +130,7 @@ def test_unwritable_output_folder(capsys, portrait, tmp_path):
     out.mkdir(mode=0o555)
     result = run_python(PREPARE, "--dataset", "portrait", "--root", root, "--out", out,
                         permissions=True)  # fmt: skip
-    assert result.returncode == 1
+    assert result.returncode == 2
     one_line_error(
         result.stderr, rf"^error: {out}: output folder is not writable \(Permission denied\)$"
     )
@@ -141,7 +141,7 @@ def test_output_folder_busy(capsys, portrait, tmp_path):
     root, out = portrait(), tmp_path / "out"
     with output_folder(out):  # another prepare (another open file: flock conflicts)
         code, _, err = prepare(capsys, root, out)
-    assert code == 1
+    assert code == 2
     one_line_error(err, rf"error: {out}: in use by another facecolab process \(pid {os.getpid()}\)")
     assert not out.exists()
 
@@ -157,7 +157,7 @@ def test_unreadable_input_folder(portrait, tmp_path):
                             permissions=True)  # fmt: skip
     finally:
         (root / "train" / "data").chmod(0o755)
-    assert result.returncode == 1
+    assert result.returncode == 2
     one_line_error(result.stderr, rf"^error: {root}/train/data: Permission denied$")
     assert not out.exists()
 
@@ -212,7 +212,7 @@ def test_broken_input_stops_with_its_name(capsys, portrait, tmp_path, break_inpu
     root, out = portrait(), tmp_path / "out"
     message = break_input(root)
     code, stdout, err = prepare(capsys, root, out)
-    assert code == 1 and stdout == ""
+    assert code == 2 and stdout == ""
     one_line_error(err, message, prefix="error: ")
     assert not out.exists()
 
@@ -370,7 +370,7 @@ def test_rerun_with_other_settings_is_refused(
         root = argv.pop(argv.index("--root") + 1)
         argv.remove("--root")
     code, _, err = prepare(capsys, root, out, *argv)
-    assert code == 1
+    assert code == 2
     one_line_error(err, message.format(root=tmp_path / "raw", copy=copy), prefix="error: ")
     assert err.rstrip().endswith("use another output folder or delete this one")
     assert snapshot(out) == before
@@ -381,7 +381,7 @@ def test_rerun_into_foreign_files_is_refused(capsys, portrait, tmp_path):
     (out / "images").mkdir(parents=True)
     (out / "images" / "someone.jpg").write_bytes(b"theirs")
     code, _, err = prepare(capsys, portrait(), out)
-    assert code == 1
+    assert code == 2
     one_line_error(err, rf"{out}: holds prepared files but no record of how they were made")
     assert files(out) == ["images/someone.jpg"]
 
@@ -391,7 +391,7 @@ def test_rerun_with_an_unreadable_record_is_refused(capsys, portrait, tmp_path):
     out.mkdir()
     (out / "dataset.json").write_text("{half")
     code, _, err = prepare(capsys, portrait(), out)
-    assert code == 1
+    assert code == 2
     one_line_error(err, rf"{out}/dataset\.json: unreadable .* delete it or use another --out")
     assert files(out) == ["dataset.json"]
 
