@@ -13,6 +13,7 @@ import copy
 import inspect
 import json
 import math
+from importlib import resources
 from pathlib import Path
 
 from .augment import AugmentConfig
@@ -191,6 +192,9 @@ TYPES: dict[tuple[str, ...], tuple] = {
     ("seed",): _whole(0),
     ("reference",): (lambda v: isinstance(v, dict), "an object"),
 }
+
+# The project configs that ship as package data.
+SHIPPED_CONFIGS = resources.files(__package__) / "configs"
 
 SEGNET_LEGACY_KEYS = {
     "TRAIN_FILE",
@@ -449,10 +453,32 @@ def _check_owned_sections(config: dict) -> None:
         _check_options(f"callbacks.{name}", kind.__init__, options, ("monitor",), any_name=False)
 
 
+def shipped_configs() -> list[str]:
+    """The names of the project configs that ship with the package (``configs/*.json`` of the
+    repository, package data ``facecolab/configs``)."""
+    return sorted(p.name for p in SHIPPED_CONFIGS.iterdir() if p.name.endswith(".json"))
+
+
+def config_file(name_or_path) -> Path:
+    """``name_or_path`` when that file exists, else the shipped config of that name (e.g.
+    ``"p2_unet_celebamask_hq.json"`` or ``"configs/p2_unet_celebamask_hq.json"``, from any
+    working folder or an installed wheel).
+
+    Raises:
+        FileNotFoundError: neither exists; the message names the path.
+    """
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    shipped = SHIPPED_CONFIGS / path.name
+    if path.parent in (Path(), Path("configs")) and shipped.is_file():
+        return Path(str(shipped))
+    raise FileNotFoundError(f"{path}: config file not found")
+
+
 def load_config(path, overrides=()) -> dict:
-    """Read, resolve and validate a config file; relative data paths stay as written (they
-    are resolved against the working directory, as a shell user expects)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: config file not found")
+    """Read, resolve and validate a config file (a path, or the name of a shipped config:
+    :func:`config_file`); relative data paths stay as written (they are resolved against the
+    working directory, as a shell user expects)."""
+    path = config_file(path)
     return resolve_config(read_json(path), overrides, str(path))

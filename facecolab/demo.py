@@ -26,8 +26,7 @@ from .train import train
 from .viz import overlay
 from .weights import read_manifest
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_CONFIG = REPO / "configs" / "p2_unet_celebamask_hq.json"
+SAMPLE_CONFIG = "p2_unet_celebamask_hq.json"  # a shipped config (facecolab.config.config_file)
 
 
 def train_on_sample(out_dir: Path, count: int = 160, size: int = 64, epochs: int = 8) -> dict:

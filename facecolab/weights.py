@@ -19,10 +19,12 @@ Ship portable ``.weights.npz`` files (``facecolab.portable``, written by ``pytho
 export --model RUN_DIR --out weights/NAME.weights.npz``): they load on every Keras the
 requirements admit, while a ``.keras`` file may fail on a Keras older than the one that wrote it.
 
+The manifest and the files that ship are package data (:func:`default_weights_dir`, through
+``importlib.resources``), so an installed wheel finds them as a checkout does.
 :func:`pretrained_path` never returns a file whose checksum differs from the manifest's, and
-when the file is missing it downloads it (``source`` is a URL) or says how to train it;
-``facecolab.export.load_pretrained`` loads the model from there. This module needs neither
-numpy nor Keras.
+when the file is missing it downloads it (``source`` is a URL; into :func:`cache_dir` for the
+packaged manifest) or says how to train it; ``facecolab.export.load_pretrained`` loads the
+model from there. This module needs neither numpy nor Keras.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from importlib import resources
 from pathlib import Path
 
 from .fsutil import atomic_write_bytes, contained, output_folder, read_json
@@ -40,11 +43,24 @@ from .fsutil import atomic_write_bytes, contained, output_folder, read_json
 MANIFEST_NAME = "manifest.json"
 REQUIRED_KEYS = ("file", "sha256", "source")
 CHUNK_BYTES = 1 << 20
+CACHE_ENV = "FACECOLAB_CACHE"
 
 
 def default_weights_dir() -> Path:
-    """``weights/`` of the checkout this package lives in (works from any working folder)."""
-    return Path(__file__).resolve().parents[1] / "weights"
+    """The weights that ship with the package, read through ``importlib.resources``:
+    ``facecolab/pretrained/`` (``manifest.json`` and the ``.weights.npz`` files) of an
+    installed wheel; in a checkout, a link to the repository's ``weights/``."""
+    return Path(str(resources.files(__package__) / "pretrained"))
+
+
+def cache_dir() -> Path:
+    """Where manifest files that do not ship are downloaded (their ``source`` is a URL):
+    ``$FACECOLAB_CACHE/weights``, else ``$XDG_CACHE_HOME/facecolab/weights``, else
+    ``~/.cache/facecolab/weights`` (an installed package's own folder may be read-only)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]) / "weights"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "facecolab" / "weights"
 
 
 def _weights_dir(weights_dir) -> Path:
@@ -88,9 +104,15 @@ def read_manifest(weights_dir=None) -> dict[str, dict]:
 
 
 def entry_file(name: str, entry: dict, weights_dir=None) -> Path:
-    """Where manifest entry ``name``'s file lives (checked to stay inside the folder)."""
+    """Where manifest entry ``name``'s file lives (checked to stay inside its folder): in
+    ``weights_dir``; for the packaged manifest (``weights_dir`` ``None``), the package's copy
+    when it ships, else, for a download (``source`` a URL), its place in :func:`cache_dir`."""
     folder = _weights_dir(weights_dir)
-    return contained(folder, entry["file"], f"{folder / MANIFEST_NAME}: entry {name!r} file")
+    what = f"{folder / MANIFEST_NAME}: entry {name!r} file"
+    path = contained(folder, entry["file"], what)
+    if weights_dir is None and not path.exists() and _is_url(entry["source"]):
+        return contained(cache_dir(), entry["file"], what)
+    return path
 
 
 def listed_name(path, weights_dir=None) -> str | None:
@@ -209,7 +231,7 @@ def pretrained_path(name: str, weights_dir=None, download_missing: bool = True) 
             f"no pretrained weights named {name!r} in {folder / MANIFEST_NAME} (known: {known})"
         )
     entry = manifest[name]
-    path = entry_file(name, entry, folder)
+    path = entry_file(name, entry, weights_dir)
     if not path.exists():
         if not (download_missing and _is_url(entry["source"])):
             raise FileNotFoundError(

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from facecolab.augment import AugmentConfig
-from facecolab.config import DEFAULTS, load_config, parse_override, resolve_config
+from facecolab.config import (
+    DEFAULTS,
+    config_file,
+    load_config,
+    parse_override,
+    resolve_config,
+    shipped_configs,
+)
 from facecolab.datasets.labels import label_set_name
 from facecolab.datasets.readers import FORMATS
 from facecolab.datasets.specs import get_spec
@@ -54,6 +61,19 @@ def test_configs_folder_holds_every_project():
         "lfw_parts",
     ):
         assert expected in names
+
+
+def test_shipped_configs_are_package_data_found_by_name(tmp_path, monkeypatch):
+    """configs/ ships inside the package: a name works from any folder (and from a wheel,
+    tests/test_package.py); a file of that name in the working folder comes first."""
+    assert shipped_configs() == sorted(path.name for path in CONFIGS)
+    monkeypatch.chdir(tmp_path)
+    for name in ("lfw_parts.json", "configs/lfw_parts.json"):
+        assert config_file(name).read_bytes() == (CONFIG_DIR / "lfw_parts.json").read_bytes()
+    (tmp_path / "lfw_parts.json").write_text(json.dumps(MINIMAL))
+    assert config_file("lfw_parts.json") == Path("lfw_parts.json")
+    with pytest.raises(FileNotFoundError, match="elsewhere/lfw_parts.json: config file not"):
+        config_file("elsewhere/lfw_parts.json")
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])

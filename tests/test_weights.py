@@ -152,6 +152,23 @@ def test_download_when_missing(tmp_path, server):
     assert sorted(p.name for p in folder.iterdir()) == ["m.keras", "manifest.json"]
 
 
+def test_packaged_manifest_downloads_into_the_cache(tmp_path, server, monkeypatch):
+    """An installed package's own folder may be read-only: files of the packaged manifest
+    that do not ship go to the cache, and a second call finds them there."""
+    package = tmp_path / "package"
+    digest = hashlib.sha256(PAYLOAD).hexdigest()
+    write_manifest(
+        package, m={"file": "m.keras", "sha256": digest, "source": f"{server}/model.keras"}
+    )
+    monkeypatch.setattr(weights, "default_weights_dir", lambda: package)
+    monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path / "cache"))
+    path = pretrained_path("m")
+    assert path == tmp_path / "cache" / "weights" / "m.keras" and path.read_bytes() == PAYLOAD
+    assert sorted(p.name for p in package.iterdir()) == ["manifest.json"]
+    assert pretrained_path("m", download_missing=False) == path
+    assert weights.listed_name(path) == "m"
+
+
 def test_download_disabled_says_where_to_get_it(tmp_path, server):
     folder = tmp_path / "weights"
     url = f"{server}/model.keras"

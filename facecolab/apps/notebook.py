@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..compat import check_model_classes
-from ..config import load_config
+from ..config import config_file, load_config
 from ..datasets import get_format
 from ..datasets.prepare import dataset_spec, split_files
 from ..datasets.readers.base import Item
@@ -37,17 +37,9 @@ from ..train import CHECKPOINT, train
 from ..viz import overlay
 from .common import save_image
 
-REPO = Path(__file__).resolve().parents[2]
-CONFIGS = REPO / "configs"
 SAMPLE_COUNT = 24
 MIN_TILE_HEIGHT = 160
 HEADLINE_METRICS = ("pixel_accuracy", "mean_iou", "mean_class_accuracy", "mean_f1_no_background")
-
-
-def config_path(config_file) -> Path:
-    """``config_file`` as given when it exists, else the file of that name in ``configs/``."""
-    path = Path(config_file)
-    return path if path.exists() else CONFIGS / path
 
 
 def _size(image_size) -> list[int]:
@@ -57,7 +49,7 @@ def _size(image_size) -> list[int]:
 
 
 def project_config(
-    config_file,
+    config_name,
     data_root=None,
     work_dir="outputs/notebook",
     *,
@@ -71,7 +63,7 @@ def project_config(
     """A project config set up for a notebook run.
 
     Args:
-        config_file: a file in ``configs/`` (e.g. ``"p2_unet_celebamask_hq.json"``) or a path.
+        config_name: a shipped config (e.g. ``"p2_unet_celebamask_hq.json"``) or a path.
         data_root: the raw dataset folder; ``None`` writes the bundled sample (``sample_count``
             images drawn at the training size) and uses that.
         work_dir: where samples, prepared data and runs go.
@@ -83,7 +75,7 @@ def project_config(
     Returns:
         The resolved config (``facecolab.config.load_config``).
     """
-    path = config_path(config_file)
+    path = config_file(config_name)
     config = load_config(path)
     dataset = config["data"]["dataset"]
     size = _size(image_size) if image_size is not None else config["data"]["image_size"]
