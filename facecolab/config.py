@@ -18,9 +18,7 @@ from pathlib import Path
 
 from .augment import AugmentConfig
 from .constants import MAX_SIDE
-from .datasets.labels import get_relabel
 from .datasets.readers import get_format
-from .datasets.readers.base import relabelled
 from .datasets.splits import check_split_name
 from .fsutil import read_json
 from .losses import build_loss
@@ -424,9 +422,7 @@ def _check_owned_sections(config: dict) -> None:
     import keras
 
     data, model = config["data"], config["model"]
-    fmt = get_format(data["dataset"])
-    if data["relabel"] is not None:
-        relabelled(fmt, get_relabel(data["relabel"]))  # the table must read this dataset's ids
+    fmt = get_format(data["dataset"], data["relabel"])  # the table must read these ids
     _check_options(
         "data.format_options",
         fmt.list_items,

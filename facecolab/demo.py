@@ -16,12 +16,10 @@ import numpy as np
 from PIL import Image
 
 from .apps.photo import parse_photo
-from .config import load_config
-from .datasets.prepare import prepare
-from .datasets.sample import write_sample
 from .datasets.specs import get_spec
 from .export import load_pretrained
 from .metrics import format_table
+from .sample_mode import project_config
 from .train import train
 from .viz import overlay
 from .weights import read_manifest
@@ -36,20 +34,17 @@ def train_on_sample(out_dir: Path, count: int = 160, size: int = 64, epochs: int
     follow the weights quickly (momentum 0.9, else inference mode predicts from stale moving
     averages) and a larger learning rate.
     """
-    raw = write_sample("celebamask_hq", out_dir / "raw", count=count, size=128)
-    prepared = out_dir / "prepared"
-    prepare("celebamask_hq", raw, prepared, size=(size, size), progress=False)
-    overrides = [
-        f"data.root={raw}",
-        f"data.prepared={prepared}",
-        f"data.image_size=[{size},{size}]",
-        f"epochs={epochs}",
-        "batch_size=8",
-        "model.options.bn_momentum=0.9",
-        "optimizer.learning_rate=0.003",
-        "callbacks.tensorboard=false",
-    ]
-    config = load_config(SAMPLE_CONFIG, overrides)
+    config = project_config(
+        SAMPLE_CONFIG,
+        None,
+        out_dir,
+        epochs=epochs,
+        image_size=size,
+        batch_size=8,
+        sample_count=count,
+        sample_size=128,
+        overrides=["model.options.bn_momentum=0.9", "optimizer.learning_rate=0.003"],
+    )
     return train(config, out_dir / "run", verbose=2)
 
 

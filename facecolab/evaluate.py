@@ -10,17 +10,18 @@ itself (``"confusion_matrix"``, rows truth); :func:`write_evaluation` turns that
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .compat import check_model_classes
 from .datasets import get_format
-from .datasets.labels import get_relabel
 from .datasets.prepare import dataset_spec
-from .datasets.readers.base import relabelled
+from .datasets.readers.base import Item
 from .datasets.specs import DatasetSpec
 from .fsutil import atomic_write_bytes
 from .imageio import read_image
@@ -36,6 +37,9 @@ from .predict import predict_labels
 from .resize import resize_mask
 from .runner import as_runner
 from .viz import plot_confusion_matrix
+
+# The rows comparison_table shows besides a reference's own metrics.
+HEADLINE_METRICS = ("pixel_accuracy", "mean_iou", "mean_class_accuracy", "mean_f1_no_background")
 
 
 def _report(cm: np.ndarray, spec: DatasetSpec) -> dict:
@@ -57,6 +61,50 @@ def evaluate_dataset(model, dataset, spec: DatasetSpec) -> dict:
     return _report(cm, spec)
 
 
+@dataclass
+class ItemPrediction:
+    """One raw item predicted at its original size.
+
+    Attributes:
+        item: the dataset item.
+        image: ``uint8 (H, W, 3)`` its photo.
+        label: ``uint8 (H, W)`` the predicted ids, at the photo's size.
+        truth: ``uint8 (h, w)`` its label map as the dataset ships it (CelebAMask-HQ: 512²
+            masks for 1024² photos).
+    """
+
+    item: Item
+    image: np.ndarray
+    label: np.ndarray
+    truth: np.ndarray
+
+    @property
+    def truth_at_image_size(self) -> np.ndarray:
+        """``uint8 (H, W)``: ``truth`` at the photo's size (nearest neighbour), to show or
+        edit beside ``label``."""
+        return resize_mask(self.truth, self.image.shape[:2])
+
+
+def predict_items(
+    model, fmt, items, aspect: str = "stretch", batch_size: int = 8
+) -> Iterator[ItemPrediction]:
+    """Predict raw ``items`` of ``fmt`` (a ``DatasetFormat``) at their original size
+    (probabilities resized back, then argmax), lazily, ``batch_size`` images at a time.
+
+    Raises:
+        ValueError: at once, before any image is read, when the model does not predict the
+            dataset's classes (``compat.check_model_classes``).
+    """
+    check_model_classes(model, fmt.spec.class_names, f"dataset {fmt.spec.name}")
+    images = (read_image(item.image_path) for item in items)
+    images, photos = itertools.tee(images)  # each photo read once, at most a batch kept
+    labels = predict_labels(model, images, aspect, batch_size)
+    return (
+        ItemPrediction(item, photo, label, fmt.load_label(item))
+        for item, photo, label in zip(items, photos, labels, strict=True)
+    )
+
+
 def evaluate_items(
     model,
     fmt,
@@ -65,7 +113,8 @@ def evaluate_items(
     batch_size: int = 8,
     progress: bool = True,
 ) -> dict:
-    """Metrics at each item's original resolution (``fmt`` is a ``DatasetFormat``).
+    """Metrics at each item's original resolution (``fmt`` is a ``DatasetFormat``;
+    :func:`predict_items`).
 
     Scored at the label map's resolution: where a dataset ships labels at another size than
     its images (CelebAMask-HQ: 512² masks for 1024² photos), the prediction is resized to the
@@ -75,18 +124,12 @@ def evaluate_items(
 
     spec = fmt.spec
     cm = np.zeros((spec.num_classes, spec.num_classes), dtype=np.int64)
-    images = (read_image(item.image_path) for item in items)
-    predictions = predict_labels(model, images, aspect, batch_size)
-    for item, predicted in tqdm(
-        zip(items, predictions, strict=True),
-        total=len(items),
-        disable=not progress,
-        desc="evaluate",
-    ):
-        truth = fmt.load_label(item)
-        if truth.shape != predicted.shape:
-            predicted = resize_mask(predicted, truth.shape)
-        cm += confusion_matrix(truth, predicted, spec.num_classes)
+    predictions = predict_items(model, fmt, items, aspect, batch_size)
+    for predicted in tqdm(predictions, total=len(items), disable=not progress, desc="evaluate"):
+        label, truth = predicted.label, predicted.truth
+        if truth.shape != label.shape:
+            label = resize_mask(label, truth.shape)
+        cm += confusion_matrix(truth, label, spec.num_classes)
     return _report(cm, spec)
 
 
@@ -128,9 +171,8 @@ def evaluate_raw(
     each image's original resolution (with the label set's grouped F1, if any), after the
     same class check as :func:`evaluate_prepared`; ``relabel``: score in the ids of that
     relabel table (as ``prepare --relabel`` writes them)."""
-    fmt = get_format(name)
+    fmt = get_format(name, relabel)
     if relabel:
-        fmt = relabelled(fmt, get_relabel(relabel))
         name = f"{name} relabelled {relabel}"
     check_model_classes(model, fmt.spec.class_names, f"dataset {name}", model_names)
     items = fmt.list_items(root, split)
@@ -153,28 +195,40 @@ def flatten_metrics(summary: Mapping) -> dict[str, float | None]:
     return flat
 
 
-def format_reference(summary: Mapping, reference: Mapping) -> str:
-    """Markdown table: each metric of ``reference["metrics"]`` beside this evaluation's value.
-
-    ``reference`` is a config's ``reference`` section: ``{"source": "...", "metrics":
-    {name: value in [0, 1]}}``; names follow :func:`flatten_metrics` (unknown ones show —).
-    """
-    ours = flatten_metrics(summary)
-    lines = [
-        f"Reference: {reference.get('source', 'reported by the seed')}",
-        "",
-        "| metric | this model | reference | difference |",
-        "|---|---:|---:|---:|",
-    ]
-    for name, theirs in reference["metrics"].items():
-        mine = ours.get(name)
-        delta = None if mine is None or theirs is None else mine - theirs
-        sign = "+" if delta is not None and delta >= 0 else ""
-        lines.append(
-            f"| {name} | {percent_cell(mine)} | {percent_cell(theirs)} | "
-            f"{'—' if delta is None else sign + percent_cell(delta)} |"
-        )
+def comparison_table(
+    results: Mapping[str, Mapping],
+    reference: Mapping | None = None,
+    metrics: Sequence[str] = HEADLINE_METRICS,
+) -> str:
+    """Markdown table of evaluations side by side (``{model name: summary}``): one row per
+    name of ``metrics`` and of ``reference["metrics"]`` (names as :func:`flatten_metrics`),
+    one column per model, then the reference's value and, for a single model, the
+    difference. ``reference`` is a config's ``reference`` section: ``{"source": "...",
+    "metrics": {name: value in [0, 1]}}``. Values in %; — where undefined or unknown."""
+    flat = {name: flatten_metrics(result) for name, result in results.items()}
+    wanted = dict(reference.get("metrics", {})) if reference else {}
+    difference = bool(reference) and len(results) == 1
+    header = ["metric", *results, *["reference"] * bool(reference), *["difference"] * difference]
+    lines = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
+    for metric in dict.fromkeys([*metrics, *wanted]):
+        values = [flat[name].get(metric) for name in results]
+        row = [metric, *map(percent_cell, values)]
+        if reference:
+            row.append(percent_cell(wanted.get(metric)))
+        if difference:
+            theirs = wanted.get(metric)
+            delta = None if values[0] is None or theirs is None else values[0] - theirs
+            row.append("—" if delta is None else "+" * (delta >= 0) + percent_cell(delta))
+        lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def format_reference(summary: Mapping, reference: Mapping) -> str:
+    """Markdown table: each metric of ``reference["metrics"]`` beside this evaluation's value
+    and the difference (:func:`comparison_table` of one model), under the reference's
+    source."""
+    table = comparison_table({"this model": summary}, reference, metrics=())
+    return f"Reference: {reference.get('source', 'reported by the seed')}\n\n{table}"
 
 
 def write_evaluation(

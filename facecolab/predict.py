@@ -42,15 +42,16 @@ def predict_labels(
         yield probs.argmax(-1).astype(np.uint8)
 
 
-def _check_unique_stems(paths: Sequence[Path]) -> None:
-    """Outputs are named by stem, so ``a.jpg`` and ``a.png`` would overwrite each other."""
+def _check_unique_names(paths: Sequence[Path], names: Sequence[str]) -> None:
+    """Outputs are named by ``names`` (stems by default), so ``a.jpg`` and ``a.png`` would
+    overwrite each other."""
     seen: dict[str, Path] = {}
-    for path in paths:
-        if path.stem in seen:
+    for path, name in zip(paths, names, strict=True):
+        if name in seen:
             raise ValueError(
-                f"{seen[path.stem]} and {path} would both be written as {path.stem}.png; rename one"
+                f"{seen[name]} and {path} would both be written as {name}.png; rename one"
             )
-        seen[path.stem] = path
+        seen[name] = path
 
 
 def predict_files(
@@ -61,9 +62,14 @@ def predict_files(
     batch_size: int = 8,
     palette: np.ndarray | None = None,
     progress: bool = True,
+    names: Sequence[str] | None = None,
 ) -> list[Path]:
-    """Write ``OUT/<stem>.png`` label maps (uint8 ids, each image's own size) and, with a
-    ``(256, 3)`` ``palette``, colour overlays ``OUT/overlays/<stem>.jpg``.
+    """Write ``OUT/<name>.png`` label maps (uint8 ids, each image's own size) and, with a
+    ``(256, 3)`` ``palette``, colour overlays ``OUT/overlays/<name>.jpg``.
+
+    Args:
+        names: the output names, one per path (default: each image's stem), e.g. dataset
+            item keys so the label maps pair with the ground truth (``facecolab.score``).
 
     Returns:
         The label-map paths, in input order.
@@ -71,22 +77,25 @@ def predict_files(
     from tqdm.auto import tqdm
 
     paths = [Path(p) for p in paths]
-    _check_unique_stems(paths)
+    names = [p.stem for p in paths] if names is None else list(names)
+    if len(names) != len(paths):
+        raise ValueError(f"{len(names)} output names for {len(paths)} images")
+    _check_unique_names(paths, names)
     out_dir = Path(out_dir)
     written = []
     # Each image is read once: the overlay gets the copy the model saw (tee keeps at most a
     # batch of them alive).
     model_images, images = itertools.tee(read_image(p) for p in paths)
     labels = predict_labels(model, model_images, aspect, batch_size)
-    for path, image, label in tqdm(
-        zip(paths, images, labels, strict=True),
+    for name, image, label in tqdm(
+        zip(names, images, labels, strict=True),
         total=len(paths),
         disable=not progress,
         desc="predict",
     ):
-        written.append(save_label_map(label, out_dir / f"{path.stem}.png"))
+        written.append(save_label_map(label, out_dir / f"{name}.png"))
         if palette is not None:
-            target = out_dir / OVERLAY_FOLDER / f"{path.stem}.jpg"
+            target = out_dir / OVERLAY_FOLDER / f"{name}.jpg"
             target.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(overlay(image, label, palette)).save(target, quality=92)
     return written
@@ -119,7 +128,7 @@ def predict_mc_files(
 
     require_mc_dropout(model)  # before any work or progress output
     paths = [Path(p) for p in paths]
-    _check_unique_stems(paths)
+    _check_unique_names(paths, [p.stem for p in paths])
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     size = model_input_size(model)

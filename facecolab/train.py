@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import importlib.util
 import json
 import math
@@ -36,7 +37,7 @@ from .config import resolve_config
 from .datasets.prepare import dataset_spec, prepare, read_dataset_info
 from .divergence import NonFiniteGuard
 from .evaluate import evaluate_prepared
-from .export import load_model_any
+from .export import load_model_any, load_pretrained
 from .fsutil import atomic_write_bytes, contained, output_folder
 from .keras_metrics import MeanIoUMetric, PixelAccuracyMetric
 from .loader import PreparedBatches
@@ -434,6 +435,38 @@ def _finish(run_dir: Path, model: keras.Model, config: dict, folder: Path, spec)
     atomic_write_bytes(run_dir / "metrics.json", json.dumps(metrics, indent=2).encode())
     plot_history(run_dir / "history.csv", run_dir / "curves.png")
     return metrics
+
+
+def run_dir_for(config: dict, work_dir) -> Path:
+    """``WORK/runs/<name>-<8 hex digits of the config>``: the same settings always map to
+    the same folder (so a rerun resumes), different settings never share one."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
+    return Path(work_dir) / "runs" / f"{config['name']}-{digest}"
+
+
+def load_or_train(
+    config: dict, run_dir, pretrained: bool = False, pretrained_name: str | None = None
+) -> tuple[keras.Model, Path | None]:
+    """``(model, run_dir)``: the pretrained model when asked for and available (``run_dir``
+    ``None``), else the best model of ``config`` trained into ``run_dir`` — resuming the run
+    there when it holds a checkpoint (after a Colab disconnect, or to reload a finished run).
+
+    Args:
+        pretrained_name: the ``weights/manifest.json`` entry (default: the config's name).
+
+    With ``pretrained=True`` and no usable weights, ``facecolab.export.load_pretrained``'s
+    message (which says how to get or train them) is printed and the config is trained
+    instead, so a notebook runs through either way.
+    """
+    if pretrained:
+        name = pretrained_name or config["name"]
+        try:
+            return load_pretrained(name), None
+        except (ValueError, FileNotFoundError, ConnectionError) as error:
+            print(f"PRETRAINED weights {name!r} unavailable: {error}\nTraining instead.")
+    run_dir = Path(run_dir)
+    train(config, run_dir, resume=read_state(run_dir) is not None)
+    return load_model_any(run_dir), run_dir
 
 
 def train(

@@ -1,5 +1,5 @@
-"""Pictures for people: colour label maps, overlays, training curves, confusion matrices,
-uncertainty maps, reliability diagrams.
+"""Pictures for people: colour label maps, overlays, grids of them (``tile``: what the
+notebooks show), training curves, confusion matrices, uncertainty maps, reliability diagrams.
 
 matplotlib is imported lazily and only as ``matplotlib.figure.Figure`` objects, which never
 touch pyplot's global state or need a display, so the library works headless.
@@ -8,10 +8,17 @@ touch pyplot's global state or need a display, so the library works headless.
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+
+from .datasets.prepare import dataset_spec, split_files
+from .imageio import read_grey, read_image
+from .resize import resize_image
+
+MIN_TILE_HEIGHT = 160
 
 
 def generic_palette() -> np.ndarray:
@@ -43,6 +50,64 @@ def overlay(
     if skip_background:
         blended[label == 0] = image[label == 0]
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def tile(rows: Sequence[Sequence[np.ndarray]], gap: int = 4, height: int | None = None):
+    """A PIL image of ``uint8 (h, w[, 3])`` pictures laid out in rows (white gaps), each
+    picture scaled to ``height`` (default: the first picture's, at least
+    ``MIN_TILE_HEIGHT`` so sample-size pictures stay visible)."""
+    height = height or max(rows[0][0].shape[0], MIN_TILE_HEIGHT)
+
+    def fit(picture):
+        picture = np.asarray(picture, dtype=np.uint8)
+        if picture.ndim == 2:
+            picture = np.repeat(picture[..., None], 3, axis=-1)
+        width = max(1, round(picture.shape[1] * height / picture.shape[0]))
+        return resize_image(picture, (height, width))
+
+    fitted = [[fit(p) for p in row] for row in rows]
+    width = max(sum(p.shape[1] for p in row) + gap * (len(row) - 1) for row in fitted)
+    canvas = np.full((len(rows) * (height + gap) - gap, width, 3), 255, dtype=np.uint8)
+    for r, row in enumerate(fitted):
+        x = 0
+        for picture in row:
+            canvas[r * (height + gap) : r * (height + gap) + height, x : x + picture.shape[1]] = (
+                picture
+            )
+            x += picture.shape[1] + gap
+    return Image.fromarray(canvas)
+
+
+def sample_grid(prepared_dir, split: str = "train", count: int = 4):
+    """A PIL image of the first ``count`` samples of a prepared split: images on top, label
+    overlays below."""
+    palette = dataset_spec(prepared_dir).palette()
+    image_paths, label_paths = split_files(prepared_dir, split)
+    images = [read_image(path) for path in image_paths[:count]]
+    labels = [read_grey(path) for path in label_paths[:count]]
+    overlays = [overlay(i, label, palette) for i, label in zip(images, labels, strict=True)]
+    return tile([images, overlays])
+
+
+def prediction_grid(predictions: Sequence, palette: np.ndarray):
+    """A PIL image of predictions against the truth (``facecolab.evaluate.ItemPrediction``:
+    ``image``, ``label``, ``truth_at_image_size``): photos on top, predicted labels, then the
+    ground truth (overlays)."""
+    return tile(
+        [
+            [p.image for p in predictions],
+            [overlay(p.image, p.label, palette) for p in predictions],
+            [overlay(p.image, p.truth_at_image_size, palette) for p in predictions],
+        ]
+    )
+
+
+def training_curves(run_dir):
+    """A training run's ``curves.png`` as a PIL image; ``None`` without one (a pretrained
+    model has no run folder: ``run_dir`` ``None``)."""
+    if run_dir is None or not (Path(run_dir) / "curves.png").is_file():
+        return None
+    return Image.open(Path(run_dir) / "curves.png")
 
 
 def _save_figure(figure, out_path) -> Path:

@@ -124,7 +124,7 @@ def config_cells(config_file: str, what: str, imagenet: bool) -> list:
             applies the parameters above.
         """),
         code(f"""
-            from facecolab.apps.notebook import project_config
+            from facecolab.sample_mode import project_config
 
             config = project_config("{config_file}", DATA_ROOT, WORK_DIR, epochs=EPOCHS,
                                     image_size=IMAGE_SIZE, batch_size=BATCH_SIZE,
@@ -144,9 +144,9 @@ DATA = [
         Labels are resized with nearest neighbour only, so no invalid id appears on borders.
     """),
     code("""
-        from facecolab.apps.notebook import sample_grid
         from facecolab.datasets.prepare import read_dataset_info
         from facecolab.train import prepared_dir
+        from facecolab.viz import sample_grid
 
         PREPARED = prepared_dir(config)
         print("images per split:", read_dataset_info(PREPARED)["counts"])
@@ -165,9 +165,10 @@ TRAIN = [
         available the message says how to get them, and the config is trained.
     """),
     code("""
-        from facecolab.apps.notebook import load_or_train, training_curves
+        from facecolab.train import load_or_train, run_dir_for
+        from facecolab.viz import training_curves
 
-        model, RUN_DIR = load_or_train(config, WORK_DIR, pretrained=PRETRAINED)
+        model, RUN_DIR = load_or_train(config, run_dir_for(config, WORK_DIR), pretrained=PRETRAINED)
         print("run folder:", RUN_DIR)
         training_curves(RUN_DIR)
     """),
@@ -207,12 +208,17 @@ PREDICT = [
         middle: predictions; bottom: ground truth.
     """),
     code("""
-        from facecolab.apps.notebook import predict_split, prediction_grid
-        from facecolab.datasets import get_spec
+        from facecolab.evaluate import predict_items
+        from facecolab.predict import predict_files
+        from facecolab.sample_mode import raw_format, split_items
+        from facecolab.viz import prediction_grid
 
-        spec = get_spec(config["data"]["dataset"])
-        predictions = predict_split(model, config, config["data"]["test_split"],
-                                    f"{WORK_DIR}/predictions", limit=4, palette=spec.palette())
+        fmt, aspect = raw_format(config), config["data"]["aspect"]
+        spec = fmt.spec
+        items = split_items(config, config["data"]["test_split"], limit=4)
+        predict_files(model, [item.image_path for item in items], f"{WORK_DIR}/predictions",
+                      aspect, palette=spec.palette(), names=[item.key for item in items])
+        predictions = list(predict_items(model, fmt, items, aspect))
         prediction_grid(predictions, spec.palette())
     """),
 ]
@@ -261,7 +267,7 @@ P1_EXTRAS = [
     code("""
         from facecolab.predict import predict_mc_files
 
-        mc_files = predict_mc_files(model, [p.item.image_path for p in predictions[:2]],
+        mc_files = predict_mc_files(model, [item.image_path for item in items[:2]],
                                     f"{WORK_DIR}/uncertainty", samples=MC_SAMPLES,
                                     palette=spec.palette())
         Image(filename=str(mc_files[0].with_suffix(".png")))
@@ -272,14 +278,15 @@ P1_EXTRAS = [
         compares it with their accuracy (expected calibration error, ECE, in the legend).
     """),
     code("""
-        from facecolab.apps.notebook import prepared_arrays
+        from facecolab.loader import PreparedBatches
         from facecolab.metrics import confusion_matrix, mean_iou, predicted_labels
         from facecolab.models import without_mc_dropout
         from facecolab.uncertainty import predict_mc, reliability_diagram
         from facecolab.viz import plot_reliability
 
-        images, labels = prepared_arrays(PREPARED, config["data"]["test_split"],
-                                         model.input_shape[1:3])
+        test_split = PreparedBatches(PREPARED, config["data"]["test_split"], batch_size=64,
+                                     image_size=model.input_shape[1:3])
+        images, labels = test_split[0]  # the first 64 test images
         mc = predict_mc(model, images, samples=MC_SAMPLES)
         single = without_mc_dropout(model).predict(images, verbose=0)
         for name, predicted in (("MC mean", mc.labels), ("single pass", predicted_labels(single))):
@@ -301,7 +308,7 @@ P2_EXTRAS = [
     """),
     code("""
         from facecolab.apps.face_parsing import render
-        from facecolab.apps.notebook import tile
+        from facecolab.viz import tile
 
         first = predictions[0]
         tile([[render(first.image, first.label, "parts", spec.palette(), spec.class_names)]])
@@ -322,7 +329,7 @@ P2_EXTRAS = [
         part_ids = part_class_ids(spec.class_names, PART)
         recoloured = recolour(first.image, first.label, part_ids, colour=COLOUR)
         save_image(recoloured, f"{WORK_DIR}/recolour/{first.item.key}_{PART}.png")
-        with_truth = recolour(first.image, first.truth, part_ids, colour=COLOUR)
+        with_truth = recolour(first.image, first.truth_at_image_size, part_ids, colour=COLOUR)
         tile([[first.image, recoloured, with_truth]])
     """),
 ]
@@ -358,9 +365,8 @@ P3_CELLS = [
         with the seed, so the order below is an assumption you can edit.
     """),
     code("""
-        from facecolab.apps.notebook import project_config
-        from facecolab.datasets import get_spec
         from facecolab.datasets.labels import FACE8_MERGE, FACE8_SOURCE_CLASSES
+        from facecolab.sample_mode import project_config, raw_format
 
         CONFIG_FILES = {"PSPNet": "p3_pspnet_face8.json", "DeepLabv3+": "p3_deeplab_face8.json"}
         configs = {name: project_config(file, DATA_ROOT, WORK_DIR, epochs=EPOCHS,
@@ -369,7 +375,7 @@ P3_CELLS = [
                                         overrides=OVERRIDES)
                    for name, file in CONFIG_FILES.items()}
         config = configs["PSPNet"]
-        spec = get_spec(config["data"]["dataset"])
+        spec = raw_format(config).spec
         print({FACE8_SOURCE_CLASSES[source]: spec.class_names[target]
                for source, target in FACE8_MERGE.items()})
     """),
@@ -382,9 +388,10 @@ P3_CELLS = [
         available; otherwise the message says how to get them and the config is trained.
     """),
     code("""
-        from facecolab.apps.notebook import load_or_train, training_curves
+        from facecolab.train import load_or_train, run_dir_for
+        from facecolab.viz import training_curves
 
-        trained = {name: load_or_train(cfg, WORK_DIR, pretrained=PRETRAINED)
+        trained = {name: load_or_train(cfg, run_dir_for(cfg, WORK_DIR), pretrained=PRETRAINED)
                    for name, cfg in configs.items()}
         models = {name: model for name, (model, _) in trained.items()}
         training_curves(trained["PSPNet"][1])
@@ -401,8 +408,7 @@ P3_CELLS = [
     code("""
         from IPython.display import Image, Markdown, display
 
-        from facecolab.apps.notebook import comparison_table
-        from facecolab.evaluate import evaluate_prepared, write_evaluation
+        from facecolab.evaluate import comparison_table, evaluate_prepared, write_evaluation
         from facecolab.metrics import format_table
 
         results = {name: evaluate_prepared(model, PREPARED, config["data"]["test_split"])
@@ -422,11 +428,18 @@ P3_CELLS = [
         DeepLabv3+ (ground truth at the bottom of each grid).
     """),
     code("""
-        from facecolab.apps.notebook import predict_split, prediction_grid
+        from facecolab.evaluate import predict_items
+        from facecolab.predict import predict_files
+        from facecolab.sample_mode import split_items
+        from facecolab.viz import prediction_grid
 
-        predictions = {name: predict_split(model, config, config["data"]["test_split"],
-                                           f"{WORK_DIR}/predictions/{configs[name]['name']}",
-                                           limit=4, palette=spec.palette())
+        fmt, aspect = raw_format(config), config["data"]["aspect"]
+        items = split_items(config, config["data"]["test_split"], limit=4)
+        for name, model in models.items():
+            predict_files(model, [item.image_path for item in items],
+                          f"{WORK_DIR}/predictions/{configs[name]['name']}", aspect,
+                          palette=spec.palette(), names=[item.key for item in items])
+        predictions = {name: list(predict_items(model, fmt, items, aspect))
                        for name, model in models.items()}
         prediction_grid(predictions["PSPNet"], spec.palette())
     """),
@@ -449,8 +462,10 @@ P4_EXTRAS = [
         from facecolab.score import find_label_names, format_report, read_label_names, score_folders
 
         PRED_DIR = f"{WORK_DIR}/predict_image"
-        test_predictions = predict_split(model, config, config["data"]["test_split"], PRED_DIR)
-        GT_DIR = test_predictions[0].item.label_paths[0].parent
+        test_items = split_items(config, config["data"]["test_split"])
+        predict_files(model, [item.image_path for item in test_items], PRED_DIR, aspect,
+                      names=[item.key for item in test_items])
+        GT_DIR = test_items[0].label_paths[0].parent
         scores = score_folders(PRED_DIR, GT_DIR, read_label_names(find_label_names(GT_DIR)))
         display(Markdown(format_report(scores)))
         Markdown(format_reference(scores["metrics"], config["reference"]))
@@ -469,8 +484,8 @@ P5_EXTRAS = [
     """),
     code("""
         from facecolab.apps.common import save_image
-        from facecolab.apps.notebook import tile
         from facecolab.apps.portrait import composite, portrait_mask
+        from facecolab.viz import tile
 
         first = predictions[0]
         mask = portrait_mask(model, first.image)
@@ -546,14 +561,15 @@ QUICKSTART = [
         ## Load the model
     """),
     code("""
-        from facecolab.apps.notebook import load_or_train, project_config
         from facecolab.datasets import get_spec
+        from facecolab.sample_mode import project_config
+        from facecolab.train import load_or_train, run_dir_for
         from facecolab.weights import read_manifest
 
         config = project_config("lfw_parts.json", DATA_ROOT, WORK_DIR, epochs=EPOCHS,
                                 image_size=IMAGE_SIZE, batch_size=BATCH_SIZE,
                                 sample_count=SAMPLE_COUNT, overrides=OVERRIDES)
-        model, RUN_DIR = load_or_train(config, WORK_DIR, pretrained=PRETRAINED,
+        model, RUN_DIR = load_or_train(config, run_dir_for(config, WORK_DIR), pretrained=PRETRAINED,
                                        pretrained_name="lfw_parts_unet")
         spec = get_spec("lfw_parts")
         print("shipped model:", read_manifest().get("lfw_parts_unet", "not in the manifest"))
@@ -571,7 +587,7 @@ QUICKSTART = [
 
         from facecolab.apps.common import save_image
         from facecolab.apps.face_parsing import render
-        from facecolab.apps.notebook import tile
+        from facecolab.viz import tile
         from facecolab.apps.photo import parse_photo
 
         photo = data.astronaut()

@@ -1,5 +1,5 @@
 """The apps: recolouring, face-parsing views, portrait letterbox/threshold/composite, webcam
-frames, and the notebook helpers, on tiny hand-weighted models whose answers are known."""
+frames, on tiny hand-weighted models whose answers are known."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from matplotlib.colors import rgb_to_hsv
 from PIL import Image
 
 from facecolab import video
-from facecolab.apps import face_parsing, notebook, portrait, recolour, webcam
+from facecolab.apps import face_parsing, portrait, recolour, webcam
 from facecolab.apps.common import load_app_model, spec_for_model
 from facecolab.datasets.sample import render_face
 from facecolab.datasets.specs import CELEBAMASK_HQ_CLASSES, HELEN_CLASSES, get_spec
@@ -480,88 +480,3 @@ def test_missing_opencv_says_how_to_install(monkeypatch, capsys, tmp_path):
         video.require_cv2("reading a camera")
     assert webcam.main(["-m", str(tmp_path / "model.keras")]) == 2
     assert "camera needs OpenCV: pip install opencv-python" in capsys.readouterr().err
-
-
-# --- notebook helpers ---------------------------------------------------------------------
-
-
-def test_project_config_sample_mode(tmp_path):
-    config = notebook.project_config(
-        "p5_portrait_mobilenetv2.json",
-        None,
-        tmp_path,
-        epochs=1,
-        image_size=64,
-        batch_size=2,
-        imagenet=False,
-        sample_count=5,
-        overrides=["seed=3"],
-    )
-    data = config["data"]
-    assert data["image_size"] == [64, 64]
-    assert (config["epochs"], config["batch_size"], config["seed"]) == (1, 2, 3)
-    assert config["model"]["options"]["encoder_weights"] is None
-    assert data["prepared"].endswith("sample_portrait_64x64")
-    assert len(list((tmp_path / "sample" / "portrait").rglob("*.png"))) == 10  # 5 images, 5 masks
-    assert len(notebook.split_items(config, "val")) >= 1
-
-
-def test_run_dir_depends_on_the_config_only(tmp_path):
-    config = notebook.project_config(
-        "p4_unet_helen.json", None, tmp_path, image_size=32, sample_count=5
-    )
-    other = notebook.project_config(
-        "p4_unet_helen.json", None, tmp_path, image_size=32, sample_count=5, epochs=2
-    )
-    assert notebook.run_dir_for(config, tmp_path) == notebook.run_dir_for(dict(config), tmp_path)
-    assert notebook.run_dir_for(config, tmp_path) != notebook.run_dir_for(other, tmp_path)
-
-
-def test_comparison_table_lists_models_and_reference():
-    def summary(accuracy):
-        return {
-            "pixel_accuracy": accuracy,
-            "mean_iou": 0.5,
-            "mean_class_accuracy": None,
-            "mean_f1": 0.3,
-            "mean_f1_no_background": 0.25,
-            "classes": [{"name": "face", "iou": 0.5, "f1": 0.6, "precision": 0.7, "recall": 0.8}],
-        }
-
-    table = notebook.comparison_table(
-        {"A": summary(0.9), "B": summary(0.8)}, {"metrics": {"f1_face": 0.75}}
-    )
-    lines = table.splitlines()
-    assert lines[0] == "| metric | A | B | reference |"
-    assert "| pixel_accuracy | 90.00 | 80.00 | — |" in lines
-    assert "| f1_face | 60.00 | 60.00 | 75.00 |" in lines
-
-
-def test_tile_scales_to_one_height():
-    rows = [
-        [np.zeros((10, 20, 3), np.uint8), np.full((20, 20), 255, np.uint8)],
-        [np.zeros((10, 5, 3), np.uint8)],
-    ]
-    picture = np.asarray(notebook.tile(rows, gap=2, height=10))
-    assert picture.shape == (10 + 2 + 10, 20 + 2 + 10, 3)
-    assert np.all(picture[:10, 22:] == 255) and np.all(picture[:10, :20] == 0)
-    assert np.all(picture[12:, :5] == 0) and np.all(picture[12:, 5:] == 255)  # gap fill
-    small = notebook.tile([[np.zeros((10, 20, 3), np.uint8)]])
-    assert small.size == (2 * notebook.MIN_TILE_HEIGHT, notebook.MIN_TILE_HEIGHT)
-
-
-def test_load_or_train_falls_back_to_training_with_the_message(
-    tmp_path, monkeypatch, capsys, bright_model
-):
-    def fake_training(config, work_dir):
-        run_dir = tmp_path / "run"
-        run_dir.mkdir()
-        bright_model.save(run_dir / "model_best.keras")
-        return run_dir
-
-    monkeypatch.setattr(notebook, "train_or_resume", fake_training)
-    config = {"name": "no_such_weights"}
-    model, run_dir = notebook.load_or_train(config, tmp_path, pretrained=True)
-    assert run_dir == tmp_path / "run" and model.input_shape == bright_model.input_shape
-    printed = capsys.readouterr().out
-    assert "'no_such_weights' unavailable" in printed and "Training instead" in printed

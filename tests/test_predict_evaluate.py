@@ -11,6 +11,7 @@ from PIL import Image
 from facecolab.datasets.readers.base import DatasetFormat, Item
 from facecolab.datasets.specs import DatasetSpec
 from facecolab.evaluate import (
+    comparison_table,
     evaluate_dataset,
     evaluate_items,
     flatten_metrics,
@@ -240,3 +241,21 @@ def test_write_evaluation_files(tmp_path):
     assert record["confusion_matrix"] == SUMMARY["confusion_matrix"]
     with Image.open(written["confusion_matrix"]) as figure:
         assert figure.size[0] > 100
+
+
+def test_comparison_table_lists_models_and_reference():
+    def summary(accuracy):
+        return {
+            "pixel_accuracy": accuracy,
+            "mean_iou": 0.5,
+            "mean_class_accuracy": None,
+            "mean_f1": 0.3,
+            "mean_f1_no_background": 0.25,
+            "classes": [{"name": "face", "iou": 0.5, "f1": 0.6, "precision": 0.7, "recall": 0.8}],
+        }
+
+    table = comparison_table({"A": summary(0.9), "B": summary(0.8)}, {"metrics": {"f1_face": 0.75}})
+    lines = table.splitlines()
+    assert lines[0] == "| metric | A | B | reference |"
+    assert "| pixel_accuracy | 90.00 | 80.00 | — |" in lines
+    assert "| f1_face | 60.00 | 60.00 | 75.00 |" in lines

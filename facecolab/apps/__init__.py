@@ -5,8 +5,8 @@ per-part picture (project 2's ``test.py``). ``recolour``: change lip or hair col
 predicted mask (project 2's experiment). ``portrait``: person mask and background replacement
 (project 5's ``test.py``). ``webcam``: the same in real time from a camera, a video file or a
 folder of frames (project 5's ``webcam.py``). ``photo``: parse the face of a wider photo
-through a face-detection crop.
-``notebook``: the few helpers the notebooks share; ``common``: model and image loading.
+through a face-detection crop. ``common``: model and image loading, the apps' command-line
+conventions.
 
-Nothing is imported here, so ``python -m facecolab.apps.<app> --help`` answers at once.
+Nothing is imported here: running one app imports no other.
 """

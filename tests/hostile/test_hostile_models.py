@@ -12,6 +12,7 @@ import zipfile
 import pytest
 from hostile_kit import SIZE, TINY_UNET, facecolab, files, one_line_error, snapshot
 
+from facecolab.datasets.readers.base import Item
 from facecolab.export import open_model
 from facecolab.fsutil import output_folder
 from facecolab.weights import pretrained_path, read_manifest
@@ -218,14 +219,15 @@ def test_dataset_option_must_fit_the_model(capsys, lfw_run, lfw_raw, tmp_path, a
     assert not out.exists()
 
 
-def test_notebook_prediction_with_scoring_checks_classes(lfw_run, tmp_path):
-    from facecolab.apps.notebook import predict_split
+def test_prediction_of_raw_items_checks_classes_before_reading(lfw_run, tmp_path):
+    """What the notebooks predict and score (evaluate.predict_items) is refused at once."""
+    from facecolab.datasets import get_format
+    from facecolab.evaluate import predict_items
     from facecolab.export import load_model_any
 
-    config = {"data": {"dataset": "helen", "root": str(tmp_path), "aspect": "stretch"}}
+    never_read = [Item("x", tmp_path / "absent.jpg", (tmp_path / "absent.png",))]
     with pytest.raises(ValueError, match=r"predicts 3 classes but dataset helen has 11"):
-        predict_split(load_model_any(lfw_run), config, "test", tmp_path / "out")
-    assert not (tmp_path / "out").exists()
+        predict_items(load_model_any(lfw_run), get_format("helen"), never_read)
 
 
 # ---- outputs of evaluate / predict / uncertainty / export -----------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ..labels import get_relabel
 from . import celeba_face, celebamask_hq, eg1800, face8, helen, lfw_parts, portrait
-from .base import DatasetFormat, Item
+from .base import DatasetFormat, Item, relabelled
 
 FORMATS: dict[str, DatasetFormat] = {
     module.SPEC.name: module.FORMAT
@@ -11,11 +12,15 @@ FORMATS: dict[str, DatasetFormat] = {
 }
 
 
-def get_format(name: str) -> DatasetFormat:
+def get_format(name: str, relabel: str | None = None) -> DatasetFormat:
+    """The format of raw dataset ``name``; with ``relabel`` (a ``labels.RELABEL_TABLES``
+    name, a config's ``data.relabel``), its label maps come in that table's target ids.
+    Unknown names list the valid ones."""
     try:
-        return FORMATS[name]
+        fmt = FORMATS[name]
     except KeyError:
         raise ValueError(f"unknown dataset {name!r}; choose from {sorted(FORMATS)}") from None
+    return relabelled(fmt, get_relabel(relabel)) if relabel else fmt
 
 
 __all__ = ["FORMATS", "DatasetFormat", "Item", "get_format"]

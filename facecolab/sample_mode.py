@@ -1,0 +1,105 @@
+"""A project config pointed at its data, or at the bundled sample: what the notebooks and the
+demo share.
+
+:func:`project_config` loads a shipped config and points it at a raw dataset folder; without
+one (``data_root=None``, sample mode) it first writes the bundled sample — a miniature copy
+of the dataset in its real on-disk layout, drawn procedurally by
+``facecolab.datasets.sample`` — and uses that, so every step runs as on the real data, in
+minutes on a CPU. Everything goes under one work folder::
+
+    WORK/sample/<dataset>/                     the bundled sample, raw layout (sample mode)
+    WORK/prepared/[sample_]<dataset>_<H>x<W>/  prepared data
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import config_file, load_config
+from .datasets import DatasetFormat, Item, get_format
+from .datasets.sample import write_sample
+
+SAMPLE_COUNT = 24
+
+
+def _size(image_size) -> list[int]:
+    if isinstance(image_size, int):
+        return [image_size, image_size]
+    return [int(side) for side in image_size]
+
+
+def project_config(
+    config_name,
+    data_root=None,
+    work_dir="outputs/notebook",
+    *,
+    epochs: int | None = None,
+    image_size=None,
+    batch_size: int | None = None,
+    imagenet: bool = True,
+    sample_count: int = SAMPLE_COUNT,
+    sample_size: int | None = None,
+    overrides: Sequence[str] = (),
+) -> dict:
+    """A project config pointed at its data.
+
+    Args:
+        config_name: a shipped config (e.g. ``"p2_unet_celebamask_hq.json"``) or a path.
+        data_root: the raw dataset folder; ``None`` writes the bundled sample
+            (``sample_count`` images of side ``sample_size``, default the training size) and
+            uses that.
+        work_dir: where the sample and the prepared data go.
+        epochs, image_size, batch_size: replace the config's values (``None`` keeps them);
+            ``image_size`` is an int (square) or ``(H, W)``.
+        imagenet: ``False`` replaces ImageNet encoder weights by random ones (no download).
+        overrides: more ``"key.sub=value"`` overrides, as on the command line.
+
+    Returns:
+        The resolved config (``facecolab.config.load_config``).
+    """
+    path = config_file(config_name)
+    config = load_config(path)
+    dataset = config["data"]["dataset"]
+    size = _size(image_size) if image_size is not None else config["data"]["image_size"]
+    work_dir = Path(work_dir)
+    prefix = "sample_" if data_root is None else ""
+    if data_root is None:
+        data_root = write_sample(
+            dataset,
+            work_dir / "sample" / dataset,
+            count=sample_count,
+            size=sample_size or max(size),
+        )
+    changes = [
+        f"data.root={data_root}",
+        f"data.prepared={work_dir / 'prepared' / f'{prefix}{dataset}_{size[0]}x{size[1]}'}",
+        f"data.image_size={json.dumps(size)}",
+    ]
+    if prefix:
+        changes.append("callbacks.tensorboard=false")
+    changes += [
+        f"{key}={value}"
+        for key, value in (("epochs", epochs), ("batch_size", batch_size))
+        if value is not None
+    ]
+    if not imagenet and config["model"]["options"].get("encoder_weights") == "imagenet":
+        changes.append("model.options.encoder_weights=null")
+    return load_config(path, [*changes, *overrides])
+
+
+def raw_format(config: dict) -> DatasetFormat:
+    """The reader of the config's raw data, its label maps in the ids the config trains on
+    (``data.dataset`` relabelled by ``data.relabel``)."""
+    return get_format(config["data"]["dataset"], config["data"]["relabel"])
+
+
+def split_items(config: dict, split: str, limit: int | None = None) -> list[Item]:
+    """The raw items of ``split`` of the config's data (at most ``limit``), listed as
+    preparation lists them (the config's seed and format options)."""
+    data = config["data"]
+    items = raw_format(config).list_items(
+        data["root"], split, seed=config["seed"], **data["format_options"]
+    )
+    return items[:limit]

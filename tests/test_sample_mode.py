@@ -1,0 +1,65 @@
+"""What the notebooks and the demo share: a project config on the bundled sample, one run
+folder per distinct config, pretrained weights or a training run."""
+
+from __future__ import annotations
+
+import keras
+
+from facecolab import train as train_module
+from facecolab.sample_mode import project_config, raw_format, split_items
+from facecolab.train import load_or_train, run_dir_for
+
+
+def test_project_config_sample_mode(tmp_path):
+    config = project_config(
+        "p5_portrait_mobilenetv2.json",
+        None,
+        tmp_path,
+        epochs=1,
+        image_size=64,
+        batch_size=2,
+        imagenet=False,
+        sample_count=5,
+        overrides=["seed=3"],
+    )
+    data = config["data"]
+    assert data["image_size"] == [64, 64]
+    assert (config["epochs"], config["batch_size"], config["seed"]) == (1, 2, 3)
+    assert config["model"]["options"]["encoder_weights"] is None
+    assert data["prepared"].endswith("sample_portrait_64x64")
+    assert len(list((tmp_path / "sample" / "portrait").rglob("*.png"))) == 10  # 5 images, 5 masks
+    assert len(split_items(config, "val")) >= 1
+
+
+def test_raw_format_reads_the_ids_the_config_trains_on(tmp_path):
+    config = project_config(
+        "p4_unet_celebamask_helen.json", None, tmp_path, image_size=32, sample_count=3
+    )
+    assert config["data"]["relabel"] == "helen"
+    assert raw_format(config).spec.name == "helen"
+
+
+def test_run_dir_depends_on_the_config_only(tmp_path):
+    config = project_config("p4_unet_helen.json", None, tmp_path, image_size=32, sample_count=5)
+    other = project_config(
+        "p4_unet_helen.json", None, tmp_path, image_size=32, sample_count=5, epochs=2
+    )
+    assert run_dir_for(config, tmp_path) == run_dir_for(dict(config), tmp_path)
+    assert run_dir_for(config, tmp_path) != run_dir_for(other, tmp_path)
+
+
+def test_load_or_train_falls_back_to_training_with_the_message(tmp_path, monkeypatch, capsys):
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 1, activation="softmax")(inputs))
+
+    def fake_training(config, run_dir, resume):
+        assert not resume  # nothing to resume in a new folder
+        run_dir.mkdir()
+        model.save(run_dir / "model_best.keras")
+
+    monkeypatch.setattr(train_module, "train", fake_training)
+    config = {"name": "no_such_weights"}
+    loaded, run_dir = load_or_train(config, tmp_path / "run", pretrained=True)
+    assert run_dir == tmp_path / "run" and loaded.input_shape == model.input_shape
+    printed = capsys.readouterr().out
+    assert "'no_such_weights' unavailable" in printed and "Training instead" in printed
