@@ -150,7 +150,20 @@ def _decode(image_path, label_path, num_classes: int):
         return image, tf.identity(label)
 
 
-def make_dataset(prepared_dir, split: str, *, image_size=None, **batching) -> tf.data.Dataset:
+def make_dataset(
+    prepared_dir,
+    split: str,
+    *,
+    image_size=None,
+    batch_size: int = 8,
+    augment_config: AugmentConfig | None = None,
+    one_hot: bool = False,
+    shuffle: bool | None = None,
+    seed: int = 0,
+    cache: bool | str = True,
+    repeat: bool = False,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
     """Batches of ``(image float32 (B, H, W, 3) in [0, 1], label)`` from a prepared folder.
 
     Args:
@@ -158,8 +171,8 @@ def make_dataset(prepared_dir, split: str, *, image_size=None, **batching) -> tf
         split: ``train``, ``val`` or ``test``.
         image_size: ``(H, W)`` to resize to (image bilinear, label nearest); default: as
             prepared.
-        **batching: :func:`batch_samples`' options (``batch_size``, ``augment_config``,
-            ``one_hot``, ``shuffle``, ``seed``, ``cache``, ``repeat``, ``drop_remainder``).
+        batch_size, augment_config, one_hot, shuffle, seed, cache, repeat, drop_remainder:
+            see :func:`batch_samples`.
     """
     info = read_dataset_info(prepared_dir)
     spec = DatasetSpec.from_dict(info["spec"])
@@ -183,7 +196,20 @@ def make_dataset(prepared_dir, split: str, *, image_size=None, **batching) -> tf
             num_parallel_calls=AUTOTUNE,
             deterministic=True,
         )
-    return batch_samples(dataset, len(images), spec, size, **batching)
+    return batch_samples(
+        dataset,
+        len(images),
+        spec,
+        size,
+        batch_size=batch_size,
+        augment_config=augment_config,
+        one_hot=one_hot,
+        shuffle=shuffle,
+        seed=seed,
+        cache=cache,
+        repeat=repeat,
+        drop_remainder=drop_remainder,
+    )
 
 
 def make_raw_dataset(
@@ -193,12 +219,18 @@ def make_raw_dataset(
     *,
     image_size=(256, 256),
     aspect: str = "stretch",
+    batch_size: int = 8,
+    augment_config: AugmentConfig | None = None,
+    one_hot: bool = False,
+    shuffle: bool | None = None,
     seed: int = 0,
-    **batching,
+    cache: bool | str = True,
+    repeat: bool = False,
+    drop_remainder: bool = False,
 ) -> tf.data.Dataset:
     """The batches of :func:`make_dataset`, read straight from a raw layout, skipping
-    ``prepare``: handy for a quick look or small sets. ``batching`` takes
-    :func:`batch_samples`' options; ``seed`` also picks seeded splits.
+    ``prepare``: handy for a quick look or small sets. The batching options are
+    :func:`batch_samples`'; ``seed`` also picks seeded splits.
 
     Each item is decoded by its dataset reader (``facecolab.datasets.readers``) and resized by
     ``facecolab.resize`` in a ``tf.numpy_function``, so it costs Python time per image; for
@@ -221,7 +253,20 @@ def make_raw_dataset(
         num_parallel_calls=AUTOTUNE,
         deterministic=True,
     )
-    return batch_samples(dataset, len(items), fmt.spec, size, seed=seed, **batching)
+    return batch_samples(
+        dataset,
+        len(items),
+        fmt.spec,
+        size,
+        batch_size=batch_size,
+        augment_config=augment_config,
+        one_hot=one_hot,
+        shuffle=shuffle,
+        seed=seed,
+        cache=cache,
+        repeat=repeat,
+        drop_remainder=drop_remainder,
+    )
 
 
 def batch_samples(
