@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from _report import load_average, markdown_table, report_run, time_train_steps  # noqa: E402
 
 from facecolab.config import load_config  # noqa: E402
-from facecolab.datasets.prepare import prepare  # noqa: E402
+from facecolab.datasets.prepare import PrepareOptions, prepare  # noqa: E402
 from facecolab.datasets.sample import write_sample  # noqa: E402
 
 TRAIN_CONFIG = REPO / "configs" / "p2_unet_celebamask_hq.json"
@@ -147,7 +147,7 @@ def main(argv=None) -> int:
                 "celebamask_hq",
                 tmp / "raw",
                 tmp / f"prepared{side}",
-                size=(side, side),
+                PrepareOptions(size=(side, side)),
                 progress=False,
             )
         rows = pipeline_rows(

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _report import machine_info, markdown_table, report  # noqa: E402
 
-from facecolab.datasets.prepare import prepare  # noqa: E402
+from facecolab.datasets.prepare import PrepareOptions, prepare  # noqa: E402
 from facecolab.datasets.sample import write_sample  # noqa: E402
 
 
@@ -47,7 +47,12 @@ def time_prepare(root: Path, out: Path, workers: int, size: int) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     summary = prepare(
-        "celebamask_hq", root, out, size=(size, size), workers=workers, progress=False
+        "celebamask_hq",
+        root,
+        out,
+        PrepareOptions(size=(size, size)),
+        workers=workers,
+        progress=False,
     )
     seconds = time.perf_counter() - start
     if summary.bad or summary.written != sum(summary.counts.values()):

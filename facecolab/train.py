@@ -34,7 +34,7 @@ import numpy as np
 from .augment import AugmentConfig
 from .compat import check_prepared_dataset
 from .config import resolve_config
-from .datasets.prepare import dataset_spec, prepare, read_dataset_info
+from .datasets.prepare import PrepareOptions, dataset_spec, prepare, read_dataset_info
 from .divergence import NonFiniteGuard
 from .evaluate import evaluate_prepared
 from .export import load_model_any, load_pretrained
@@ -60,16 +60,14 @@ def prepared_dir(config: dict) -> Path:
     if not (folder / "dataset.json").exists():
         if not data["root"]:
             raise FileNotFoundError(f"{folder}: not prepared and data.root is not set")
-        prepare(
-            data["dataset"],
-            data["root"],
-            folder,
+        options = PrepareOptions(
             size=size,
             aspect=data["aspect"],
             seed=config["seed"],
             format_options=data["format_options"],
             relabel=data["relabel"],
         )
+        prepare(data["dataset"], data["root"], folder, options)
     return folder
 
 

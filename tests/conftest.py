@@ -22,7 +22,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
 
-from facecolab.datasets.prepare import prepare  # noqa: E402
+from facecolab.datasets.prepare import PrepareOptions, prepare  # noqa: E402
 from facecolab.datasets.sample import write_sample  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def celebamask_prepared(tmp_path_factory) -> Path:
         "celebamask_hq",
         root / "raw",
         root / "prepared",
-        size=(64, 64),
+        PrepareOptions(size=(64, 64)),
         workers=1,
         progress=False,
     )

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from facecolab.cli import build_parser, main
-from facecolab.datasets.prepare import prepare
+from facecolab.datasets.prepare import PrepareOptions, prepare
 from facecolab.datasets.sample import write_sample
 from facecolab.export import load_model_any, save_weights_with_config
 from facecolab.models import build_model
@@ -35,7 +35,14 @@ def artifacts(tmp_path_factory):
     """Raw sample (80² images), prepared copy (64²), run folder, odd-sized images."""
     root = tmp_path_factory.mktemp("cli")
     write_sample("lfw_parts", root / "raw", count=6, size=80)
-    prepare("lfw_parts", root / "raw", root / "prepared", size=(64, 64), workers=1, progress=False)
+    prepare(
+        "lfw_parts",
+        root / "raw",
+        root / "prepared",
+        PrepareOptions(size=(64, 64)),
+        workers=1,
+        progress=False,
+    )
     model = build_model("unet", **MODEL_KWARGS)
     run = root / "run"
     run.mkdir()

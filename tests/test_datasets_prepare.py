@@ -14,7 +14,7 @@ from PIL import Image
 
 from facecolab.datasets import get_format, get_spec
 from facecolab.datasets import prepare as prepare_module
-from facecolab.datasets.prepare import dataset_spec, prepare
+from facecolab.datasets.prepare import PrepareOptions, dataset_spec, prepare
 from facecolab.datasets.readers import face8
 from facecolab.datasets.sample import write_sample
 from facecolab.fsutil import atomic_write_bytes
@@ -24,9 +24,9 @@ COUNT, SIZE = 10, 48
 OUT_SIZE = (32, 32)
 
 
-def _prepare(name, root, out, **kwargs):
-    options = {"size": OUT_SIZE, "workers": 1, "progress": False} | kwargs
-    return prepare(name, root, out, **options)
+def _prepare(dataset, root, out, workers=1, strict=False, **options):
+    options = PrepareOptions(**{"size": OUT_SIZE} | options)
+    return prepare(dataset, root, out, options, workers=workers, strict=strict, progress=False)
 
 
 @pytest.fixture
@@ -251,7 +251,7 @@ def test_prepare_passes_format_options_to_the_reader(raw, tmp_path):
 
 def test_prepare_with_a_custom_face8_table(raw, tmp_path):
     fmt = face8.build_format({10: 1}, ("background", "hair"), unmapped="background")
-    summary = _prepare("face8", raw("face8"), tmp_path / "out", fmt=fmt)
+    summary = _prepare(fmt, raw("face8"), tmp_path / "out")
     info = json.loads((tmp_path / "out" / "dataset.json").read_text())
     assert info["spec"]["class_names"] == ["background", "hair"]
     assert info["class_pixels"]["hair"] > 0 and sum(summary.counts.values()) == COUNT

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from facecolab.datasets import get_format
-from facecolab.datasets.prepare import prepare
+from facecolab.datasets.prepare import PrepareOptions, prepare
 from facecolab.datasets.sample import write_sample
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +42,9 @@ def test_images_and_masks_pair_by_stem(shen_layout):
 
 
 def test_prepare_skips_the_missing_test_list_and_names_it_when_asked(shen_layout, tmp_path):
-    summary = prepare("eg1800", shen_layout, tmp_path / "out", size=(32, 24), workers=1)
+    summary = prepare(
+        "eg1800", shen_layout, tmp_path / "out", PrepareOptions(size=(32, 24)), workers=1
+    )
     assert not summary.bad and set(summary.counts) == {"train", "val"}
     with pytest.raises(FileNotFoundError, match="eg1800_test.txt: EG1800 test list not found"):
         get_format("eg1800").list_items(shen_layout, "test")

@@ -12,7 +12,7 @@ tf = pytest.importorskip("tensorflow")
 
 from facecolab.augment import AugmentConfig  # noqa: E402
 from facecolab.constants import IGNORE_INDEX  # noqa: E402
-from facecolab.datasets.prepare import dataset_spec, prepare  # noqa: E402
+from facecolab.datasets.prepare import PrepareOptions, dataset_spec, prepare  # noqa: E402
 from facecolab.datasets.sample import write_sample  # noqa: E402
 from facecolab.datasets.specs import get_spec  # noqa: E402
 from facecolab.pipeline import make_dataset  # noqa: E402
@@ -270,7 +270,14 @@ def test_raw_layout_gives_the_prepared_labels_without_preparing(tmp_path):
     """make_raw_dataset reads a raw layout through its reader: same labels as preparing first
     (images differ only by the prepared copy's JPEG encoding)."""
     raw = write_sample("helen", tmp_path / "raw", count=6, size=SIZE, seed=3)
-    prepare("helen", raw, tmp_path / "prepared", size=(SIZE, SIZE), workers=1, progress=False)
+    prepare(
+        "helen",
+        raw,
+        tmp_path / "prepared",
+        PrepareOptions(size=(SIZE, SIZE)),
+        workers=1,
+        progress=False,
+    )
     from facecolab.pipeline import make_raw_dataset
 
     direct = batches(make_raw_dataset("helen", raw, "test", image_size=(SIZE, SIZE)))

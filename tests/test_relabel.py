@@ -21,7 +21,7 @@ from facecolab.datasets.labels import (
     label_set_name,
     remap,
 )
-from facecolab.datasets.prepare import prepare, relabel_prepared
+from facecolab.datasets.prepare import PrepareOptions, prepare, relabel_prepared
 from facecolab.datasets.sample import write_sample
 from facecolab.datasets.specs import get_spec
 
@@ -95,8 +95,9 @@ def _labels(folder: Path) -> dict[str, np.ndarray]:
     return {p.stem: np.asarray(Image.open(p)) for p in sorted((folder / "labels").glob("*.png"))}
 
 
-def _prepare(root, out, **kwargs):
-    return prepare("celebamask_hq", root, out, size=(32, 32), workers=1, progress=False, **kwargs)
+def _prepare(root, out, **options):
+    options = PrepareOptions(size=(32, 32), **options)
+    return prepare("celebamask_hq", root, out, options, workers=1, progress=False)
 
 
 def test_prepare_relabel_writes_target_ids_and_records_the_table(celebamask_root, tmp_path):
@@ -132,10 +133,16 @@ def test_rerun_with_another_table_is_refused(celebamask_root, tmp_path, other):
 def test_a_table_for_another_dataset_is_refused(tmp_path):
     root = write_sample("helen", tmp_path / "raw", 4, 48, 0)
     with pytest.raises(ValueError, match="maps celebamask_hq ids; helen has its own"):
-        prepare("helen", root, tmp_path / "out", size=(32, 32), workers=1, relabel="face8")
+        prepare(
+            "helen",
+            root,
+            tmp_path / "out",
+            PrepareOptions(size=(32, 32), relabel="face8"),
+            workers=1,
+        )
     with pytest.raises(ValueError, match="table 'face8' reads celebamask_hq labels"):
         prepared = tmp_path / "helen_prepared"
-        prepare("helen", root, prepared, size=(32, 32), workers=1, progress=False)
+        prepare("helen", root, prepared, PrepareOptions(size=(32, 32)), workers=1, progress=False)
         relabel_prepared(prepared, tmp_path / "again", "face8")
 
 

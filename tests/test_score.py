@@ -205,12 +205,12 @@ def test_f1_score_script_from_another_folder_with_project4_defaults(tmp_path):
 
 
 def test_a_prepared_folder_is_scored_by_split(tmp_path):
-    from facecolab.datasets.prepare import prepare, split_files
+    from facecolab.datasets.prepare import PrepareOptions, prepare, split_files
     from facecolab.datasets.sample import write_sample
 
     raw = write_sample("helen", tmp_path / "raw", 10, 48, 0)
     prepared = tmp_path / "prepared"
-    prepare("helen", raw, prepared, size=(32, 32), workers=1, progress=False)
+    prepare("helen", raw, prepared, PrepareOptions(size=(32, 32)), workers=1, progress=False)
     (tmp_path / "pred").mkdir()
     _, labels = split_files(prepared, "val")
     for label in labels:  # perfect predictions, val split only

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,58 +138,77 @@ def key_problem(key: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class PrepareOptions:
+    """What decides the prepared files. ``dataset.json`` records them, and a rerun into the
+    folder with other values is refused (``prepare_record``; the seed and fractions only
+    regroup the same items and are not compared).
+
+    Attributes:
+        size: ``(height, width)`` of the prepared images and label maps.
+        aspect: how images are fitted to ``size`` (``resize.ASPECT_MODES``).
+        splits: the splits to prepare (default: every split of the layout that exists).
+        fractions: train/val/test fractions for layouts without an official split.
+        seed: the seed of those seeded splits.
+        format_options: extra keyword arguments of the reader's ``list_items`` (e.g.
+            celeba_face's ``img_prefix``, ``label_prefix``, ``train_file``, ``val_file``,
+            ``test_file``).
+        relabel: a ``labels.RELABEL_TABLES`` name: write the labels in that table's target
+            ids (e.g. ``"helen"`` on CelebAMask-HQ).
+    """
+
+    size: tuple[int, int] = (256, 256)
+    aspect: str = "stretch"
+    splits: tuple[str, ...] | None = None
+    fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
+    seed: int = 0
+    format_options: Mapping = field(default_factory=dict)
+    relabel: str | None = None
+
+
 def prepare(
-    name: str,
+    dataset: str | DatasetFormat,
     root,
     out,
-    size=(256, 256),
-    fractions=DEFAULT_FRACTIONS,
-    seed: int = 0,
+    options: PrepareOptions | None = None,
+    *,
     workers: int | None = None,
     strict: bool = False,
-    aspect: str = "stretch",
-    splits=None,
     progress: bool = True,
-    fmt: DatasetFormat | None = None,
-    format_options: dict | None = None,
-    relabel: str | None = None,
 ) -> PrepareSummary:
-    """Prepare dataset ``name`` from ``root`` into ``out``.
+    """Prepare raw dataset ``dataset`` from ``root`` into ``out``.
 
     Args:
-        size: ``(height, width)`` of the prepared images and label maps.
-        fractions: train/val/test fractions for layouts without an official split.
+        dataset: a registered dataset name, or a format to read with instead (e.g.
+            ``readers.face8.build_format(table)`` for another merge; its spec's name is
+            recorded).
+        options: what the prepared files hold (:class:`PrepareOptions`; default: its defaults).
         workers: processes (default: all cores).
         strict: stop at the first bad item (``ValueError`` naming it) instead of reporting.
-        splits: subset of the format's splits to prepare (default: all that exist).
         progress: show a progress bar.
-        fmt: a format to use instead of the registered one, e.g.
-            ``readers.face8.build_format(table)`` for another merge.
-        format_options: extra keyword arguments for ``fmt.list_items`` (e.g. celeba_face's
-            ``img_prefix``, ``label_prefix``, ``train_file``, ``val_file``, ``test_file``).
-        relabel: a ``labels.RELABEL_TABLES`` name: write the labels in that table's target
-            ids (e.g. ``"helen"`` on CelebAMask-HQ); recorded in ``dataset.json``, and a rerun
-            into the folder with another table is refused.
 
     Returns:
         A :class:`PrepareSummary`; ``dataset.json`` in ``out`` records the same.
     """
-    fmt = fmt or get_format(name)
+    options = options or PrepareOptions()
+    fmt = get_format(dataset) if isinstance(dataset, str) else dataset
+    name = fmt.spec.name
     relabel_record = None
-    if relabel is not None:
-        table = get_relabel(relabel)
+    if options.relabel is not None:
+        table = get_relabel(options.relabel)
         fmt = relabelled(fmt, table)
         relabel_record = table.to_dict()
     root, out = input_folder(root, "dataset root folder"), Path(out)
-    size = (int(size[0]), int(size[1]))
+    size, aspect = (int(options.size[0]), int(options.size[1])), options.aspect
     fit_geometry((1, 1), size, aspect)  # validates aspect before any work
+    format_options, splits = dict(options.format_options), options.splits
     wanted = tuple(splits) if splits else fmt.splits
     items_by_split: dict[str, list[Item]] = {}
     missing: list[str] = []
     for split in wanted:
         try:
             items_by_split[split] = fmt.list_items(
-                root, split, seed=seed, fractions=fractions, **(format_options or {})
+                root, split, seed=options.seed, fractions=options.fractions, **format_options
             )
         except TypeError as error:  # an option this reader does not take
             raise ValueError(f"{name}: bad format options {format_options}: {error}") from None
@@ -214,8 +234,8 @@ def prepare(
                 name, fmt, items_by_split, out, size, aspect, workers, strict, progress
             )
             record = wanted_settings | {
-                "seed": seed,
-                "fractions": list(fractions),
+                "seed": options.seed,
+                "fractions": list(options.fractions),
                 "counts": summary.counts,
                 "class_pixels": summary.class_pixels,
                 "bad_items": [{"key": k, "file": f, "reason": r} for k, f, r in summary.bad],
@@ -345,8 +365,9 @@ def split_files(prepared_dir, split: str) -> tuple[list[Path], list[Path]]:
 
 def relabel_prepared(prepared_dir, out, relabel: str) -> dict:
     """A copy of a prepared folder with its labels sent through relabel table ``relabel``,
-    without going back to the raw data (what ``prepare(..., relabel=relabel)`` writes at the
-    same size). Images are hard-linked when the file system allows, else copied.
+    without going back to the raw data (what ``prepare`` writes with
+    ``PrepareOptions(relabel=relabel)`` at the same size). Images are hard-linked when the
+    file system allows, else copied.
 
     Returns:
         The new ``dataset.json`` record.

@@ -11,7 +11,7 @@ from ..constants import MAX_SIDE
 from ..fsutil import describe
 from ..resize import ASPECT_MODES
 from .labels import RELABEL_TABLES
-from .prepare import PrepareSummary, prepare
+from .prepare import PrepareOptions, PrepareSummary, prepare
 from .readers import FORMATS
 from .readers.base import DEFAULT_FRACTIONS, check_fractions
 from .readers.face8 import format_from_json
@@ -125,28 +125,28 @@ def main(argv=None) -> int:
             write_sample(
                 args.dataset, args.root, count=args.sample, size=args.sample_size, seed=args.seed
             )
-        fmt = None
-        if args.merge_table:
-            fmt = format_from_json(args.merge_table)
-        options = {
+        dataset = format_from_json(args.merge_table) if args.merge_table else args.dataset
+        format_options = {
             k: v
             for k, v in (("img_prefix", args.img_prefix), ("label_prefix", args.label_prefix))
             if v
         }
-        summary = prepare(
-            args.dataset,
-            args.root,
-            args.out,
+        options = PrepareOptions(
             size=args.size,
+            aspect=args.aspect,
             fractions=args.split,
             seed=args.seed,
+            format_options=format_options,
+            relabel=args.relabel,
+        )
+        summary = prepare(
+            dataset,
+            args.root,
+            args.out,
+            options,
             workers=args.workers,
             strict=args.strict,
-            aspect=args.aspect,
             progress=not args.no_progress,
-            fmt=fmt,
-            format_options=options,
-            relabel=args.relabel,
         )
     except (OSError, ValueError) as error:
         print(f"error: {describe(error)}", file=sys.stderr)

@@ -21,22 +21,29 @@ def lfw_raw(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def lfw_prepared(lfw_raw, tmp_path_factory) -> Path:
     """``lfw_raw`` prepared at 32², read-only."""
-    from facecolab.datasets.prepare import prepare
+    from facecolab.datasets.prepare import PrepareOptions, prepare
 
     out = tmp_path_factory.mktemp("lfw_prepared") / "prepared"
-    prepare("lfw_parts", lfw_raw, out, size=(SIZE, SIZE), workers=1, progress=False)
+    prepare("lfw_parts", lfw_raw, out, PrepareOptions(size=(SIZE, SIZE)), workers=1, progress=False)
     return out
 
 
 @pytest.fixture(scope="session")
 def helen_prepared(tmp_path_factory) -> Path:
     """A 6-image Helen sample prepared at 32² (11 classes), read-only."""
-    from facecolab.datasets.prepare import prepare
+    from facecolab.datasets.prepare import PrepareOptions, prepare
     from facecolab.datasets.sample import write_sample
 
     root = tmp_path_factory.mktemp("helen")
     write_sample("helen", root / "raw", count=6, size=40)
-    prepare("helen", root / "raw", root / "prepared", size=(SIZE, SIZE), workers=1, progress=False)
+    prepare(
+        "helen",
+        root / "raw",
+        root / "prepared",
+        PrepareOptions(size=(SIZE, SIZE)),
+        workers=1,
+        progress=False,
+    )
     return root / "prepared"
 
 

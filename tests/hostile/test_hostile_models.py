@@ -160,15 +160,15 @@ def test_damaged_weights_file_is_one_line(capsys, tmp_path):
 def face_hair_prepared(tmp_path_factory):
     """A 3-class prepared set whose names differ from LFW's: face8 merged to
     (background, face, hair)."""
-    from facecolab.datasets.prepare import prepare
+    from facecolab.datasets.prepare import PrepareOptions, prepare
     from facecolab.datasets.readers.face8 import build_format
     from facecolab.datasets.sample import write_sample
 
     root = tmp_path_factory.mktemp("face3")
     write_sample("face8", root / "raw", count=4, size=40)
     fmt = build_format({1: 1, 6: 1, 10: 2}, ["background", "face", "hair"])
-    prepare("face8", root / "raw", root / "prepared", size=(SIZE, SIZE), workers=1, fmt=fmt,
-            progress=False)  # fmt: skip
+    options = PrepareOptions(size=(SIZE, SIZE))
+    prepare(fmt, root / "raw", root / "prepared", options, workers=1, progress=False)
     return root / "prepared"
 
 
