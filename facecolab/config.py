@@ -1,10 +1,13 @@
 """Training configs: one JSON per project in ``configs/``, validated against DEFAULTS.
 
-A config is a nested dict. Sections in ``FREE_FORM`` are passed through to their owner
-(``model.options`` to the builder, ``loss`` to ``losses.build_loss``, ``reference`` to the
-report); every other key must exist in ``DEFAULTS`` — an unknown key is an error naming it,
-so a typo never silently falls back to a default. Project 1's original
-``config_train_ADAM.json`` keys are translated by :func:`from_segnet_legacy`.
+A config file (and a run's ``config.json``, and ``key=value`` overrides) is a nested dict.
+Sections in ``FREE_FORM`` are passed through to their owner (``model.options`` to the builder,
+``loss`` to ``losses.build_loss``, ``reference`` to the report); every other key must exist in
+``DEFAULTS`` — an unknown key is an error naming it, so a typo never silently falls back to a
+default. Project 1's original ``config_train_ADAM.json`` keys are translated by
+:func:`from_segnet_legacy`. The schema is one frozen dataclass per section
+(:class:`TrainingConfig`): ``DEFAULTS`` is derived from it, and training reads a resolved
+config through it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import copy
 import inspect
 import json
 import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -25,50 +30,124 @@ from .losses import build_loss
 from .models import MODELS
 from .resize import ASPECT_MODES
 
-DEFAULTS: dict = {
-    "name": "run",
-    "description": "",
-    "data": {
-        "dataset": None,
-        "root": None,
-        "prepared": None,
-        "image_size": [256, 256],
-        "prepared_size": None,
-        "aspect": "stretch",
-        "relabel": None,
-        "train_split": "train",
-        "val_split": "val",
-        "test_split": "test",
-        "cache": True,
-        "one_hot": False,
-        "format_options": {},
-    },
-    "model": {"name": "unet", "options": {}},
-    "augment": {},
-    "loss": "ce",
-    "optimizer": {
-        "name": "adam",
-        "learning_rate": 1e-3,
-        "momentum": 0.0,
-        "nesterov": False,
-        "weight_decay": None,
-        "clipnorm": None,
-    },
-    "schedule": {"name": "constant", "warmup_epochs": 0, "min_learning_rate": 0.0},
-    "callbacks": {
-        "monitor": "val_loss",
-        "reduce_lr_on_plateau": None,
-        "early_stopping": None,
-        "tensorboard": False,
-        "time_limit_minutes": None,
-    },
-    "batch_size": 8,
-    "epochs": 10,
-    "steps_per_epoch": None,
-    "seed": 0,
-    "mixed_precision": "auto",
-    "reference": {},
-}
+
+@dataclass(frozen=True)
+class DataSettings:
+    """``data``: where the images come from and how they are read."""
+
+    dataset: str | None = None  # a datasets name (the raw layout)
+    root: str | None = None  # the raw dataset folder
+    prepared: str | None = None  # the prepared folder (made from root when missing)
+    image_size: tuple[int, int] = (256, 256)  # (height, width) the model trains at
+    prepared_size: tuple[int, int] | None = None  # (height, width) prepared; None: image_size
+    aspect: str = "stretch"  # resize.ASPECT_MODES
+    relabel: str | None = None  # a datasets.labels.RELABEL_TABLES name
+    train_split: str = "train"
+    val_split: str = "val"
+    test_split: str = "test"
+    cache: bool | str = True  # decoded samples in memory (True), in a file (its path), or not
+    one_hot: bool = False  # labels as one-hot (B, H, W, C) instead of ids (B, H, W)
+    format_options: dict = field(default_factory=dict)  # the reader's list_items options
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """``model``: a ``facecolab.models`` registry name and its builder's options."""
+
+    name: str = "unet"
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """``optimizer``: ``adam``, ``adamw`` or ``sgd`` and its settings."""
+
+    name: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.0  # sgd
+    nesterov: bool = False  # sgd
+    weight_decay: float | None = None  # adamw (None: 1e-4)
+    clipnorm: float | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """``schedule``: per-epoch learning rate: linear warm-up, then ``constant`` or ``cosine``
+    decay to ``min_learning_rate``."""
+
+    name: str = "constant"
+    warmup_epochs: int = 0
+    min_learning_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    """``callbacks``: the monitored value and the optional callbacks (their Keras options)."""
+
+    monitor: str = "val_loss"
+    reduce_lr_on_plateau: dict | None = None  # keras.callbacks.ReduceLROnPlateau options
+    early_stopping: dict | None = None  # keras.callbacks.EarlyStopping options
+    tensorboard: bool = False
+    time_limit_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The typed view of a resolved config: one small frozen dataclass per section.
+
+    The config's files, overrides and run records stay JSON dicts (:func:`load_config`,
+    :func:`resolve_config` validate them against :data:`DEFAULTS`, which these defaults
+    are); training code reads them through this view: ``settings.optimizer.learning_rate``.
+    """
+
+    name: str = "run"  # names the run folder (runs/<name>)
+    description: str = ""
+    data: DataSettings = field(default_factory=DataSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    augment: dict = field(default_factory=dict)  # augment.AugmentConfig fields
+    loss: str | dict = "ce"  # losses.build_loss spec
+    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    batch_size: int = 8
+    epochs: int = 10
+    steps_per_epoch: int | None = None
+    seed: int = 0
+    mixed_precision: bool | str = "auto"  # True, False or "auto" (mixed on a GPU)
+    reference: dict = field(default_factory=dict)  # a seed's reported numbers
+
+    @classmethod
+    def from_dict(cls, config: Mapping) -> TrainingConfig:
+        """The view of a resolved config (:func:`resolve_config`, a run's ``config.json``)."""
+        data = dict(config["data"])
+        for key in ("image_size", "prepared_size"):
+            data[key] = None if data[key] is None else tuple(data[key])
+        sections = {
+            "data": DataSettings(**data),
+            "model": ModelSettings(**config["model"]),
+            "optimizer": OptimizerSettings(**config["optimizer"]),
+            "schedule": ScheduleSettings(**config["schedule"]),
+            "callbacks": CallbackSettings(**config["callbacks"]),
+        }
+        return cls(**{**config, **sections})
+
+    @classmethod
+    def of(cls, config: Mapping | TrainingConfig) -> TrainingConfig:
+        """``config`` itself when it is the view already, else :meth:`from_dict` of it."""
+        return config if isinstance(config, cls) else cls.from_dict(config)
+
+    def to_dict(self) -> dict:
+        """The config as JSON reads it back (lists, not tuples)."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @property
+    def augment_config(self) -> AugmentConfig:
+        """The ``augment`` section as the augmentations read it."""
+        return AugmentConfig.from_dict(self.augment)
+
+
+# Every setting and its default: the config file format, derived from the dataclasses.
+DEFAULTS: dict = TrainingConfig().to_dict()
 FREE_FORM = {
     ("model", "options"),
     ("loss",),

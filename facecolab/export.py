@@ -29,7 +29,7 @@ from pathlib import Path
 
 import keras
 
-from .config import resolve_config
+from .config import TrainingConfig, resolve_config
 from .datasets.labels import label_set_name
 from .datasets.specs import get_spec
 from .fsutil import read_json
@@ -104,13 +104,13 @@ def builder_call(config: dict, source: str = "config") -> tuple[str, dict]:
     """
     if "builder" in config:
         return config["builder"], dict(config.get("kwargs", {}))
-    config = resolve_config(config, source=source)
-    data = config["data"]
+    settings = TrainingConfig.from_dict(resolve_config(config, source=source))
+    data, model = settings.data, settings.model
     # The architecture only: pretrained encoder weights would be replaced by the model's own.
-    options = {k: v for k, v in config["model"]["options"].items() if k != "encoder_weights"}
-    return config["model"]["name"], {
-        "input_shape": [*data["image_size"], 3],
-        "num_classes": get_spec(label_set_name(data["dataset"], data["relabel"])).num_classes,
+    options = {k: v for k, v in model.options.items() if k != "encoder_weights"}
+    return model.name, {
+        "input_shape": [*data.image_size, 3],
+        "num_classes": get_spec(label_set_name(data.dataset, data.relabel)).num_classes,
         **options,
     }
 

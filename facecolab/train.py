@@ -31,9 +31,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .augment import AugmentConfig
 from .compat import check_prepared_dataset
-from .config import resolve_config
+from .config import OptimizerSettings, ScheduleSettings, TrainingConfig, resolve_config
 from .datasets.prepare import PrepareOptions, dataset_spec, prepare, read_dataset_info
 from .divergence import NonFiniteGuard
 from .evaluate import evaluate_prepared
@@ -50,24 +49,26 @@ CHECKPOINT = "checkpoint"
 STRATEGIES = ("auto", "one", "mirrored", "tpu")
 
 
-def prepared_dir(config: dict) -> Path:
-    """The prepared folder of a config, preparing it from ``data.root`` when missing (at
-    ``data.prepared_size``, default the training ``image_size``: prepare once at full
-    resolution and batches are resized to ``image_size`` as they are read)."""
-    data = config["data"]
-    size = tuple(data["prepared_size"] or data["image_size"])
-    folder = Path(data["prepared"] or f"data/{data['dataset']}_{size[0]}x{size[1]}")
+def prepared_dir(config: dict | TrainingConfig) -> Path:
+    """The prepared folder of a config (a resolved dict or its typed view), preparing it from
+    ``data.root`` when missing (at ``data.prepared_size``, default the training
+    ``image_size``: prepare once at full resolution and batches are resized to
+    ``image_size`` as they are read)."""
+    settings = TrainingConfig.of(config)
+    data = settings.data
+    size = data.prepared_size or data.image_size
+    folder = Path(data.prepared or f"data/{data.dataset}_{size[0]}x{size[1]}")
     if not (folder / "dataset.json").exists():
-        if not data["root"]:
+        if not data.root:
             raise FileNotFoundError(f"{folder}: not prepared and data.root is not set")
         options = PrepareOptions(
             size=size,
-            aspect=data["aspect"],
-            seed=config["seed"],
-            format_options=data["format_options"],
-            relabel=data["relabel"],
+            aspect=data.aspect,
+            seed=settings.seed,
+            format_options=data.format_options,
+            relabel=data.relabel,
         )
-        prepare(data["dataset"], data["root"], folder, options)
+        prepare(data.dataset, data.root, folder, options)
     return folder
 
 
@@ -133,20 +134,20 @@ def precision_policy(setting):
         keras.config.set_dtype_policy(previous)
 
 
-def make_optimizer(settings: dict) -> keras.optimizers.Optimizer:
-    name = settings["name"].lower()
-    common = {"learning_rate": settings["learning_rate"]}
-    if settings.get("clipnorm"):
-        common["clipnorm"] = settings["clipnorm"]
+def make_optimizer(settings: OptimizerSettings) -> keras.optimizers.Optimizer:
+    name = settings.name.lower()
+    common = {"learning_rate": settings.learning_rate}
+    if settings.clipnorm:
+        common["clipnorm"] = settings.clipnorm
     if name == "adam":
         return keras.optimizers.Adam(**common)
     if name == "adamw":
-        return keras.optimizers.AdamW(weight_decay=settings.get("weight_decay") or 1e-4, **common)
+        return keras.optimizers.AdamW(weight_decay=settings.weight_decay or 1e-4, **common)
     if name == "sgd":
         return keras.optimizers.SGD(
-            momentum=settings["momentum"], nesterov=settings["nesterov"], **common
+            momentum=settings.momentum, nesterov=settings.nesterov, **common
         )
-    raise ValueError(f"optimizer.name must be adam, adamw or sgd; got {settings['name']!r}")
+    raise ValueError(f"optimizer.name must be adam, adamw or sgd; got {settings.name!r}")
 
 
 class ScheduleCallback(keras.callbacks.Callback):
@@ -156,22 +157,22 @@ class ScheduleCallback(keras.callbacks.Callback):
     the same variable.
     """
 
-    def __init__(self, schedule: dict, base_lr: float, epochs: int):
+    def __init__(self, schedule: ScheduleSettings, base_lr: float, epochs: int):
         super().__init__()
         self.schedule, self.base_lr, self.epochs = schedule, base_lr, epochs
 
     def learning_rate(self, epoch: int) -> float:
-        warmup = self.schedule.get("warmup_epochs", 0)
+        warmup = self.schedule.warmup_epochs
         if epoch < warmup:
             return self.base_lr * (epoch + 1) / (warmup + 1)
-        if self.schedule["name"] == "cosine":
-            floor = self.schedule.get("min_learning_rate", 0.0)
+        if self.schedule.name == "cosine":
+            floor = self.schedule.min_learning_rate
             progress = (epoch - warmup) / max(1, self.epochs - warmup)
             return floor + (self.base_lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
         return self.base_lr
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self.schedule["name"] != "constant" or self.schedule.get("warmup_epochs", 0):
+        if self.schedule.name != "constant" or self.schedule.warmup_epochs:
             self.model.optimizer.learning_rate.assign(self.learning_rate(epoch))
 
 
@@ -322,17 +323,21 @@ def resolve_monitor(model: keras.Model, monitor: str) -> str:
     return f"{monitor[: len(monitor) - len(metric)]}{model.output_names[0]}_{metric}"
 
 
-def build_training_model(config: dict, num_classes: int) -> keras.Model:
-    """Build and compile the config's model (call inside the strategy's scope)."""
-    size = tuple(config["data"]["image_size"])
+def build_training_model(config: dict | TrainingConfig, num_classes: int) -> keras.Model:
+    """Build and compile the config's model (call inside the strategy's scope); ``config`` is
+    a resolved dict or its typed view."""
+    settings = TrainingConfig.of(config)
     model = build_model(
-        config["model"]["name"], (*size, 3), num_classes, **config["model"]["options"]
+        settings.model.name,
+        (*settings.data.image_size, 3),
+        num_classes,
+        **settings.model.options,
     )
-    loss = build_loss(config["loss"])
+    loss = build_loss(settings.loss)
     outputs = len(model.outputs)
     metrics = [PixelAccuracyMetric(num_classes), MeanIoUMetric(num_classes)]
     model.compile(
-        optimizer=make_optimizer(config["optimizer"]),
+        optimizer=make_optimizer(settings.optimizer),
         # Deep supervision: every output gets the loss, the first (full size) the metrics.
         loss=[loss] * outputs if outputs > 1 else loss,
         metrics=[metrics] + [[]] * (outputs - 1) if outputs > 1 else metrics,
@@ -342,94 +347,93 @@ def build_training_model(config: dict, num_classes: int) -> keras.Model:
     return model
 
 
-def make_callbacks(config: dict, run_dir: Path, model: keras.Model, state: dict | None):
+def make_callbacks(settings: TrainingConfig, run_dir: Path, model: keras.Model, state: dict | None):
     """The non-finite guard, then schedule, CSV log, the config's plateau/early-stopping
     callbacks, TensorBoard and the resumable checkpoint (last, so it sees every other
     callback's end-of-epoch state)."""
-    settings = config["callbacks"]
-    monitor = resolve_monitor(model, settings["monitor"])
+    chosen = settings.callbacks
+    monitor = resolve_monitor(model, chosen.monitor)
     kinds = {
         "reduce_lr_on_plateau": keras.callbacks.ReduceLROnPlateau,
         "early_stopping": keras.callbacks.EarlyStopping,
     }
     stateful = {
-        name: kind(monitor=monitor, **settings[name])
+        name: kind(monitor=monitor, **getattr(chosen, name))
         for name, kind in kinds.items()
-        if settings[name] is not None
+        if getattr(chosen, name) is not None
     }
     schedule = ScheduleCallback(
-        config["schedule"], config["optimizer"]["learning_rate"], config["epochs"]
+        settings.schedule, settings.optimizer.learning_rate, settings.epochs
     )
     callbacks = [
         schedule,
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=bool(state)),
         *stateful.values(),
     ]
-    if settings["tensorboard"] and importlib.util.find_spec("tensorboard") is None:
+    if chosen.tensorboard and importlib.util.find_spec("tensorboard") is None:
         # Keras' callback would fail at the first epoch's end; say so before training.
         print("note: callbacks.tensorboard is on but the tensorboard package is not installed; "
               "no TensorBoard logs (pip install tensorboard)")  # fmt: skip
-    elif settings["tensorboard"]:
+    elif chosen.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-    if settings["time_limit_minutes"]:
-        callbacks.append(TimeLimit(settings["time_limit_minutes"]))
+    if chosen.time_limit_minutes:
+        callbacks.append(TimeLimit(chosen.time_limit_minutes))
     callbacks.append(ResumableCheckpoint(run_dir, monitor, stateful, state))
     # First, so a non-finite epoch stops before any other callback records it.
     return [NonFiniteGuard(run_dir, others=callbacks), *callbacks]
 
 
-def make_training_data(config: dict, folder: Path, batch_size: int, outputs: int, epoch: int):
+def make_training_data(
+    settings: TrainingConfig, folder: Path, batch_size: int, outputs: int, epoch: int
+):
     """``(train, val)`` batches of a prepared folder: tf.data on TensorFlow
     (:func:`facecolab.pipeline.make_dataset`), :class:`facecolab.loader.PreparedBatches`
     elsewhere. With ``outputs > 1`` (deep supervision) every output takes the same labels."""
-    data = config["data"]
-    common = {
-        "batch_size": batch_size,
-        "image_size": data["image_size"],
-        "one_hot": data["one_hot"],
-    }
-    augment_config = AugmentConfig.from_dict(config["augment"])
+    data = settings.data
+    common = {"batch_size": batch_size, "image_size": data.image_size, "one_hot": data.one_hot}
+    augment_config = settings.augment_config
     if keras.backend.backend() != "tensorflow":
         workers = max(1, min(8, os.cpu_count() or 1))
         train_data = PreparedBatches(
             folder,
-            data["train_split"],
+            data.train_split,
             augment_config=augment_config,
-            seed=config["seed"],
+            seed=settings.seed,
             outputs=outputs,
             epoch=epoch,
             workers=workers,
             drop_remainder=True,  # one batch shape: no second compilation of the train step
             **common,
         )
-        val_data = PreparedBatches(folder, data["val_split"], outputs=outputs, **common)
+        val_data = PreparedBatches(folder, data.val_split, outputs=outputs, **common)
         return train_data, val_data
     from .pipeline import make_dataset
 
     train_data = make_dataset(
         folder,
-        data["train_split"],
+        data.train_split,
         augment_config=augment_config,
-        seed=config["seed"],
-        cache=data["cache"],
-        drop_remainder=batch_size > config["batch_size"],  # replicas need equal batches
+        seed=settings.seed,
+        cache=data.cache,
+        drop_remainder=batch_size > settings.batch_size,  # replicas need equal batches
         **common,
     )
-    val_data = make_dataset(folder, data["val_split"], cache=data["cache"], **common)
+    val_data = make_dataset(folder, data.val_split, cache=data.cache, **common)
     if outputs > 1:
         train_data = train_data.map(lambda x, y: (x, (y,) * outputs))
         val_data = val_data.map(lambda x, y: (x, (y,) * outputs))
     return train_data, val_data
 
 
-def _finish(run_dir: Path, model: keras.Model, config: dict, folder: Path, spec) -> dict:
+def _finish(run_dir: Path, model: keras.Model, settings: TrainingConfig, folder: Path) -> dict:
     """Save the final model; evaluate the best one on the val split; write the curves."""
     save_model_atomic(model, run_dir / "model_final.keras")
     best_path = run_dir / "model_best.keras"
     best = load_model_any(best_path) if best_path.exists() else model
-    metrics = evaluate_prepared(best, folder, config["data"]["val_split"], config["batch_size"])
-    metrics["split"] = config["data"]["val_split"]
-    metrics["reference"] = config["reference"]
+    split = settings.data.val_split
+    metrics = evaluate_prepared(best, folder, split, settings.batch_size)
+    metrics["split"] = split
+    metrics["reference"] = settings.reference
     atomic_write_bytes(run_dir / "metrics.json", json.dumps(metrics, indent=2).encode())
     plot_history(run_dir / "history.csv", run_dir / "curves.png")
     return metrics
@@ -490,47 +494,47 @@ def train(
         config = resolve_config(json.loads(saved.read_text()), source=str(saved))
     else:
         config = resolve_config(config)
-    subfolders = (
-        (CHECKPOINT, "tensorboard") if config["callbacks"]["tensorboard"] else (CHECKPOINT,)
-    )
+    settings = TrainingConfig.from_dict(config)
+    subfolders = (CHECKPOINT, "tensorboard") if settings.callbacks.tensorboard else (CHECKPOINT,)
     with output_folder(run_dir, subfolders):
-        return _train(config, run_dir, resume, strategy, verbose)
+        return _train(settings, run_dir, resume, strategy, verbose)
 
 
-def _train(config: dict, run_dir: Path, resume: bool, strategy: str, verbose) -> dict:
+def _train(settings: TrainingConfig, run_dir: Path, resume: bool, strategy: str, verbose) -> dict:
     """The steps of :func:`train`, inside its checked and locked run folder."""
     state = read_state(run_dir)
     if state and not resume:
         raise FileExistsError(f"{run_dir} already holds a run: use --resume or a new folder")
-    keras.utils.set_random_seed(config["seed"])
+    keras.utils.set_random_seed(settings.seed)
     distribution = select_strategy(strategy)
     replicas = distribution.num_replicas_in_sync if distribution else 1
-    folder = prepared_dir(config)
-    check_prepared_dataset(config["data"]["dataset"], folder, read_dataset_info(folder))
-    spec = dataset_spec(folder)
+    folder = prepared_dir(settings)
+    check_prepared_dataset(settings.data.dataset, folder, read_dataset_info(folder))
+    num_classes = dataset_spec(folder).num_classes
 
-    with precision_policy(config["mixed_precision"]):
+    with precision_policy(settings.mixed_precision):
         with distribution.scope() if distribution else contextlib.nullcontext():
-            model = build_training_model(config, spec.num_classes)
+            model = build_training_model(settings, num_classes)
             if state:
                 restore_checkpoint(model, run_dir / CHECKPOINT, state)
         if not resume:  # once data and model are known to fit: a refused run leaves no record
-            atomic_write_bytes(run_dir / "config.json", json.dumps(config, indent=2).encode())
+            record = json.dumps(settings.to_dict(), indent=2).encode()
+            atomic_write_bytes(run_dir / "config.json", record)
         initial_epoch = state["epoch"] if state else 0
         train_data, val_data = make_training_data(
-            config, folder, config["batch_size"] * replicas, len(model.outputs), initial_epoch
+            settings, folder, settings.batch_size * replicas, len(model.outputs), initial_epoch
         )
         if state:
             _truncate_history(run_dir / "history.csv", state["epoch"])
         stopped_early = bool(state and (state.get("early_stopping") or {}).get("stopped_epoch"))
-        if initial_epoch < config["epochs"] and not stopped_early:
+        if initial_epoch < settings.epochs and not stopped_early:
             model.fit(
                 train_data,
                 validation_data=val_data,
-                epochs=config["epochs"],
+                epochs=settings.epochs,
                 initial_epoch=initial_epoch,
-                steps_per_epoch=config["steps_per_epoch"],
-                callbacks=make_callbacks(config, run_dir, model, state),
+                steps_per_epoch=settings.steps_per_epoch,
+                callbacks=make_callbacks(settings, run_dir, model, state),
                 verbose=verbose,
             )
-        return _finish(run_dir, model, config, folder, spec)
+        return _finish(run_dir, model, settings, folder)

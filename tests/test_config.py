@@ -10,7 +10,10 @@ import pytest
 
 from facecolab.augment import AugmentConfig
 from facecolab.config import (
+    CHOICES,
     DEFAULTS,
+    TYPES,
+    TrainingConfig,
     config_file,
     load_config,
     parse_override,
@@ -61,6 +64,21 @@ def test_configs_folder_holds_every_project():
         "lfw_parts",
     ):
         assert expected in names
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_typed_view_holds_the_whole_config(path):
+    """TrainingConfig is the schema: DEFAULTS is derived from it, every validated setting is
+    one of its fields, and a resolved config round-trips through it unchanged."""
+    config = load_config(path)
+    settings = TrainingConfig.from_dict(config)
+    assert settings.to_dict() == config
+    assert settings.data.image_size == tuple(config["data"]["image_size"])
+    assert settings.optimizer.learning_rate == config["optimizer"]["learning_rate"]
+    for setting in (*TYPES, *CHOICES):
+        section = settings
+        for key in setting:
+            section = getattr(section, key)  # AttributeError: a rule for no field
 
 
 def test_shipped_configs_are_package_data_found_by_name(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from facecolab.config import resolve_config  # noqa: E402
+from facecolab.config import ScheduleSettings, resolve_config  # noqa: E402
 from facecolab.train import ScheduleCallback, select_strategy, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -269,7 +269,7 @@ def test_select_strategy():
     ],
 )
 def test_schedule_learning_rates(schedule, expected):
-    callback = ScheduleCallback(schedule, base_lr=0.1, epochs=5)
+    callback = ScheduleCallback(ScheduleSettings(**schedule), base_lr=0.1, epochs=5)
     rates = [callback.learning_rate(epoch) for epoch in range(5)]
     assert rates == pytest.approx(expected, rel=1e-9)
     if schedule["name"] == "cosine":
