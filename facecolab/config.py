@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import keras
+
 from .augment import AugmentConfig
 from .constants import MAX_SIDE
 from .datasets.readers import get_format
@@ -498,8 +500,6 @@ def _check_options(section: str, function, options: dict, taken=(), any_name=Non
 
 
 def _check_owned_sections(config: dict) -> None:
-    import keras
-
     data, model = config["data"], config["model"]
     fmt = get_format(data["dataset"], data["relabel"])  # the table must read these ids
     _check_options(

@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from .export import export_for_inference
@@ -45,8 +46,6 @@ EXPORT_FORMATS = {"keras": ".keras", "tflite": ".tflite", "saved_model": ""}
 def batch_one(model):
     """``model``'s main output as a new ``keras.Model`` with a static batch of 1 (shares
     the weights)."""
-    import keras
-
     single = main_output(model)
     inputs = keras.Input(single.input_shape[1:], batch_size=1, name="image")
     return keras.Model(inputs, single(inputs), name=single.name)

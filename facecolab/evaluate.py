@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from .compat import check_model_classes
@@ -142,8 +143,6 @@ def evaluate_prepared(
 
     The model must predict the folder's classes (``compat.check_model_classes``; with
     ``model_names``, the model's own class names, the names too) before anything runs."""
-    import keras
-
     spec = dataset_spec(prepared_dir)
     check_model_classes(model, spec.class_names, f"{prepared_dir} ({spec.name})", model_names)
     options = {"batch_size": batch_size, "image_size": as_runner(model).input_size}

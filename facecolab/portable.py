@@ -33,6 +33,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from .models import build_model, main_output
@@ -146,8 +147,6 @@ def _build(path: Path, builder: str, kwargs: dict, remedy: str):
 
 
 def _set_weights(path: Path, model, header: dict, arrays: list[np.ndarray], remedy: str):
-    import keras
-
     problem = weight_mismatch(model.weights, header["names"], [a.shape for a in arrays])
     if problem is not None:
         raise ValueError(
@@ -178,8 +177,6 @@ def save_portable(model, path, builder: str, kwargs: dict, dtype: str = "float32
     Returns:
         ``path``.
     """
-    import keras
-
     path = Path(path)
     if not is_portable(path):
         raise ValueError(f"{path}: portable weights files end with {SUFFIX}")
@@ -293,8 +290,6 @@ def verify_portable(path, atol: float = CHECK_ATOL):
     Raises:
         ValueError: the predictions differ by more than ``atol``.
     """
-    import keras
-
     model, header = _load(path)
     difference = check_difference(header["check"], model_check(model))
     if not difference <= atol:
