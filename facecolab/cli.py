@@ -283,7 +283,16 @@ def _add_predict(sub) -> None:
         "colour overlays in overlays/.",
     )
     _add_model_arguments(parser, "training config of a weights-only model")
-    parser.add_argument("--input", required=True, help="an image or a folder of images")
+    parser.add_argument(
+        "--input",
+        required=True,
+        help="an image, a folder of images, or a prepared folder with --split",
+    )
+    parser.add_argument(
+        "--split",
+        help="with a prepared --input folder (data_prep/load_data.py output): predict that "
+        "split's images only",
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--overlay", action="store_true", help="also write colour overlays")
     parser.add_argument(
@@ -298,13 +307,13 @@ def _add_predict(sub) -> None:
 
 
 def _run_predict(args) -> int:
-    from .predict import list_images, predict_files
+    from .predict import input_images, predict_files
 
     runner = _inference_runner(args)
     if args.dataset:
         _check_dataset_option(runner, args.dataset)
     palette = _palette(args.dataset or runner.dataset) if args.overlay else None
-    paths = list_images(args.input)
+    paths = input_images(args.input, args.split)
     with output_folder(args.out, ("overlays",) if args.overlay else ()):
         written = predict_files(
             runner,
@@ -342,7 +351,16 @@ def _add_uncertainty(sub) -> None:
         "always-on dropout (e.g. bayesian=True / mc_dropout=True).",
     )
     _add_model_arguments(parser, "training config of a weights-only model")
-    parser.add_argument("--input", required=True, help="an image or a folder of images")
+    parser.add_argument(
+        "--input",
+        required=True,
+        help="an image, a folder of images, or a prepared folder with --split",
+    )
+    parser.add_argument(
+        "--split",
+        help="with a prepared --input folder (data_prep/load_data.py output): predict that "
+        "split's images only",
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
         "--samples",

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .datasets.prepare import split_files
 from .datasets.readers.base import read_image
 from .runner import as_runner, model_input_size, model_inputs, restore_probabilities
 
@@ -51,6 +52,22 @@ def list_images(path) -> list[Path]:
     if not files:
         raise FileNotFoundError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return files
+
+
+def input_images(path, split: str | None = None) -> list[Path]:
+    """The images to predict: those of a prepared folder's split ``split`` (a folder with
+    ``dataset.json``), else :func:`list_images` of ``path``.
+
+    Raises:
+        ValueError: a prepared folder without ``split``, or ``split`` for another input.
+    """
+    if Path(path, "dataset.json").is_file():
+        if split is None:
+            raise ValueError(f"{path}: a prepared folder; say which split to predict (--split)")
+        return split_files(path, split)[0]
+    if split is not None:
+        raise ValueError(f"{path}: --split needs a prepared folder (with dataset.json)")
+    return list_images(path)
 
 
 def _check_unique_stems(paths: Sequence[Path]) -> None:

@@ -240,3 +240,15 @@ def test_write_evaluation_files(tmp_path):
     assert record["confusion_matrix"] == SUMMARY["confusion_matrix"]
     with Image.open(written["confusion_matrix"]) as figure:
         assert figure.size[0] > 100
+
+
+def test_a_prepared_folder_gives_its_split_images(celebamask_prepared, tmp_path):
+    from facecolab.datasets.prepare import split_files
+    from facecolab.predict import input_images
+
+    assert input_images(celebamask_prepared, "val") == split_files(celebamask_prepared, "val")[0]
+    with pytest.raises(ValueError, match="say which split"):
+        input_images(celebamask_prepared)
+    (tmp_path / "a.png").touch()
+    with pytest.raises(ValueError, match="--split needs a prepared folder"):
+        input_images(tmp_path, "val")
