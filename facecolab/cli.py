@@ -449,6 +449,15 @@ def _add_export(sub) -> None:
         metavar="DIR",
         help="images on which to measure the TFLite export's mIoU against Keras (default: --calib)",
     )
+    parser.add_argument(
+        "--split",
+        help="when --compare is a prepared folder: the split whose images to compare on",
+    )
+    parser.add_argument(
+        "--calib-split",
+        help="when --calib is a prepared folder: the split to calibrate on (e.g. train, so "
+        "the compared split stays unseen)",
+    )
     _add_aspect(parser, "calibration and comparison images")
     _add_threads(parser)
     parser.set_defaults(handler=_run_export)
@@ -492,12 +501,14 @@ def _run_export(args) -> int:
         args.calib,
         _aspect(args, opened),
         args.calib_count,
+        args.calib_split,
     )
     size = sum(p.stat().st_size for p in [path, *path.rglob("*")] if p.is_file())
     print(f"wrote {path} ({size / 1e6:.2f} MB)")
     compare = args.compare or args.calib
+    compare_split = args.split if args.compare else args.split or args.calib_split
     if compare and path.suffix == ".tflite":
-        images = read_images(compare, args.calib_count)
+        images = read_images(compare, args.calib_count, compare_split)
         scores = agreement(
             keras_runner(opened.model),
             load_runner(path, args.threads),
