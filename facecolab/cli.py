@@ -308,7 +308,16 @@ def _add_predict(sub) -> None:
         "colour overlays in overlays/.",
     )
     _add_model_arguments(parser, "training config of a weights-only model")
-    parser.add_argument("--input", required=True, help="an image or a folder of images")
+    parser.add_argument(
+        "--input",
+        required=True,
+        help="an image, a folder of images, or a prepared folder with --split",
+    )
+    parser.add_argument(
+        "--split",
+        help="with a prepared --input folder (data_prep/load_data.py output): predict that "
+        "split's images only",
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--overlay", action="store_true", help="also write colour overlays")
     parser.add_argument(
@@ -323,14 +332,13 @@ def _add_predict(sub) -> None:
 
 
 def _run_predict(args) -> int:
-    from .imageio import list_images
-    from .predict import predict_files
+    from .predict import input_images, predict_files
 
     runner = _inference_runner(args)
     if args.dataset:
         _check_dataset_option(runner, args.dataset)
     palette = _palette(args.dataset or runner.dataset) if args.overlay else None
-    paths = list_images(args.input)
+    paths = input_images(args.input, args.split)
     with output_folder(args.out, ("overlays",) if args.overlay else ()):
         written = predict_files(
             runner,
@@ -368,7 +376,16 @@ def _add_uncertainty(sub) -> None:
         "always-on dropout (e.g. bayesian=True / mc_dropout=True).",
     )
     _add_model_arguments(parser, "training config of a weights-only model")
-    parser.add_argument("--input", required=True, help="an image or a folder of images")
+    parser.add_argument(
+        "--input",
+        required=True,
+        help="an image, a folder of images, or a prepared folder with --split",
+    )
+    parser.add_argument(
+        "--split",
+        help="with a prepared --input folder (data_prep/load_data.py output): predict that "
+        "split's images only",
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
         "--samples",
@@ -457,6 +474,15 @@ def _add_export(sub) -> None:
         metavar="DIR",
         help="images on which to measure the TFLite export's mIoU against Keras (default: --calib)",
     )
+    parser.add_argument(
+        "--split",
+        help="when --compare is a prepared folder: the split whose images to compare on",
+    )
+    parser.add_argument(
+        "--calib-split",
+        help="when --calib is a prepared folder: the split to calibrate on (e.g. train, so "
+        "the compared split stays unseen)",
+    )
     _add_aspect(parser, "calibration and comparison images")
     add_threads_option(parser)
     parser.set_defaults(handler=_run_export)
@@ -500,12 +526,14 @@ def _run_export(args) -> int:
         args.calib,
         _aspect(args, opened),
         args.calib_count,
+        args.calib_split,
     )
     size = sum(p.stat().st_size for p in [path, *path.rglob("*")] if p.is_file())
     print(f"wrote {path} ({size / 1e6:.2f} MB)")
     compare = args.compare or args.calib
+    compare_split = args.split if args.compare else args.split or args.calib_split
     if compare and path.suffix == ".tflite":
-        images = read_images(compare, args.calib_count)
+        images = read_images(compare, args.calib_count, compare_split)
         scores = agreement(
             keras_runner(opened.model),
             load_runner(path, args.threads),

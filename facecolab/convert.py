@@ -32,9 +32,10 @@ import numpy as np
 
 from .export import export_for_inference
 from .fsutil import atomic_write_bytes
-from .imageio import list_images, read_image
+from .imageio import read_image
 from .metrics import confusion_matrix, mean_iou, pixel_accuracy
-from .models import main_output
+from .models import has_mc_dropout, main_output, without_mc_dropout
+from .predict import input_images
 from .runner import TFLITE_SUFFIX, as_runner, model_input_size, model_inputs
 
 QUANTIZE_MODES = ("none", "float16", "dynamic", "int8")
@@ -45,8 +46,8 @@ EXPORT_FORMATS = {"keras": ".keras", "tflite": ".tflite", "saved_model": ""}
 
 def batch_one(model):
     """``model``'s main output as a new ``keras.Model`` with a static batch of 1 (shares
-    the weights)."""
-    single = main_output(model)
+    the weights), Monte-Carlo dropout off (an export predicts deterministically)."""
+    single = main_output(without_mc_dropout(model) if has_mc_dropout(model) else model)
     inputs = keras.Input(single.input_shape[1:], batch_size=1, name="image")
     return keras.Model(inputs, single(inputs), name=single.name)
 
@@ -105,9 +106,10 @@ def _reason(error: Exception) -> str:
     return text.splitlines()[0] if text else repr(error)
 
 
-def read_images(folder, limit: int | None = None) -> list[np.ndarray]:
-    """The first ``limit`` images of ``folder`` (sorted) as ``uint8 (H, W, 3)``."""
-    return [read_image(path) for path in itertools.islice(list_images(folder), limit)]
+def read_images(folder, limit: int | None = None, split: str | None = None) -> list[np.ndarray]:
+    """The first ``limit`` images of ``folder`` (sorted; a prepared folder's split ``split``)
+    as ``uint8 (H, W, 3)``."""
+    return [read_image(path) for path in itertools.islice(input_images(folder, split), limit)]
 
 
 def export_tflite(
@@ -117,15 +119,17 @@ def export_tflite(
     calib_dir=None,
     aspect: str = "stretch",
     calib_count: int = CALIBRATION_IMAGES,
+    calib_split: str | None = None,
 ) -> Path:
     """Write ``model`` (a ``keras.Model``) as a ``.tflite`` file (:func:`to_tflite`);
-    ``int8`` calibrates on the first ``calib_count`` images of ``calib_dir``."""
+    ``int8`` calibrates on the first ``calib_count`` images of ``calib_dir`` (of its split
+    ``calib_split`` when it is a prepared folder)."""
     destination = Path(destination)
     if destination.suffix != TFLITE_SUFFIX:
         raise ValueError(f"{destination}: TFLite exports are {TFLITE_SUFFIX} files")
     calibration = []
     if quantize == "int8" and calib_dir is not None:
-        images = read_images(calib_dir, calib_count)
+        images = read_images(calib_dir, calib_count, calib_split)
         calibration = calibration_inputs(images, model_input_size(model), aspect)
     flatbuffer = to_tflite(model, quantize, calibration)
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +173,7 @@ def export_model(
     calib_dir=None,
     aspect: str = "stretch",
     calib_count: int = CALIBRATION_IMAGES,
+    calib_split: str | None = None,
 ) -> Path:
     """Write ``model`` (a ``keras.Model``) in format ``fmt`` (default: from ``destination``'s
     suffix, :func:`export_format`): ``keras`` (``facecolab.export.export_for_inference``),
@@ -181,7 +186,7 @@ def export_model(
         return export_for_inference(model, destination)
     if fmt == "saved_model":
         return export_saved_model(model, destination)
-    return export_tflite(model, destination, quantize, calib_dir, aspect, calib_count)
+    return export_tflite(model, destination, quantize, calib_dir, aspect, calib_count, calib_split)
 
 
 def agreement(reference, candidate, images: Iterable[np.ndarray], aspect: str = "stretch") -> dict:

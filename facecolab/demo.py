@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .apps.photo import parse_photo
+from .apps.photo import framing_of, parse_photo
+from .apps.recolour import part_class_ids, recolour
 from .datasets.specs import get_spec
-from .export import load_pretrained
+from .export import load_pretrained, open_model
 from .metrics import format_table
 from .sample_mode import project_config
 from .train import train
@@ -69,15 +70,42 @@ def parse_astronaut(out_dir: Path, weights_name: str = "lfw_parts_unet") -> Path
     return path
 
 
+def parse_and_recolour_astronaut(
+    out_dir: Path, weights_name: str = "p2_unet_celebamask_mini"
+) -> dict[str, Path]:
+    """Parse the astronaut with the 19-class CelebAMask-HQ model (framed as its training
+    faces), then recolour her hair and lips; returns the written PNGs by name."""
+    from skimage import data
+
+    opened = open_model(weights_name)
+    spec = get_spec(opened.dataset)
+    photo = data.astronaut()
+    label, _ = parse_photo(opened.model, photo, *framing_of(opened.run_config))
+    recoloured = recolour(photo, label, part_class_ids(spec.class_names, "hair"), "#7a3cff")
+    recoloured = recolour(recoloured, label, part_class_ids(spec.class_names, "lips"), "#d0103a")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {
+        "parsing": out_dir / "astronaut_parsing_19.png",
+        "recoloured": out_dir / "astronaut_recoloured.png",
+    }
+    Image.fromarray(overlay(photo, label, spec.palette(), 0.5)).save(written["parsing"])
+    Image.fromarray(recoloured).save(written["recoloured"])
+    present = [spec.class_names[i] for i in np.unique(label) if i]
+    print(f"astronaut, 19 classes: found {', '.join(present)}; hair and lips recoloured")
+    return written
+
+
 def run_demo(out_dir="outputs/demo", epochs: int = 8) -> dict:
     """Both steps; writes ``summary.json`` in ``out_dir``."""
     out_dir = Path(out_dir)
     metrics = train_on_sample(out_dir, epochs=epochs)
     print(format_table(metrics))
     overlay_path = parse_astronaut(out_dir)
+    parsed = parse_and_recolour_astronaut(out_dir)
     summary = {
         "sample_training": {k: metrics[k] for k in ("pixel_accuracy", "mean_iou")},
         "astronaut_overlay": str(overlay_path),
+        **{f"astronaut_{name}": str(path) for name, path in parsed.items()},
         "run_dir": str(out_dir / "run"),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))

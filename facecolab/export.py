@@ -301,7 +301,9 @@ def open_model(name_or_path, config=None, weights_dir=None) -> OpenedModel:
         )
     entry = manifest[str(name_or_path)]
     path = pretrained_path(str(name_or_path), weights_dir)
-    return OpenedModel(load_model_any(path, config=config), path, training, entry.get("dataset"))
+    # An entry may carry its training config (data, relabelling, reference figures).
+    run_config = training or entry.get("config")
+    return OpenedModel(load_model_any(path, config=config), path, run_config, entry.get("dataset"))
 
 
 def load_pretrained(name: str, weights_dir=None, download: bool = True):

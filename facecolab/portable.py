@@ -25,10 +25,9 @@ message names the file and what to do.
 
 from __future__ import annotations
 
+import io
 import json
 import math
-import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -36,6 +35,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from .fsutil import atomic_write_bytes
 from .models import build_model, main_output
 from .models.mc_dropout import has_mc_dropout, without_mc_dropout
 
@@ -199,18 +199,13 @@ def save_portable(model, path, builder: str, kwargs: dict, dtype: str = "float32
     rebuilt = _build(path, builder, kwargs, remedy)
     _set_weights(path, rebuilt, header, arrays, remedy)
     header["check"] = model_check(rebuilt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(
-                handle,
-                header=np.array(json.dumps(header)),
-                **{f"w{index:04d}": array for index, array in enumerate(arrays)},
-            )
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        header=np.array(json.dumps(header)),
+        **{f"w{index:04d}": array for index, array in enumerate(arrays)},
+    )
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .imageio import read_image, save_label_map
+from .datasets.prepare import split_files
+from .imageio import list_images, read_image, save_label_map
 from .models.mc_dropout import require_mc_dropout
 from .runner import as_runner, model_input_size, model_inputs, restore_probabilities
 from .uncertainty import predict_mc
@@ -40,6 +41,22 @@ def predict_labels(
     :func:`predict_probabilities`)."""
     for probs in predict_probabilities(model, images, aspect, batch_size):
         yield probs.argmax(-1).astype(np.uint8)
+
+
+def input_images(path, split: str | None = None) -> list[Path]:
+    """The images to predict: those of a prepared folder's split ``split`` (a folder with
+    ``dataset.json``), else ``imageio.list_images`` of ``path``.
+
+    Raises:
+        ValueError: a prepared folder without ``split``, or ``split`` for another input.
+    """
+    if Path(path, "dataset.json").is_file():
+        if split is None:
+            raise ValueError(f"{path}: a prepared folder; say which split to predict (--split)")
+        return split_files(path, split)[0]
+    if split is not None:
+        raise ValueError(f"{path}: --split needs a prepared folder (with dataset.json)")
+    return list_images(path)
 
 
 def _check_unique_names(paths: Sequence[Path], names: Sequence[str]) -> None:

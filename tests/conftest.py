@@ -26,15 +26,23 @@ from facecolab.datasets.prepare import PrepareOptions, prepare  # noqa: E402
 from facecolab.datasets.sample import write_sample  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-LFW_PARTS = REPO.parent / "shared" / "data" / "lfw_parts"
+SHARED_DATA = REPO.parent / "shared" / "data"
+LFW_PARTS = SHARED_DATA / "lfw_parts"
+
+
+def real_data(name: str, marker: str) -> Path:
+    """``../shared/data/<name>`` (research data beside the checkout, never in the repo);
+    the test skips when ``marker`` is not in it."""
+    root = SHARED_DATA / name
+    if not (root / marker).exists():
+        pytest.skip(f"{name} not found at {root} (research data, not in the repo)")
+    return root
 
 
 @pytest.fixture(scope="session")
 def lfw_parts_root() -> Path:
     """The real LFW Part Labels folder beside the checkout; tests skip when it is absent."""
-    if not (LFW_PARTS / "parts_train.txt").exists():
-        pytest.skip(f"LFW Part Labels not found at {LFW_PARTS} (research data, not in the repo)")
-    return LFW_PARTS
+    return real_data("lfw_parts", "parts_train.txt")
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +60,15 @@ def celebamask_prepared(tmp_path_factory) -> Path:
         progress=False,
     )
     return root / "prepared"
+
+
+@pytest.fixture(scope="session")
+def celebamask_mini_root() -> Path:
+    """The 800 real CelebAMask-HQ faces beside the checkout."""
+    return real_data("celebamask_mini", "CelebA-HQ-img")
+
+
+@pytest.fixture(scope="session")
+def portrait_shen_root() -> Path:
+    """The 1290 real Shen et al. portraits beside the checkout."""
+    return real_data("portrait_shen", "eg1800_train.txt")

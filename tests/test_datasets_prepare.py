@@ -318,3 +318,14 @@ def test_load_data_script_usage_errors(tmp_path):
         "--dataset", "helen", "--root", ".", "--out", "o", "--split", "0.5,0.5", cwd=tmp_path
     )
     assert result.returncode == 2 and "summing to 1" in result.stderr
+
+
+def test_a_rerun_names_the_same_root_relatively_or_absolutely(raw, tmp_path, monkeypatch):
+    root = raw("helen")
+    monkeypatch.chdir(root.parent)
+    _prepare("helen", Path(root.name), tmp_path / "out")
+    info = json.loads((tmp_path / "out" / "dataset.json").read_text())
+    info["root"] = root.name  # as an earlier version recorded it: as given, relative
+    (tmp_path / "out" / "dataset.json").write_text(json.dumps(info))
+    summary = _prepare("helen", root.resolve(), tmp_path / "out")
+    assert summary.written == 0 and summary.skipped == COUNT

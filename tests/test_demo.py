@@ -61,3 +61,22 @@ def test_a_box_entirely_outside_the_image_crops_to_nothing():
     image = np.full((10, 10), 7, np.uint8)
     assert crop_square(image, (30, 30, 5)).max() == 0
     assert paste_square(np.ones((5, 5), np.uint8), (-20, 0, 5), (10, 10)).max() == 0
+
+
+def test_astronaut_with_the_19_class_model_and_recoloured_hair_and_lips(tmp_path):
+    """The main job's second model: CelebAMask-HQ's 19 classes on the astronaut, framed as
+    CelebAMask-HQ's aligned faces; recolouring changes hair and lips and nothing else."""
+    from skimage import data
+
+    from facecolab.demo import parse_and_recolour_astronaut
+
+    written = parse_and_recolour_astronaut(tmp_path)
+    photo = data.astronaut()
+    recoloured = np.asarray(Image.open(written["recoloured"]))
+    changed = np.any(recoloured != photo, axis=-1)
+    top, left, height, width = detect_face(photo)
+    above = changed[max(0, top - height // 3) : top, left : left + width]
+    assert above.mean() > 0.5, "the hair above the face is recoloured"
+    assert changed[top + height // 3 : top + height // 2, left : left + width].mean() < 0.2
+    assert not changed[:, : left - width].any() and not changed[top + 2 * height :].any()
+    assert Image.open(written["parsing"]).size == (512, 512)

@@ -259,3 +259,15 @@ def test_comparison_table_lists_models_and_reference():
     assert lines[0] == "| metric | A | B | reference |"
     assert "| pixel_accuracy | 90.00 | 80.00 | — |" in lines
     assert "| f1_face | 60.00 | 60.00 | 75.00 |" in lines
+
+
+def test_a_prepared_folder_gives_its_split_images(celebamask_prepared, tmp_path):
+    from facecolab.datasets.prepare import split_files
+    from facecolab.predict import input_images
+
+    assert input_images(celebamask_prepared, "val") == split_files(celebamask_prepared, "val")[0]
+    with pytest.raises(ValueError, match="say which split"):
+        input_images(celebamask_prepared)
+    (tmp_path / "a.png").touch()
+    with pytest.raises(ValueError, match="--split needs a prepared folder"):
+        input_images(tmp_path, "val")

@@ -28,7 +28,7 @@ from .common import (
     report_error,
     save_image,
 )
-from .photo import parse_photo
+from .photo import framing_of, parse_photo
 
 VIEWS = ("mask", "overlay", "side_by_side", "parts")
 DIMMED = 0.25  # brightness of the pixels outside the part in the ``parts`` view
@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--face-crop",
         action="store_true",
-        help="detect the face and parse a square around it framed as LFW's crops (for models "
-        "trained on face crops, e.g. the shipped LFW Part Labels model, used on wider photos)",
+        help="detect the face and parse a square around it framed as the model's training "
+        "faces were (LFW's or CelebAMask-HQ's crops; for the shipped models on wider photos)",
     )
     return parser
 
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     try:
         image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
         if args.face_crop:
-            label, _ = parse_photo(model, image)
+            label, _ = parse_photo(model, image, *framing_of(model.run_config))
         else:
             label = parse_face(model, image, args.aspect)
         picture = render(

@@ -86,9 +86,7 @@ def check_rerun(out: Path, wanted: dict) -> None:
     for path in found:
         record = _read(path)
         for key in COMPARED:
-            if key not in record or record[key] == wanted[key]:
-                continue
-            if key == "spec" and _same_spec(record[key], wanted[key]):
+            if key not in record or _same(key, record[key], wanted[key]):
                 continue
             was, now = record[key], wanted[key]
             if key == "spec":
@@ -97,6 +95,17 @@ def check_rerun(out: Path, wanted: dict) -> None:
                 f"{path}: {out} was prepared with {key} = {was!r}, not {now!r}; "
                 "its files would mix: use another output folder or delete this one"
             )
+
+
+def _same(key: str, recorded, wanted) -> bool:
+    """Whether a recorded setting equals the wanted one; a root recorded relative (by an
+    earlier version) is read against the working folder, as it was given, and a spec by
+    content (:func:`_same_spec`)."""
+    if key == "root" and isinstance(recorded, str):
+        return str(Path(recorded).resolve()) == wanted
+    if key == "spec":
+        return recorded == wanted or _same_spec(recorded, wanted)
+    return recorded == wanted
 
 
 def mark_started(out: Path, wanted: dict) -> None:
