@@ -31,9 +31,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .compat import check_prepared_dataset
+from .compat import check_model_classes, check_prepared_dataset
 from .config import OptimizerSettings, ScheduleSettings, TrainingConfig, resolve_config
+from .datasets.labels import label_set_name
 from .datasets.prepare import PrepareOptions, dataset_spec, prepare, read_dataset_info
+from .datasets.specs import get_spec
 from .divergence import NonFiniteGuard
 from .evaluate import evaluate_prepared
 from .export import load_model_any, load_pretrained
@@ -43,7 +45,9 @@ from .loader import PreparedBatches
 from .losses import build_loss
 from .modelio import atomic_save_npz, save_model_atomic, save_weights_atomic
 from .models import build_model
+from .runner import TFLITE_SUFFIX, load_runner
 from .viz import plot_history
+from .weights import read_manifest
 
 CHECKPOINT = "checkpoint"
 STRATEGIES = ("auto", "one", "mirrored", "tpu")
@@ -446,26 +450,81 @@ def run_dir_for(config: dict, work_dir) -> Path:
     return Path(work_dir) / "runs" / f"{config['name']}-{digest}"
 
 
+class PretrainedUnavailableError(RuntimeError):
+    """``PRETRAINED`` was asked for and no model could be loaded; the message says what to do.
+    Nothing is trained in its place."""
+
+
+PRETRAINED_HELP = (
+    "set MODEL_PATH to your own model file (.keras, .weights.npz or .tflite), or set "
+    "PRETRAINED = False to train the config"
+)
+
+
+def load_pretrained_for(config: dict, name: str | None = None, model_path=None):
+    """The model a notebook's ``PRETRAINED = True`` asks for, checked against the config's
+    label set: ``model_path`` (a model file in any format ``facecolab.export.load_model_any``
+    reads, or a ``.tflite`` file, opened as a ``facecolab.runner.Runner``) when given, else the
+    shipped ``weights/manifest.json`` entry ``name`` (default: the config's name).
+
+    A shipped model keeps its own input size (the manifest's ``input_size``): evaluation and
+    prediction resize to it.
+
+    Raises:
+        PretrainedUnavailableError: the file or entry is missing, damaged, unverified, or
+            predicts another label set than the config's data; one message naming it and what
+            to do.
+    """
+    data = config["data"]
+    spec = get_spec(label_set_name(data["dataset"], data.get("relabel")))
+    if model_path is not None:
+        what, names = f"MODEL_PATH {str(model_path)!r}", None
+        loader = load_runner if Path(model_path).suffix.lower() == TFLITE_SUFFIX else load_model_any
+        try:
+            model = loader(model_path)
+        except (OSError, ValueError) as error:
+            raise PretrainedUnavailableError(
+                f"PRETRAINED: cannot load {what}: {error}. Fix the path, or "
+                "set MODEL_PATH = None for the shipped weights"
+            ) from None
+    else:
+        name = name or config["name"]
+        what = f"shipped weights {name!r}"
+        names = (read_manifest().get(name) or {}).get("class_names")
+        try:
+            model = load_pretrained(name)
+        except (OSError, ValueError) as error:
+            raise PretrainedUnavailableError(
+                f"PRETRAINED: {what} unavailable: {error}. Instead, {PRETRAINED_HELP}"
+            ) from None
+    try:
+        check_model_classes(model, spec.class_names, f"the config's {spec.name} data", names)
+    except ValueError as error:
+        raise PretrainedUnavailableError(f"PRETRAINED: {what}: {error}") from None
+    return model
+
+
 def load_or_train(
-    config: dict, run_dir, pretrained: bool = False, pretrained_name: str | None = None
+    config: dict,
+    run_dir,
+    pretrained: bool = False,
+    pretrained_name: str | None = None,
+    model_path=None,
 ) -> tuple[keras.Model, Path | None]:
-    """``(model, run_dir)``: the pretrained model when asked for and available (``run_dir``
-    ``None``), else the best model of ``config`` trained into ``run_dir`` — resuming the run
-    there when it holds a checkpoint (after a Colab disconnect, or to reload a finished run).
+    """``(model, run_dir)``: with ``pretrained``, the model of :func:`load_pretrained_for`
+    (``model_path``, else the shipped entry ``pretrained_name``) and ``run_dir`` ``None`` —
+    never a training run; else the best model of ``config`` trained into ``run_dir``, resuming
+    the run there when it holds a checkpoint (after a Colab disconnect, or to reload a
+    finished run).
 
-    Args:
-        pretrained_name: the ``weights/manifest.json`` entry (default: the config's name).
-
-    With ``pretrained=True`` and no usable weights, ``facecolab.export.load_pretrained``'s
-    message (which says how to get or train them) is printed and the config is trained
-    instead, so a notebook runs through either way.
+    Raises:
+        PretrainedUnavailableError: ``pretrained`` and no usable model (the message says what
+            to do); nothing is trained.
     """
     if pretrained:
-        name = pretrained_name or config["name"]
-        try:
-            return load_pretrained(name), None
-        except (ValueError, FileNotFoundError, ConnectionError) as error:
-            print(f"PRETRAINED weights {name!r} unavailable: {error}\nTraining instead.")
+        return load_pretrained_for(config, pretrained_name, model_path), None
+    if model_path is not None:
+        raise ValueError(f"MODEL_PATH {str(model_path)!r} is only used with PRETRAINED = True")
     run_dir = Path(run_dir)
     train(config, run_dir, resume=read_state(run_dir) is not None)
     return load_model_any(run_dir), run_dir

@@ -4,10 +4,12 @@ folder per distinct config, pretrained weights or a training run."""
 from __future__ import annotations
 
 import keras
+import pytest
 
 from facecolab import train as train_module
 from facecolab.sample_mode import project_config, raw_format, split_items
-from facecolab.train import load_or_train, run_dir_for
+from facecolab.train import PretrainedUnavailableError, load_or_train, run_dir_for
+from facecolab.weights import read_manifest
 
 
 def test_project_config_sample_mode(tmp_path):
@@ -48,18 +50,64 @@ def test_run_dir_depends_on_the_config_only(tmp_path):
     assert run_dir_for(config, tmp_path) != run_dir_for(other, tmp_path)
 
 
-def test_load_or_train_falls_back_to_training_with_the_message(tmp_path, monkeypatch, capsys):
+def _no_training(*args, **kwargs):
+    raise AssertionError("PRETRAINED must never train")
+
+
+def _softmax_model(classes: int) -> keras.Model:
     inputs = keras.Input((8, 8, 3))
-    model = keras.Model(inputs, keras.layers.Conv2D(2, 1, activation="softmax")(inputs))
+    return keras.Model(inputs, keras.layers.Conv2D(classes, 1, activation="softmax")(inputs))
 
-    def fake_training(config, run_dir, resume):
-        assert not resume  # nothing to resume in a new folder
-        run_dir.mkdir()
-        model.save(run_dir / "model_best.keras")
 
-    monkeypatch.setattr(train_module, "train", fake_training)
-    config = {"name": "no_such_weights"}
-    loaded, run_dir = load_or_train(config, tmp_path / "run", pretrained=True)
-    assert run_dir == tmp_path / "run" and loaded.input_shape == model.input_shape
-    printed = capsys.readouterr().out
-    assert "'no_such_weights' unavailable" in printed and "Training instead" in printed
+def test_load_or_train_pretrained_never_trains_and_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setattr(train_module, "train", _no_training)
+    config = project_config("p4_unet_helen.json", None, tmp_path, image_size=32, sample_count=3)
+    with pytest.raises(PretrainedUnavailableError) as raised:
+        load_or_train(config, tmp_path / "run", pretrained=True)  # p4_unet_helen is not shipped
+    message = str(raised.value)
+    assert "'p4_unet_helen'" in message and "MODEL_PATH" in message
+    assert "PRETRAINED = False" in message
+    assert not (tmp_path / "run").exists()
+
+
+def test_load_or_train_pretrained_loads_model_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(train_module, "train", _no_training)
+    config = project_config("p1_segnet_celeba.json", None, tmp_path, image_size=32, sample_count=3)
+    model = _softmax_model(2)
+    model.save(tmp_path / "mine.keras")
+    loaded, run_dir = load_or_train(
+        config, tmp_path / "run", pretrained=True, model_path=tmp_path / "mine.keras"
+    )
+    assert run_dir is None and loaded.output_shape == model.output_shape
+
+
+@pytest.mark.parametrize(
+    ("classes", "path", "expected"),
+    [
+        (3, "mine.keras", "predicts 3 classes"),  # another label set
+        (2, "missing.keras", "model file not found"),
+    ],
+)
+def test_load_or_train_pretrained_model_path_errors(tmp_path, monkeypatch, classes, path, expected):
+    monkeypatch.setattr(train_module, "train", _no_training)
+    config = project_config("p1_segnet_celeba.json", None, tmp_path, image_size=32, sample_count=3)
+    _softmax_model(classes).save(tmp_path / "mine.keras")
+    with pytest.raises(PretrainedUnavailableError, match=expected) as raised:
+        load_or_train(config, tmp_path / "run", pretrained=True, model_path=tmp_path / path)
+    assert "MODEL_PATH" in str(raised.value)
+
+
+def test_load_or_train_pretrained_loads_the_shipped_entry_at_its_own_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(train_module, "train", _no_training)
+    config = project_config("p2_unet_celebamask_hq.json", None, tmp_path, image_size=32)
+    loaded, run_dir = load_or_train(
+        config, tmp_path / "run", pretrained=True, pretrained_name="p2_unet_celebamask_mini"
+    )
+    assert run_dir is None
+    assert list(loaded.input_shape[1:3]) == read_manifest()["p2_unet_celebamask_mini"]["input_size"]
+
+
+def test_model_path_without_pretrained_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(train_module, "train", _no_training)
+    with pytest.raises(ValueError, match="only used with PRETRAINED = True"):
+        load_or_train({"name": "x"}, tmp_path / "run", model_path="mine.keras")
