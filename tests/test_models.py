@@ -3,11 +3,14 @@
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
+from keras.src.backend import config as keras_config  # noqa: E402  (where Keras caches files)
 
 from facecolab.models import (  # noqa: E402
     MODELS,
@@ -336,3 +339,36 @@ def test_segnet_width_scales_every_conv(width, convs):
     assert model.get_layer("block5_conv3").filters == round(512 * width)
     with pytest.raises(ValueError, match="width 1.0"):
         build_model("segnet_vgg16", (32, 32, 3), 2, width=0.5, encoder_weights="imagenet")
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """No network and an empty Keras cache: every ImageNet weights fetch fails."""
+
+    def unreachable(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path / "keras_home"))
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "application"),
+    [
+        ("mobilenetv2_unet", {"alpha": 0.35}, "MobileNetV2"),
+        ("segnet_vgg16", {}, "VGG16"),  # its own encoder, ImageNet weights copied by name
+    ],
+)
+def test_offline_imagenet_weights_fail_with_one_clear_message(offline, name, options, application):
+    with pytest.raises(ConnectionError) as raised:
+        build_model(name, input_shape=(64, 64, 3), encoder_weights="imagenet", **options)
+    message = str(raised.value)
+    assert message.startswith(f"{application}: downloading the ImageNet encoder weights failed")
+    assert "name resolution" in message  # what failed
+    assert "encoder_weights=None" in message and "IMAGENET_WEIGHTS = False" in message
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_offline_random_encoder_weights_need_no_network(offline):
+    model = build_model("mobilenetv2_unet", input_shape=(64, 64, 3), alpha=0.35)
+    assert model.output_shape == (None, 64, 64, 1)  # one sigmoid channel by default

@@ -6,7 +6,8 @@ never name layers themselves; this table is the only place layer names live.
 
 Weights: ``None`` (random, the default: no download), a local file path (a keras notop
 ``.h5`` or a ``.weights.h5`` saved from the same application with ``include_top=False``), or
-``"imagenet"`` (Keras downloads it, or finds it offline in ``$KERAS_HOME/models``). Keras'
+``"imagenet"`` (Keras downloads it, or finds it offline in ``$KERAS_HOME/models``; a failed
+download is one ``ConnectionError`` saying what to do: :func:`build_application`). Keras'
 EfficientNet applies its ImageNet input-scaling fix only for ``"imagenet"``: to use the official
 EfficientNet file offline, put it in ``$KERAS_HOME/models`` and pass ``"imagenet"``.
 """
@@ -14,6 +15,7 @@ EfficientNet file offline, put it in ``$KERAS_HOME/models`` and pass ``"imagenet
 from __future__ import annotations
 
 import os
+import urllib.error
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -103,6 +105,48 @@ def check_weights(weights: str | os.PathLike | None) -> str | None:
     return path
 
 
+IMAGENET_OFFLINE_HELP = (
+    "pass encoder_weights=None for random encoder weights (notebooks: IMAGENET_WEIGHTS = False; "
+    "configs: model.options.encoder_weights=null), or the path of a local copy of the file "
+    "(keras' notop .h5), or put that file in $KERAS_HOME/models (default ~/.keras/models)"
+)
+
+
+def _is_download_failure(error: Exception) -> bool:
+    """Keras' ``get_file`` reports a failed fetch as a bare ``Exception("URL fetch failure
+    …")``; the network layer may raise ``URLError``, ``ConnectionError`` or a timeout."""
+    if isinstance(error, (urllib.error.URLError, ConnectionError, TimeoutError)):
+        return True
+    return "URL fetch failure" in str(error)
+
+
+def build_application(name: str, input_shape, weights=None, **application_options) -> keras.Model:
+    """``keras.applications`` encoder ``name`` without its top, with ``weights`` (``None``,
+    ``"imagenet"`` or a local file: :func:`check_weights`).
+
+    Raises:
+        FileNotFoundError: a weights path that does not exist.
+        ConnectionError: ``"imagenet"`` weights are not cached and could not be downloaded
+            (offline); the message says what failed and what to pass instead.
+    """
+    backbone = get_backbone(name)
+    weights = check_weights(weights)
+    try:
+        return backbone.application(
+            include_top=False,
+            weights=weights,
+            input_shape=tuple(input_shape),
+            **application_options,
+        )
+    except Exception as error:
+        if weights != "imagenet" or not _is_download_failure(error):
+            raise
+        raise ConnectionError(
+            f"{backbone.application.__name__}: downloading the ImageNet encoder weights failed "
+            f"({error}); {IMAGENET_OFFLINE_HELP}"
+        ) from None
+
+
 def get_backbone(name: str) -> Backbone:
     """The ``BACKBONES`` entry ``name``; unknown names raise ``ValueError`` listing them."""
     if name not in BACKBONES:
@@ -141,12 +185,7 @@ def build_backbone(
             f"backbone {name!r} has no features at strides {missing}; "
             f"available: {sorted(backbone.features)}"
         )
-    application = backbone.application(
-        include_top=False,
-        weights=check_weights(weights),
-        input_shape=tuple(input_shape),
-        **application_options,
-    )
+    application = build_application(name, input_shape, weights, **application_options)
     if bn_momentum is not None:
         for layer in application.layers:
             if isinstance(layer, layers.BatchNormalization):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .backbones import check_weights, copy_weights_by_name, get_backbone, preprocess
+from .backbones import build_application, check_weights, copy_weights_by_name, preprocess
 from .layers import (
     AlwaysOnDropout,
     MaxPoolWithArgmax,
@@ -100,10 +100,6 @@ def build_segnet_vgg16(
     outputs = segmentation_head(x, head_channels(num_classes, binary_output))
     model = keras.Model(inputs, outputs, name=name)
     if encoder_weights is not None:
-        reference = get_backbone("vgg16").application(
-            include_top=False,
-            weights=encoder_weights,
-            input_shape=tuple(input_shape),
-        )
+        reference = build_application("vgg16", input_shape, encoder_weights)
         copy_weights_by_name(reference, model)
     return model
