@@ -1,5 +1,6 @@
 """Pictures for people: colour label maps, overlays, grids of them (``tile``: what the
-notebooks show), training curves, confusion matrices, uncertainty maps, reliability diagrams.
+notebooks show) with a class-colour legend, training curves (with the learning rate),
+confusion matrices, uncertainty maps, reliability diagrams.
 
 matplotlib is imported lazily and only as ``matplotlib.figure.Figure`` objects, which never
 touch pyplot's global state or need a display, so the library works headless.
@@ -19,6 +20,8 @@ from .imageio import read_grey, read_image
 from .resize import resize_image
 
 MIN_TILE_HEIGHT = 160
+LEGEND_SWATCH = 14  # px: legend colour squares and text height
+LEARNING_RATE_COLUMNS = ("learning_rate", "lr")  # how Keras callbacks name it in history.csv
 
 
 def generic_palette() -> np.ndarray:
@@ -78,28 +81,91 @@ def tile(rows: Sequence[Sequence[np.ndarray]], gap: int = 4, height: int | None 
     return Image.fromarray(canvas)
 
 
-def sample_grid(prepared_dir, split: str = "train", count: int = 4):
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)  # scalable (Pillow >= 10.1 with FreeType)
+    except (TypeError, OSError, ImportError):
+        return ImageFont.load_default()
+
+
+def legend(
+    class_names: Sequence[str],
+    palette: np.ndarray,
+    width: int,
+    swatch: int = LEGEND_SWATCH,
+    skip: Sequence[int] = (),
+) -> np.ndarray:
+    """``uint8 (h, width, 3)``: a colour swatch and the name of each class id (white
+    background), in as many columns as fit ``width``, row by row in id order.
+
+    Args:
+        class_names: name of id 0, 1, … (a ``DatasetSpec.class_names``).
+        palette: ``(256, 3)`` colours by id, as the overlays use.
+        skip: ids left out (e.g. the background, which overlays leave uncoloured).
+    """
+    from PIL import ImageDraw
+
+    font = _font(swatch)
+    skip = set(skip)
+    entries = [(i, name) for i, name in enumerate(class_names) if i not in skip]
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    text_width = max((measure.textlength(f"{i} {n}", font=font) for i, n in entries), default=0)
+    column = int(swatch * 2 + text_width + swatch)
+    columns = max(1, min(len(entries), width // column))
+    row_height = swatch + 6
+    rows = -(-len(entries) // columns)
+    canvas = Image.new("RGB", (max(width, column), rows * row_height + 4), "white")
+    draw = ImageDraw.Draw(canvas)
+    for position, (class_id, name) in enumerate(entries):
+        x = (position % columns) * column + 4
+        y = (position // columns) * row_height + 4
+        colour = tuple(int(c) for c in palette[class_id])
+        draw.rectangle([x, y, x + swatch, y + swatch], fill=colour, outline=(90, 90, 90))
+        draw.text((x + swatch + 5, y - 1), f"{class_id} {name}", fill=(40, 40, 40), font=font)
+    return np.asarray(canvas)
+
+
+def with_legend(picture, class_names: Sequence[str], palette: np.ndarray, gap: int = 4):
+    """``picture`` (a PIL image or ``uint8 (H, W, 3)``) with :func:`legend` below it, as one
+    PIL image of the same width (the background, left uncoloured by overlays, is left out)."""
+    picture = np.asarray(picture, dtype=np.uint8)
+    key = legend(class_names, palette, picture.shape[1], skip=(0,))
+    width = max(picture.shape[1], key.shape[1])
+    canvas = np.full((picture.shape[0] + gap + key.shape[0], width, 3), 255, dtype=np.uint8)
+    canvas[: picture.shape[0], : picture.shape[1]] = picture
+    canvas[picture.shape[0] + gap :, : key.shape[1]] = key
+    return Image.fromarray(canvas)
+
+
+def sample_grid(prepared_dir, split: str = "train", count: int = 4, show_legend: bool = True):
     """A PIL image of the first ``count`` samples of a prepared split: images on top, label
-    overlays below."""
-    palette = dataset_spec(prepared_dir).palette()
+    overlays below, then (``show_legend``) the dataset's class colours."""
+    spec = dataset_spec(prepared_dir)
+    palette = spec.palette()
     image_paths, label_paths = split_files(prepared_dir, split)
     images = [read_image(path) for path in image_paths[:count]]
     labels = [read_grey(path) for path in label_paths[:count]]
     overlays = [overlay(i, label, palette) for i, label in zip(images, labels, strict=True)]
-    return tile([images, overlays])
+    grid = tile([images, overlays])
+    return with_legend(grid, spec.class_names, palette) if show_legend else grid
 
 
-def prediction_grid(predictions: Sequence, palette: np.ndarray):
+def prediction_grid(
+    predictions: Sequence, palette: np.ndarray, class_names: Sequence[str] | None = None
+):
     """A PIL image of predictions against the truth (``facecolab.evaluate.ItemPrediction``:
     ``image``, ``label``, ``truth_at_image_size``): photos on top, predicted labels, then the
-    ground truth (overlays)."""
-    return tile(
+    ground truth (overlays); with ``class_names``, a legend of the class colours below."""
+    grid = tile(
         [
             [p.image for p in predictions],
             [overlay(p.image, p.label, palette) for p in predictions],
             [overlay(p.image, p.truth_at_image_size, palette) for p in predictions],
         ]
     )
+    return grid if class_names is None else with_legend(grid, class_names, palette)
 
 
 def training_curves(run_dir):
@@ -117,30 +183,53 @@ def _save_figure(figure, out_path) -> Path:
     return out_path
 
 
-def plot_history(history_csv, out_path) -> Path | None:
-    """Loss and metric curves from a Keras ``CSVLogger`` file, train vs validation; ``None``
-    (nothing written) when the file is missing or holds no epochs yet."""
-    from matplotlib.figure import Figure
-
+def read_history(history_csv) -> list[dict[str, float]]:
+    """The rows of a Keras ``CSVLogger`` file as floats (``[]`` when it is missing)."""
     history_csv = Path(history_csv)
     if not history_csv.exists():
-        return None
+        return []
     with history_csv.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
-        return None
-    names = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
-    figure = Figure(figsize=(4 * len(names), 3.2))
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def history_figure(rows: Sequence[Mapping[str, float]]):
+    """One panel per loss or metric (train vs ``val_``), and a learning-rate panel (log scale)
+    when the rows have a ``learning_rate`` or ``lr`` column (:func:`read_history` rows).
+
+    Returns:
+        a ``matplotlib.figure.Figure`` (not attached to pyplot).
+    """
+    from matplotlib.figure import Figure
+
+    rate = next((k for k in LEARNING_RATE_COLUMNS if k in rows[0]), None)
+    skipped = ("epoch", *LEARNING_RATE_COLUMNS)
+    names = [k for k in rows[0] if k not in skipped and not k.startswith("val_")]
+    panels = len(names) + (rate is not None)
+    figure = Figure(figsize=(4 * panels, 3.2))
+    axes = figure.subplots(1, panels, squeeze=False)[0]
     epochs = [int(r["epoch"]) + 1 for r in rows]
-    for ax, name in zip(figure.subplots(1, len(names), squeeze=False)[0], names, strict=True):
-        ax.plot(epochs, [float(r[name]) for r in rows], label="train")
+    for ax, name in zip(axes, names, strict=False):
+        ax.plot(epochs, [r[name] for r in rows], label="train")
         if f"val_{name}" in rows[0]:
-            ax.plot(epochs, [float(r[f"val_{name}"]) for r in rows], label="val")
+            ax.plot(epochs, [r[f"val_{name}"] for r in rows], label="val")
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.legend()
+    if rate is not None:
+        ax = axes[-1]
+        ax.plot(epochs, [r[rate] for r in rows], color="tab:green", marker=".")
+        ax.set_yscale("log")
+        ax.set_title("learning rate")
+        ax.set_xlabel("epoch")
     figure.tight_layout()
-    return _save_figure(figure, out_path)
+    return figure
+
+
+def plot_history(history_csv, out_path) -> Path | None:
+    """:func:`history_figure` of a Keras ``CSVLogger`` file saved to ``out_path``; ``None``
+    (nothing written) when the file is missing or holds no epochs yet."""
+    rows = read_history(history_csv)
+    return _save_figure(history_figure(rows), out_path) if rows else None
 
 
 def plot_confusion_matrix(cm: np.ndarray, class_names, out_path, title: str | None = None) -> Path:

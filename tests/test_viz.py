@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from facecolab.datasets import get_spec
 from facecolab.evaluate import ItemPrediction
-from facecolab.viz import MIN_TILE_HEIGHT, prediction_grid, sample_grid, tile
+from facecolab.viz import (
+    LEGEND_SWATCH,
+    MIN_TILE_HEIGHT,
+    history_figure,
+    legend,
+    plot_history,
+    prediction_grid,
+    sample_grid,
+    tile,
+)
 
 
 def test_tile_scales_to_one_height():
@@ -31,8 +42,53 @@ def test_prediction_grid_brings_the_truth_to_its_photo():
     grid = np.asarray(prediction_grid([ItemPrediction(None, image, label, truth)], palette))
     assert grid.shape == (3 * MIN_TILE_HEIGHT + 2 * 4, 2 * MIN_TILE_HEIGHT, 3)
     assert grid[-MIN_TILE_HEIGHT:].min() > 0  # the truth row: class 1 everywhere
+    with_names = np.asarray(
+        prediction_grid([ItemPrediction(None, image, label, truth)], palette, ["bg", "face"])
+    )
+    assert with_names.shape[0] > grid.shape[0] and with_names.shape[1] == grid.shape[1]
+    np.testing.assert_array_equal(with_names[: grid.shape[0]], grid)  # legend below the grid
+
+
+def _has_colour(picture: np.ndarray, colour) -> bool:
+    return bool(np.all(picture == np.asarray(colour, np.uint8), axis=-1).any())
+
+
+def test_legend_shows_every_class_colour_in_columns_that_fit():
+    spec = get_spec("celebamask_hq")  # 19 classes
+    palette = spec.palette()
+    wide = legend(spec.class_names, palette, width=1200)
+    narrow = legend(spec.class_names, palette, width=200)
+    assert wide.shape[1] == 1200 and narrow.shape[1] >= 200
+    assert narrow.shape[0] > wide.shape[0] >= LEGEND_SWATCH  # fewer columns, more rows
+    for picture in (wide, narrow):
+        for class_id in range(1, spec.num_classes):
+            assert _has_colour(picture, palette[class_id]), spec.class_names[class_id]
+    skipped = legend(spec.class_names, palette, width=1200, skip=(0,))
+    assert not _has_colour(skipped[2:-2, 2:-2], palette[0])  # no black: background swatch left out
+
+
+@pytest.mark.parametrize(
+    ("columns", "panels"),
+    [
+        (["epoch", "loss", "val_loss"], ["loss"]),
+        (["epoch", "loss", "val_loss", "learning_rate"], ["loss", "learning rate"]),
+        (["epoch", "loss", "iou", "val_iou", "lr"], ["loss", "iou", "learning rate"]),
+    ],
+)
+def test_history_figure_adds_a_learning_rate_panel(columns, panels, tmp_path):
+    rows = [{c: 0 if c == "epoch" else 1e-3 for c in columns}, {c: 1.0 for c in columns}]
+    figure = history_figure(rows)
+    assert [axes.get_title() for axes in figure.axes] == panels
+    if "learning rate" in panels:
+        assert figure.axes[-1].get_yscale() == "log"
+    history = tmp_path / "history.csv"
+    history.write_text(",".join(columns) + "\n" + "0," + ",".join(["0.5"] * (len(columns) - 1)))
+    assert plot_history(history, tmp_path / "curves.png").is_file()
+    assert plot_history(tmp_path / "none.csv", tmp_path / "no.png") is None
 
 
 def test_sample_grid_shows_images_over_overlays(celebamask_prepared):
+    plain = np.asarray(sample_grid(celebamask_prepared, "train", count=3, show_legend=False))
+    assert plain.shape[0] == 2 * MIN_TILE_HEIGHT + 4
     grid = np.asarray(sample_grid(celebamask_prepared, "train", count=3))
-    assert grid.shape[0] == 2 * MIN_TILE_HEIGHT + 4
+    assert grid.shape[0] > plain.shape[0]  # the class legend below
