@@ -20,6 +20,7 @@ from .imageio import read_grey, read_image
 from .resize import resize_image
 
 MIN_TILE_HEIGHT = 160
+UNCERTAINTY_QUANTILE = 0.99  # uncertainty maps saturate above this quantile
 LEGEND_SWATCH = 14  # px: legend colour squares and text height
 LEARNING_RATE_COLUMNS = ("learning_rate", "lr")  # how Keras callbacks name it in history.csv
 
@@ -273,6 +274,17 @@ def plot_confusion_matrix(cm: np.ndarray, class_names, out_path, title: str | No
     return _save_figure(figure, out_path)
 
 
+def display_range(values: np.ndarray, quantile: float = UNCERTAINTY_QUANTILE):
+    """``(0, top)`` for showing a non-negative map: ``top`` is its ``quantile`` (so the few
+    largest values saturate instead of darkening everything else), or its maximum when the
+    quantile is 0, or a tiny positive number for an all-zero map."""
+    values = np.asarray(values, dtype=np.float64)
+    top = float(np.quantile(values, quantile)) if values.size else 0.0
+    if top <= 0:
+        top = float(values.max()) if values.size else 0.0
+    return 0.0, max(top, np.finfo(np.float32).tiny)
+
+
 def plot_uncertainty(
     image: np.ndarray,
     labels: np.ndarray,
@@ -283,7 +295,8 @@ def plot_uncertainty(
     title: str | None = None,
 ) -> Path:
     """Four panels: ``uint8 (H, W, 3)`` image, label overlay, predictive entropy and mutual
-    information (``float (H, W)``, nats) with their colour bars."""
+    information (``float (H, W)``, nats) with their colour bars, each map scaled by
+    :func:`display_range` so a few very uncertain pixels do not leave the rest black."""
     from matplotlib.figure import Figure
 
     palette = generic_palette() if palette is None else palette
@@ -297,7 +310,8 @@ def plot_uncertainty(
     )
     for index, (name, values, cmap) in enumerate(panels, start=1):
         axes = figure.add_subplot(1, 4, index)
-        shown = axes.imshow(values, cmap=cmap)
+        vmin, vmax = (None, None) if cmap is None else display_range(values)
+        shown = axes.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax)
         if cmap is not None:
             figure.colorbar(shown, ax=axes, fraction=0.046, pad=0.04)
         axes.set_title(name)

@@ -480,3 +480,22 @@ def test_missing_opencv_says_how_to_install(monkeypatch, capsys, tmp_path):
         video.require_cv2("reading a camera")
     assert webcam.main(["-m", str(tmp_path / "model.keras")]) == 2
     assert "camera needs OpenCV: pip install opencv-python" in capsys.readouterr().err
+
+
+def test_photo_uncertainty_samples_the_framed_face_at_the_model_size():
+    from skimage import data
+
+    from facecolab.apps.photo import photo_uncertainty
+    from facecolab.models import build_model
+
+    keras.utils.set_random_seed(0)
+    model = build_model(
+        "unet", (48, 40, 3), 3, depth=2, base_filters=4, dropout=0.5, mc_dropout=True
+    )
+    crop, result = photo_uncertainty(model, data.astronaut(), samples=4)
+    assert crop.shape == (48, 40, 3) and crop.dtype == np.uint8
+    assert result.mean.shape == (1, 48, 40, 3) and result.samples == 4
+    assert result.mutual_information.max() > 0  # the dropout samples differ
+    plain = build_model("unet", (48, 40, 3), 3, depth=2, base_filters=4)
+    with pytest.raises(ValueError, match="dropout"):
+        photo_uncertainty(plain, data.astronaut(), samples=2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import time
 from pathlib import Path
 
@@ -37,6 +38,7 @@ ARTEFACTS = {
         "evaluation/metrics.json",
         "predictions/overlays/*.jpg",
         "recolour/*_lips.png",
+        "astronaut/astronaut_recoloured.png",
     ],
     "03_pspnet_deeplab_face8.ipynb": [
         "evaluation/p3_pspnet_face8/metrics.json",
@@ -85,26 +87,26 @@ def test_notebook_is_committed_clean(name):
     assert "grep -v -E '^(tensorflow|keras)'" in setup  # never reinstalls TensorFlow
 
 
-def with_test_parameters(notebook, work_dir: Path):
-    """The notebook with a cell after its parameters cell that sets tiny sizes."""
+def with_test_parameters(notebook, work_dir: Path, extra: str = ""):
+    """The notebook with a cell after its parameters cell that sets tiny sizes (and
+    ``extra`` settings)."""
     import nbformat
 
     index = next(
         i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", [])
     )
-    cell = nbformat.v4.new_code_cell(TEST_PARAMETERS.format(work_dir=str(work_dir)))
+    cell = nbformat.v4.new_code_cell(TEST_PARAMETERS.format(work_dir=str(work_dir)) + extra)
     cell.id = "test-parameters"
     notebook.cells.insert(index + 1, cell)
     return notebook
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(ARTEFACTS))
-def test_notebook_runs_in_sample_mode(name, tmp_path):
+def execute(name: str, work_dir: Path, extra: str = ""):
+    """Run notebook ``name`` headless with the test parameters; returns it with its outputs
+    and the seconds it took, after checking that no cell raised."""
     pytest.importorskip("ipykernel", reason="ipykernel not installed (dev extra)")
     nbclient = pytest.importorskip("nbclient", reason="nbclient not installed (dev extra)")
-    work_dir = tmp_path / "work"
-    notebook = with_test_parameters(read_notebook(name), work_dir)
+    notebook = with_test_parameters(read_notebook(name), work_dir, extra)
     client = nbclient.NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
     )
@@ -118,9 +120,60 @@ def test_notebook_runs_in_sample_mode(name, tmp_path):
         if output.get("output_type") == "error"
     ]
     assert not errors
+    return notebook, seconds
+
+
+def printed(notebook) -> str:
+    return "".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(ARTEFACTS))
+def test_notebook_runs_in_sample_mode(name, tmp_path):
+    work_dir = tmp_path / "work"
+    _, seconds = execute(name, work_dir)
     for pattern in ARTEFACTS[name]:
         assert list(work_dir.glob(pattern)), f"{name} wrote no {pattern} in {seconds:.0f} s"
     metrics_files = list(work_dir.glob("evaluation/**/metrics.json"))
     for path in metrics_files:
         assert 0 <= json.loads(path.read_text())["pixel_accuracy"] <= 1
     print(f"{name}: {seconds:.0f} s")
+
+
+@pytest.mark.slow
+def test_notebook_01_pretrained_uses_the_shipped_bayesian_segnet(tmp_path):
+    """PRETRAINED = True on the bundled sample: the shipped weights at their own size, no
+    training run, MC-dropout maps of a real photo and the calibration errors."""
+    work_dir = tmp_path / "work"
+    notebook, _ = execute("01_segnet_celeba_face.ipynb", work_dir, "PRETRAINED = True\n")
+    assert not (work_dir / "runs").exists()  # nothing was trained
+    metrics = json.loads((work_dir / "evaluation" / "metrics.json").read_text())
+    assert 0 <= metrics["pixel_accuracy"] <= 1
+    assert (work_dir / "uncertainty" / "astronaut_mc.png").is_file()
+    text = printed(notebook)
+    eces = [float(x) for x in re.findall(r"expected calibration error ([\d.]+)%", text)]
+    assert len(eces) == 2 and all(0 <= ece <= 100 for ece in eces)
+
+
+@pytest.mark.slow
+def test_notebook_pretrained_without_weights_stops_with_one_message(tmp_path):
+    """PRETRAINED = True with a MODEL_PATH that is not there: the train cell raises the
+    message saying what to do, and nothing is trained."""
+    pytest.importorskip("ipykernel", reason="ipykernel not installed (dev extra)")
+    nbclient = pytest.importorskip("nbclient", reason="nbclient not installed (dev extra)")
+    work_dir = tmp_path / "work"
+    extra = f"PRETRAINED = True\nMODEL_PATH = {str(tmp_path / 'mine.keras')!r}\n"
+    notebook = with_test_parameters(read_notebook("04_unet_helen.ipynb"), work_dir, extra)
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
+    )
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as raised:
+        client.execute()
+    message = str(raised.value)
+    assert "PretrainedUnavailableError" in message and "mine.keras" in message
+    assert not (work_dir / "runs").exists()

@@ -10,6 +10,7 @@ from facecolab.evaluate import ItemPrediction
 from facecolab.viz import (
     LEGEND_SWATCH,
     MIN_TILE_HEIGHT,
+    display_range,
     history_figure,
     legend,
     plot_history,
@@ -92,3 +93,17 @@ def test_sample_grid_shows_images_over_overlays(celebamask_prepared):
     assert plain.shape[0] == 2 * MIN_TILE_HEIGHT + 4
     grid = np.asarray(sample_grid(celebamask_prepared, "train", count=3))
     assert grid.shape[0] > plain.shape[0]  # the class legend below
+
+
+@pytest.mark.parametrize(
+    ("values", "expected_top"),
+    [
+        (np.r_[np.full(999, 0.01), 5.0], 0.01),  # one outlier saturates, the rest stays visible
+        (np.linspace(0.0, 1.0, 101), 0.99),
+        (np.r_[np.zeros(999), 0.3], 0.3),  # quantile 0: the maximum
+        (np.zeros(10), np.finfo(np.float32).tiny),  # all zero: a valid, non-empty range
+    ],
+)
+def test_uncertainty_display_range(values, expected_top):
+    low, top = display_range(values)
+    assert low == 0 and top == pytest.approx(expected_top, rel=1e-6) and top > low

@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..predict import predict_labels
-from ..resize import place
+from ..resize import place, resize_image
+from ..runner import model_input_size
+from ..uncertainty import MCResult, predict_mc
 
 LFW_FRAMING = 2.2
 # How each training set frames its faces: (crop side / detection box side, vertical shift of
@@ -80,3 +82,21 @@ def parse_photo(model, image: np.ndarray, framing: float = LFW_FRAMING, shift: f
     crop = crop_square(image, box)
     (label,) = predict_labels(model, [crop])
     return paste_square(label, box, image.shape), box
+
+
+def photo_uncertainty(
+    model, image: np.ndarray, samples: int = 50, framing: float = LFW_FRAMING, shift: float = 0.0
+) -> tuple[np.ndarray, MCResult]:
+    """Monte-Carlo dropout over the largest face of a photo, framed as :func:`parse_photo`
+    frames it.
+
+    Returns:
+        ``(crop, result)``: the ``uint8 (h, w, 3)`` face crop at the model's input size and
+        the :class:`facecolab.uncertainty.MCResult` of that one image (``N = 1``).
+
+    Raises:
+        ValueError: no face found, or a model without MC dropout layers.
+    """
+    box = framing_box(detect_face(image), framing, shift)
+    crop = resize_image(crop_square(image, box), model_input_size(model))
+    return crop, predict_mc(model, crop[None].astype(np.float32) / 255.0, samples=samples)

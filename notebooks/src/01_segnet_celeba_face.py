@@ -24,15 +24,60 @@
 
 # %% tags=["parameters"]
 DATA_ROOT = None  # None: the bundled sample; else the raw dataset folder
-PRETRAINED = False  # True: load the weights named in weights/manifest.json
+PRETRAINED = False  # True: never trains; loads MODEL_PATH, else PRETRAINED_NAME
+PRETRAINED_NAME = "p1_segnet_celebamask_face"  # shipped: CelebAMask-HQ relabelled face/bg, 256²
+MODEL_PATH = None  # with PRETRAINED: your own .keras, .weights.npz or .tflite file
 EPOCHS = 3  # None: the config's value
 IMAGE_SIZE = 128  # None: the config's value
 BATCH_SIZE = 4  # None: the config's value
 IMAGENET_WEIGHTS = True  # encoder from ImageNet weights (downloaded); False: random
 SAMPLE_COUNT = 40  # images in the bundled sample (DATA_ROOT = None only)
-WORK_DIR = "outputs/p1_segnet_celeba"  # samples, prepared data, runs and results go here
+WORK_DIR = None  # None: on Drive when mounted, else under outputs/ (see Data below)
+USE_DRIVE = True  # on Colab: mount Google Drive and keep WORK_DIR there
 OVERRIDES = []  # more config overrides, e.g. ["optimizer.learning_rate=1e-4"]
 MC_SAMPLES = 50  # Monte-Carlo dropout passes (Bayesian SegNet: 50)
+
+# %% [markdown]
+# ## Data: sources, Colab, layout
+#
+# **Source:** the seed's 1000 / 200 / 200 crops of
+# [CelebA](http://mmlab.ie.cuhk.edu.hk/projects/CelebA.html) (Liu et al., 2015) with grey face
+# masks and its list files; CelebA is for non-commercial research use and is not redistributed
+# here. The shipped `p1_segnet_celebamask_face` was trained on
+# [CelebAMask-HQ](https://github.com/switchablenorms/CelebAMask-HQ) relabelled to the same two
+# classes (face = skin, nose, eyes, brows, ears, mouth, lips), at 256×256.
+#
+# **On Colab**, either
+#
+# 1. keep the unpacked dataset in your Google Drive (mounted below when `USE_DRIVE = True`) and
+#    set `DATA_ROOT = "/content/drive/MyDrive/datasets/celeba_face"` (preparation is faster from
+#    a copy on the runtime's disk: `!cp -r` it to `/content/celeba_face` first); or
+# 2. fetch an archive you may download, checked against its sha256 and unpacked safely (no
+#    member may land outside the folder): `from facecolab.colab import fetch_dataset` then
+#    `DATA_ROOT = fetch_dataset(URL, SHA256, "/content/data/celeba_face")`.
+#
+# `DATA_ROOT` must hold this layout (`facecolab.datasets.check.LAYOUTS`):
+#
+# ```
+# DATA_ROOT/
+#   Train1000.txt  Dev200.txt  Test200.txt   one 'image_path label_path' pair per line
+#   <the images and grey masks they name>    paths relative to DATA_ROOT; mask > 128 = face
+# ```
+#
+# With Drive mounted, `WORK_DIR` defaults to
+# `MyDrive/facecolab/p1_segnet_celeba`,
+# so the prepared data, the runs with their resumable checkpoints and the results survive a
+# disconnect; otherwise it is `outputs/p1_segnet_celeba`. Once the config is loaded,
+# `check_dataset` reads every split of `DATA_ROOT` with the dataset's own reader and stops with
+# one message naming what is missing.
+
+# %%
+from facecolab.colab import mount_drive, project_dir
+
+if USE_DRIVE:
+    mount_drive()  # on Colab only: asks for permission once
+WORK_DIR = WORK_DIR or str(project_dir("p1_segnet_celeba"))
+print("work folder:", WORK_DIR)
 
 # %% [markdown]
 # ## Configuration
@@ -57,17 +102,21 @@ config = project_config(
 print(config["description"])
 
 # %% [markdown]
-# ## Data
+# ## Prepare
 #
 # `prepared_dir` prepares the raw dataset once (resized images, single-channel label PNGs, split
 # lists and a `dataset.json` with class pixel counts); reruns reuse it. Labels are resized with
 # nearest neighbour only, so no invalid id appears on borders.
 
 # %%
+from facecolab.datasets.check import check_dataset
 from facecolab.datasets.prepare import read_dataset_info
 from facecolab.train import prepared_dir
 from facecolab.viz import sample_grid
 
+if DATA_ROOT is not None:  # one message naming what is missing, with the layout expected
+    data = config["data"]
+    print("raw images:", check_dataset(data["dataset"], DATA_ROOT, **data["format_options"]))
 PREPARED = prepared_dir(config)
 print("images per split:", read_dataset_info(PREPARED)["counts"])
 sample_grid(PREPARED)
@@ -77,15 +126,22 @@ sample_grid(PREPARED)
 #
 # One training loop for every project (`facecolab.train.train`): it keeps the best and the last
 # model, a history CSV and a resumable checkpoint after every epoch, so rerunning this cell after
-# a Colab disconnect continues where it stopped. With `PRETRAINED = True` the published weights
-# are loaded instead; when they are not available the message says how to get them, and the config
-# is trained.
+# a Colab disconnect continues where it stopped. With `PRETRAINED = True` nothing is
+# trained: `MODEL_PATH` is loaded, or when it is `None` the shipped `PRETRAINED_NAME`, at its own
+# input size (evaluation and prediction resize to it); when neither is available, or the model
+# predicts another label set, the cell stops with one message saying what to do.
 
 # %%
 from facecolab.train import load_or_train, run_dir_for
 from facecolab.viz import training_curves
 
-model, RUN_DIR = load_or_train(config, run_dir_for(config, WORK_DIR), pretrained=PRETRAINED)
+model, RUN_DIR = load_or_train(
+    config,
+    run_dir_for(config, WORK_DIR),
+    pretrained=PRETRAINED,
+    pretrained_name=PRETRAINED_NAME,
+    model_path=MODEL_PATH,
+)
 print("run folder:", RUN_DIR)
 training_curves(RUN_DIR)
 
@@ -132,7 +188,7 @@ predict_files(
     names=[item.key for item in items],
 )
 predictions = list(predict_items(model, fmt, items, aspect))
-prediction_grid(predictions, spec.palette())
+prediction_grid(predictions, spec.palette(), spec.class_names)
 
 # %% [markdown]
 # ## Uncertainty: Monte-Carlo dropout
@@ -174,11 +230,46 @@ mc = predict_mc(model, images, samples=MC_SAMPLES)
 single = without_mc_dropout(model).predict(images, verbose=0)
 for name, predicted in (("MC mean", mc.labels), ("single pass", predicted_labels(single))):
     print(f"{name}: mean IoU {100 * mean_iou(confusion_matrix(labels, predicted, 2)):.2f}")
-figure = plot_reliability(
-    {
-        f"MC mean ({MC_SAMPLES})": reliability_diagram(mc.mean, labels),
-        "single pass": reliability_diagram(single, labels),
-    }
-)
+diagrams = {
+    f"MC mean ({MC_SAMPLES})": reliability_diagram(mc.mean, labels),
+    "single pass": reliability_diagram(single, labels),
+}
+for name, diagram in diagrams.items():
+    print(f"{name}: expected calibration error {100 * diagram.ece:.2f}%")
+figure = plot_reliability(diagrams)
 figure.savefig(f"{WORK_DIR}/uncertainty/reliability.png", dpi=100)
 Image(filename=f"{WORK_DIR}/uncertainty/reliability.png")
+
+# %% [markdown]
+# ## Uncertainty on a real photo
+#
+# With `PRETRAINED = True` the shipped Bayesian SegNet (trained on real CelebAMask-HQ faces)
+# parses a real photo that ships with scikit-image (NASA's public-domain portrait of astronaut
+# Eileen Collins): the face is detected and framed as its training faces were, then `MC_SAMPLES`
+# dropout passes give the face mask, the predictive entropy and the mutual information. Each map
+# is scaled to its 99th percentile (`facecolab.viz.display_range`), so the uncertain band along
+# the face boundary shows even when a few pixels are far more uncertain. (A model trained on the
+# drawn sample faces has not seen a photo: the section runs only with `PRETRAINED`.)
+
+# %%
+from skimage import data
+
+from facecolab.apps.photo import framing_of, photo_uncertainty
+from facecolab.viz import plot_uncertainty
+from facecolab.weights import read_manifest
+
+if PRETRAINED:
+    framing = framing_of(read_manifest().get(PRETRAINED_NAME, {}).get("config"))
+    crop, mc_photo = photo_uncertainty(model, data.astronaut(), MC_SAMPLES, *framing)
+    photo_maps = plot_uncertainty(
+        crop,
+        mc_photo.labels[0],
+        mc_photo.entropy[0],
+        mc_photo.mutual_information[0],
+        f"{WORK_DIR}/uncertainty/astronaut_mc.png",
+        spec.palette(),
+        title=f"{MC_SAMPLES} Monte-Carlo dropout samples",
+    )
+    display(Image(filename=str(photo_maps)))
+else:
+    print("PRETRAINED = False: set it to True to see the shipped model on a real photo")

@@ -25,15 +25,62 @@
 
 # %% tags=["parameters"]
 DATA_ROOT = None  # None: the bundled sample; else the raw dataset folder
-PRETRAINED = False  # True: load the weights named in weights/manifest.json
+PRETRAINED = False  # True: never trains; loads MODEL_PATH, else PRETRAINED_NAME
+PRETRAINED_NAME = "p2_unet_celebamask_mini"  # shipped: CelebAMask-HQ, 19 classes, 512²
+MODEL_PATH = None  # with PRETRAINED: your own .keras, .weights.npz or .tflite file
 EPOCHS = 3  # None: the config's value
 IMAGE_SIZE = 128  # None: the config's value
 BATCH_SIZE = 8  # None: the config's value
 SAMPLE_COUNT = 40  # images in the bundled sample (DATA_ROOT = None only)
-WORK_DIR = "outputs/p2_unet_celebamask_hq"  # samples, prepared data, runs and results go here
+WORK_DIR = None  # None: on Drive when mounted, else under outputs/ (see Data below)
+USE_DRIVE = True  # on Colab: mount Google Drive and keep WORK_DIR there
 OVERRIDES = []  # more config overrides, e.g. ["optimizer.learning_rate=1e-4"]
 PART = "lips"  # or "hair"
 COLOUR = "#aa0033"
+
+# %% [markdown]
+# ## Data: sources, Colab, layout
+#
+# **Source:** [CelebAMask-HQ](https://github.com/switchablenorms/CelebAMask-HQ) (Lee et al.,
+# 2020): 30 000 faces with 19-class part masks; its README links the `CelebAMask-HQ.zip`
+# download (Google Drive / Baidu). Non-commercial research use; not redistributed here. For
+# the official train / val / test split put CelebA's `list_eval_partition.txt`
+# ([CelebA](http://mmlab.ie.cuhk.edu.hk/projects/CelebA.html)) beside the mapping file. The
+# shipped `p2_unet_celebamask_mini` was trained on CelebAMask-HQ at 512×512.
+#
+# **On Colab**, either
+#
+# 1. keep the unpacked dataset in your Google Drive (mounted below when `USE_DRIVE = True`) and
+#    set `DATA_ROOT = "/content/drive/MyDrive/datasets/CelebAMask-HQ"` (preparation is faster from
+#    a copy on the runtime's disk: `!cp -r` it to `/content/CelebAMask-HQ` first); or
+# 2. fetch an archive you may download, checked against its sha256 and unpacked safely (no
+#    member may land outside the folder): `from facecolab.colab import fetch_dataset` then
+#    `DATA_ROOT = fetch_dataset(URL, SHA256, "/content/data/CelebAMask-HQ")`.
+#
+# `DATA_ROOT` must hold this layout (`facecolab.datasets.check.LAYOUTS`):
+#
+# ```
+# DATA_ROOT/                                 (the unzipped CelebAMask-HQ.zip)
+#   CelebA-HQ-img/<id>.jpg                   30 000 photos, 1024x1024
+#   CelebAMask-HQ-mask-anno/<id // 2000>/<id:05d>_<part>.png   one 512x512 mask per part
+#   CelebA-HQ-to-CelebA-mapping.txt          optional, with CelebA's list_eval_partition.txt:
+#   list_eval_partition.txt                  the official split (else a seeded 70/20/10 split)
+# ```
+#
+# With Drive mounted, `WORK_DIR` defaults to
+# `MyDrive/facecolab/p2_unet_celebamask_hq`,
+# so the prepared data, the runs with their resumable checkpoints and the results survive a
+# disconnect; otherwise it is `outputs/p2_unet_celebamask_hq`. Once the config is loaded,
+# `check_dataset` reads every split of `DATA_ROOT` with the dataset's own reader and stops with
+# one message naming what is missing.
+
+# %%
+from facecolab.colab import mount_drive, project_dir
+
+if USE_DRIVE:
+    mount_drive()  # on Colab only: asks for permission once
+WORK_DIR = WORK_DIR or str(project_dir("p2_unet_celebamask_hq"))
+print("work folder:", WORK_DIR)
 
 # %% [markdown]
 # ## Configuration
@@ -58,17 +105,21 @@ config = project_config(
 print(config["description"])
 
 # %% [markdown]
-# ## Data
+# ## Prepare
 #
 # `prepared_dir` prepares the raw dataset once (resized images, single-channel label PNGs, split
 # lists and a `dataset.json` with class pixel counts); reruns reuse it. Labels are resized with
 # nearest neighbour only, so no invalid id appears on borders.
 
 # %%
+from facecolab.datasets.check import check_dataset
 from facecolab.datasets.prepare import read_dataset_info
 from facecolab.train import prepared_dir
 from facecolab.viz import sample_grid
 
+if DATA_ROOT is not None:  # one message naming what is missing, with the layout expected
+    data = config["data"]
+    print("raw images:", check_dataset(data["dataset"], DATA_ROOT, **data["format_options"]))
 PREPARED = prepared_dir(config)
 print("images per split:", read_dataset_info(PREPARED)["counts"])
 sample_grid(PREPARED)
@@ -78,15 +129,22 @@ sample_grid(PREPARED)
 #
 # One training loop for every project (`facecolab.train.train`): it keeps the best and the last
 # model, a history CSV and a resumable checkpoint after every epoch, so rerunning this cell after
-# a Colab disconnect continues where it stopped. With `PRETRAINED = True` the published weights
-# are loaded instead; when they are not available the message says how to get them, and the config
-# is trained.
+# a Colab disconnect continues where it stopped. With `PRETRAINED = True` nothing is
+# trained: `MODEL_PATH` is loaded, or when it is `None` the shipped `PRETRAINED_NAME`, at its own
+# input size (evaluation and prediction resize to it); when neither is available, or the model
+# predicts another label set, the cell stops with one message saying what to do.
 
 # %%
 from facecolab.train import load_or_train, run_dir_for
 from facecolab.viz import training_curves
 
-model, RUN_DIR = load_or_train(config, run_dir_for(config, WORK_DIR), pretrained=PRETRAINED)
+model, RUN_DIR = load_or_train(
+    config,
+    run_dir_for(config, WORK_DIR),
+    pretrained=PRETRAINED,
+    pretrained_name=PRETRAINED_NAME,
+    model_path=MODEL_PATH,
+)
 print("run folder:", RUN_DIR)
 training_curves(RUN_DIR)
 
@@ -133,7 +191,7 @@ predict_files(
     names=[item.key for item in items],
 )
 predictions = list(predict_items(model, fmt, items, aspect))
-prediction_grid(predictions, spec.palette())
+prediction_grid(predictions, spec.palette(), spec.class_names)
 
 # %% [markdown]
 # ## Visualisation modes
@@ -167,3 +225,22 @@ recoloured = recolour(first.image, first.label, part_ids, colour=COLOUR)
 save_image(recoloured, f"{WORK_DIR}/recolour/{first.item.key}_{PART}.png")
 with_truth = recolour(first.image, first.truth_at_image_size, part_ids, colour=COLOUR)
 tile([[first.image, recoloured, with_truth]])
+
+# %% [markdown]
+# ## Recolouring a real photo with the shipped model
+#
+# The shipped 19-class U-Net (`PRETRAINED_NAME`, trained on real CelebAMask-HQ faces at 512²)
+# parses a real photo that ships with scikit-image (NASA's public-domain portrait of astronaut
+# Eileen Collins), framed as its training faces were, and recolours her hair and lips
+# (`facecolab.demo.parse_and_recolour_astronaut`, the main job's last step). Left: the parsing;
+# right: the recoloured photo. This section always uses the shipped weights, whatever
+# `PRETRAINED` says, since a model trained on the drawn sample has never seen a photo.
+
+# %%
+from pathlib import Path
+
+from facecolab.demo import parse_and_recolour_astronaut
+from facecolab.imageio import read_image
+
+written = parse_and_recolour_astronaut(Path(WORK_DIR) / "astronaut", PRETRAINED_NAME)
+tile([[read_image(path) for path in written.values()]])

@@ -26,14 +26,61 @@
 
 # %% tags=["parameters"]
 DATA_ROOT = None  # None: the bundled sample; else the raw dataset folder
-PRETRAINED = False  # True: load the weights named in weights/manifest.json
+PRETRAINED = False  # True: never trains; loads MODEL_PATHS, else PRETRAINED_NAMES
+# shipped: PSPNet on CelebAMask-HQ relabelled to the 8 classes, 384²; DeepLabv3+: none
+PRETRAINED_NAMES = {"PSPNet": "p3_pspnet_celebamask_face8", "DeepLabv3+": None}
+MODEL_PATHS = {"PSPNet": None, "DeepLabv3+": None}  # with PRETRAINED: your own files
 EPOCHS = 3  # None: the config's value
 IMAGE_SIZE = 128  # None: the config's value
 BATCH_SIZE = 8  # None: the config's value
 IMAGENET_WEIGHTS = True  # encoder from ImageNet weights (downloaded); False: random
 SAMPLE_COUNT = 40  # images in the bundled sample (DATA_ROOT = None only)
-WORK_DIR = "outputs/p3_face8"  # samples, prepared data, runs and results go here
+WORK_DIR = None  # None: on Drive when mounted, else under outputs/ (see Data below)
+USE_DRIVE = True  # on Colab: mount Google Drive and keep WORK_DIR there
 OVERRIDES = []  # more config overrides, e.g. ["optimizer.learning_rate=1e-4"]
+
+# %% [markdown]
+# ## Data: sources, Colab, layout
+#
+# **Source:** the Kaggle *multiclass face segmentation* set the seed used (18 classes, 7766
+# test images; download it from Kaggle with your account and accept its terms), organised as
+# below. Not redistributed here. The shipped `p3_pspnet_celebamask_face8` is PSPNet trained on
+# [CelebAMask-HQ](https://github.com/switchablenorms/CelebAMask-HQ) relabelled to the same 8
+# classes, at 384×384; **no DeepLabv3+ weights ship**, so with `PRETRAINED = True` DeepLabv3+
+# is left out unless `MODEL_PATHS["DeepLabv3+"]` names your own file.
+#
+# **On Colab**, either
+#
+# 1. keep the unpacked dataset in your Google Drive (mounted below when `USE_DRIVE = True`) and
+#    set `DATA_ROOT = "/content/drive/MyDrive/datasets/face8"` (preparation is faster from
+#    a copy on the runtime's disk: `!cp -r` it to `/content/face8` first); or
+# 2. fetch an archive you may download, checked against its sha256 and unpacked safely (no
+#    member may land outside the folder): `from facecolab.colab import fetch_dataset` then
+#    `DATA_ROOT = fetch_dataset(URL, SHA256, "/content/data/face8")`.
+#
+# `DATA_ROOT` must hold this layout (`facecolab.datasets.check.LAYOUTS`):
+#
+# ```
+# DATA_ROOT/
+#   train/images/<stem>.jpg   train/masks/<stem>.png    grey ids of the 18 source classes
+#   val/images/...            val/masks/...             (or validation/)
+#   test/images/...           test/masks/...
+# ```
+#
+# With Drive mounted, `WORK_DIR` defaults to
+# `MyDrive/facecolab/p3_face8`,
+# so the prepared data, the runs with their resumable checkpoints and the results survive a
+# disconnect; otherwise it is `outputs/p3_face8`. Once the config is loaded,
+# `check_dataset` reads every split of `DATA_ROOT` with the dataset's own reader and stops with
+# one message naming what is missing.
+
+# %%
+from facecolab.colab import mount_drive, project_dir
+
+if USE_DRIVE:
+    mount_drive()  # on Colab only: asks for permission once
+WORK_DIR = WORK_DIR or str(project_dir("p3_face8"))
+print("work folder:", WORK_DIR)
 
 # %% [markdown]
 # ## Configuration
@@ -72,13 +119,20 @@ print(
 )
 
 # %% [markdown]
-# ## Data
+# ## Prepare
 #
 # `prepared_dir` prepares the raw dataset once (resized images, single-channel label PNGs, split
 # lists and a `dataset.json` with class pixel counts); reruns reuse it. Labels are resized with
 # nearest neighbour only, so no invalid id appears on borders.
 
 # %%
+from facecolab.datasets.check import check_dataset
+
+if DATA_ROOT is not None:  # one message naming what is missing, with the layout expected
+    data = config["data"]
+    print(
+        "raw images per split:", check_dataset(data["dataset"], DATA_ROOT, **data["format_options"])
+    )
 from facecolab.datasets.prepare import read_dataset_info
 from facecolab.train import prepared_dir
 from facecolab.viz import sample_grid
@@ -91,22 +145,32 @@ sample_grid(PREPARED)
 # ## Train
 #
 # Both models go through the same training loop (`facecolab.train.train`, resumable after a
-# disconnect). With `PRETRAINED = True` published weights are loaded when available; otherwise the
-# message says how to get them and the config is trained.
+# disconnect). With `PRETRAINED = True` nothing is trained: each model is loaded from
+# `MODEL_PATHS`, else from its shipped `PRETRAINED_NAMES` entry; a model with neither (DeepLabv3+
+# ships none) is left out with a message saying so.
 
 # %%
+from IPython.display import display
+
 from facecolab.train import load_or_train, run_dir_for
 from facecolab.viz import training_curves
 
-trained = {
-    name: load_or_train(cfg, run_dir_for(cfg, WORK_DIR), pretrained=PRETRAINED)
-    for name, cfg in configs.items()
-}
+trained, missing = {}, []
+for name, cfg in configs.items():
+    if PRETRAINED and PRETRAINED_NAMES[name] is None and MODEL_PATHS[name] is None:
+        missing.append(f"{name}: no shipped weights; set MODEL_PATHS[{name!r}] to your file")
+        continue
+    trained[name] = load_or_train(
+        cfg,
+        run_dir_for(cfg, WORK_DIR),
+        pretrained=PRETRAINED,
+        pretrained_name=PRETRAINED_NAMES[name],
+        model_path=MODEL_PATHS[name],
+    )
+print("\n".join(missing) or "both models ready")
 models = {name: model for name, (model, _) in trained.items()}
-training_curves(trained["PSPNet"][1])
-
-# %%
-training_curves(trained["DeepLabv3+"][1])
+for run_dir in (run_dir for _, run_dir in trained.values() if run_dir is not None):
+    display(training_curves(run_dir))
 
 # %% [markdown]
 # ## Evaluate
@@ -162,7 +226,8 @@ for name, model in models.items():
 predictions = {
     name: list(predict_items(model, fmt, items, aspect)) for name, model in models.items()
 }
-prediction_grid(predictions["PSPNet"], spec.palette())
-
-# %%
-prediction_grid(predictions["DeepLabv3+"], spec.palette())
+for name in predictions:
+    display(
+        Markdown(f"### {name}"),
+        prediction_grid(predictions[name], spec.palette(), spec.class_names),
+    )

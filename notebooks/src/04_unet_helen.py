@@ -25,13 +25,60 @@
 
 # %% tags=["parameters"]
 DATA_ROOT = None  # None: the bundled sample; else the raw dataset folder
-PRETRAINED = False  # True: load the weights named in weights/manifest.json
+PRETRAINED = False  # True: never trains; loads MODEL_PATH, else PRETRAINED_NAME
+PRETRAINED_NAME = "p4_unet_celebamask_helen"  # shipped: CelebAMask-HQ relabelled to Helen's 11
+MODEL_PATH = None  # with PRETRAINED: your own .keras, .weights.npz or .tflite file
 EPOCHS = 3  # None: the config's value
 IMAGE_SIZE = 128  # None: the config's value
 BATCH_SIZE = 4  # None: the config's value
 SAMPLE_COUNT = 40  # images in the bundled sample (DATA_ROOT = None only)
-WORK_DIR = "outputs/p4_unet_helen"  # samples, prepared data, runs and results go here
+WORK_DIR = None  # None: on Drive when mounted, else under outputs/ (see Data below)
+USE_DRIVE = True  # on Colab: mount Google Drive and keep WORK_DIR there
 OVERRIDES = []  # more config overrides, e.g. ["optimizer.learning_rate=1e-4"]
+
+# %% [markdown]
+# ## Data: sources, Colab, layout
+#
+# **Source:** [Helen](http://www.ifp.illinois.edu/~vuongle2/helen/) (Le et al., 2012) as
+# relabelled by Lin et al. ([RoI Tanh-Warping, arXiv
+# 1906.01342](https://arxiv.org/abs/1906.01342); 11 classes, 2000 train / 100 test; the seed's
+# `helen/` folders). Research use; not redistributed here. The shipped
+# `p4_unet_celebamask_helen` was trained on
+# [CelebAMask-HQ](https://github.com/switchablenorms/CelebAMask-HQ) relabelled to Helen's 11
+# classes, at 512×512 — no Helen image was seen in training.
+#
+# **On Colab**, either
+#
+# 1. keep the unpacked dataset in your Google Drive (mounted below when `USE_DRIVE = True`) and
+#    set `DATA_ROOT = "/content/drive/MyDrive/datasets/helen"` (preparation is faster from
+#    a copy on the runtime's disk: `!cp -r` it to `/content/helen` first); or
+# 2. fetch an archive you may download, checked against its sha256 and unpacked safely (no
+#    member may land outside the folder): `from facecolab.colab import fetch_dataset` then
+#    `DATA_ROOT = fetch_dataset(URL, SHA256, "/content/data/helen")`.
+#
+# `DATA_ROOT` must hold this layout (`facecolab.datasets.check.LAYOUTS`):
+#
+# ```
+# DATA_ROOT/                                 (Helen relabelled by Lin et al.)
+#   label_names.txt                          bg face lb rb le re nose ulip imouth llip hair
+#   train/<id>_image.jpg  train/<id>_label.png   1999 pairs (or train.txt listing ids,
+#   test/<id>_image.jpg   test/<id>_label.png    100 pairs    pairs in DATA_ROOT)
+# ```
+#
+# With Drive mounted, `WORK_DIR` defaults to
+# `MyDrive/facecolab/p4_unet_helen`,
+# so the prepared data, the runs with their resumable checkpoints and the results survive a
+# disconnect; otherwise it is `outputs/p4_unet_helen`. Once the config is loaded,
+# `check_dataset` reads every split of `DATA_ROOT` with the dataset's own reader and stops with
+# one message naming what is missing.
+
+# %%
+from facecolab.colab import mount_drive, project_dir
+
+if USE_DRIVE:
+    mount_drive()  # on Colab only: asks for permission once
+WORK_DIR = WORK_DIR or str(project_dir("p4_unet_helen"))
+print("work folder:", WORK_DIR)
 
 # %% [markdown]
 # ## Configuration
@@ -56,17 +103,21 @@ config = project_config(
 print(config["description"])
 
 # %% [markdown]
-# ## Data
+# ## Prepare
 #
 # `prepared_dir` prepares the raw dataset once (resized images, single-channel label PNGs, split
 # lists and a `dataset.json` with class pixel counts); reruns reuse it. Labels are resized with
 # nearest neighbour only, so no invalid id appears on borders.
 
 # %%
+from facecolab.datasets.check import check_dataset
 from facecolab.datasets.prepare import read_dataset_info
 from facecolab.train import prepared_dir
 from facecolab.viz import sample_grid
 
+if DATA_ROOT is not None:  # one message naming what is missing, with the layout expected
+    data = config["data"]
+    print("raw images:", check_dataset(data["dataset"], DATA_ROOT, **data["format_options"]))
 PREPARED = prepared_dir(config)
 print("images per split:", read_dataset_info(PREPARED)["counts"])
 sample_grid(PREPARED)
@@ -76,15 +127,22 @@ sample_grid(PREPARED)
 #
 # One training loop for every project (`facecolab.train.train`): it keeps the best and the last
 # model, a history CSV and a resumable checkpoint after every epoch, so rerunning this cell after
-# a Colab disconnect continues where it stopped. With `PRETRAINED = True` the published weights
-# are loaded instead; when they are not available the message says how to get them, and the config
-# is trained.
+# a Colab disconnect continues where it stopped. With `PRETRAINED = True` nothing is
+# trained: `MODEL_PATH` is loaded, or when it is `None` the shipped `PRETRAINED_NAME`, at its own
+# input size (evaluation and prediction resize to it); when neither is available, or the model
+# predicts another label set, the cell stops with one message saying what to do.
 
 # %%
 from facecolab.train import load_or_train, run_dir_for
 from facecolab.viz import training_curves
 
-model, RUN_DIR = load_or_train(config, run_dir_for(config, WORK_DIR), pretrained=PRETRAINED)
+model, RUN_DIR = load_or_train(
+    config,
+    run_dir_for(config, WORK_DIR),
+    pretrained=PRETRAINED,
+    pretrained_name=PRETRAINED_NAME,
+    model_path=MODEL_PATH,
+)
 print("run folder:", RUN_DIR)
 training_curves(RUN_DIR)
 
@@ -132,7 +190,7 @@ predict_files(
     names=[item.key for item in items],
 )
 predictions = list(predict_items(model, fmt, items, aspect))
-prediction_grid(predictions, spec.palette())
+prediction_grid(predictions, spec.palette(), spec.class_names)
 
 # %% [markdown]
 # ## Helen F1 (the seed's `f1_score.py`)
