@@ -20,10 +20,11 @@
 # %% [markdown]
 # ## Parameters
 #
-# `PRETRAINED = True` loads the shipped weights. When they are missing, the message says how to
-# get them and a model is trained on LFW Part Labels instead — on the bundled sample (`DATA_ROOT =
-# None`) or on the real data (`DATA_ROOT` = the folder with `lfw_funneled/` and
-# `parts_lfw_funneled_gt_images/`).
+# `PRETRAINED = True` loads the shipped weights and never trains: when they are missing, the
+# cell stops with one message saying what to do. `PRETRAINED = False` trains a model on LFW Part
+# Labels instead — on the bundled sample (`DATA_ROOT = None`) or on the real data (`DATA_ROOT` =
+# the folder with `lfw_funneled/` and `parts_lfw_funneled_gt_images/`, from [LFW Part
+# Labels](http://vis-www.cs.umass.edu/lfw/part_labels/)).
 
 # %% tags=["parameters"]
 PRETRAINED = True
