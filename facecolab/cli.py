@@ -22,6 +22,7 @@ from pathlib import Path
 from .cli_types import add_threads_option, positive_int
 from .datasets.splits import check_split_name
 from .fsutil import describe, output_file, output_folder
+from .quiet import start_tensorflow
 from .resize import ASPECT_MODES
 
 # One line per subcommand, shown by `facecolab --help`.
@@ -39,6 +40,10 @@ HELP = {
     "demo": "the main job: train briefly on the bundled sample, then parse a real photo "
     "with the shipped LFW Part Labels model",
 }
+
+
+# Subcommands that run no model: they never import Keras or TensorFlow.
+WITHOUT_MODELS = ("prepare", "score")
 
 
 def split_name(text: str) -> str:
@@ -615,7 +620,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv[0] if argv else "").parse_args(argv)
+    command = argv[0] if argv else ""
+    if command in HELP and command not in WITHOUT_MODELS:
+        # Before the subcommand's parser imports its modules: TensorFlow's start-up log lines
+        # filtered as TF_CPP_MIN_LOG_LEVEL asks (2 when unset).
+        start_tensorflow()
+    args = build_parser(command).parse_args(argv)
     args.command_argv = argv[1:]  # the subcommand's own arguments (for delegating parsers)
     try:
         return args.handler(args)

@@ -18,6 +18,7 @@ from PIL import Image
 from .datasets.prepare import split_files
 from .imageio import list_images, read_image, save_label_map
 from .models.mc_dropout import require_mc_dropout
+from .quiet import progress_bar
 from .runner import as_runner, model_input_size, model_inputs, restore_probabilities
 from .uncertainty import predict_mc
 from .viz import overlay, plot_uncertainty
@@ -91,7 +92,7 @@ def predict_files(
     Returns:
         The label-map paths, in input order.
     """
-    from tqdm.auto import tqdm
+    tqdm = progress_bar()
 
     paths = [Path(p) for p in paths]
     names = [p.stem for p in paths] if names is None else list(names)
@@ -141,7 +142,7 @@ def predict_mc_files(
     Returns:
         The ``.npz`` paths, in input order.
     """
-    from tqdm.auto import tqdm
+    tqdm = progress_bar()
 
     require_mc_dropout(model)  # before any work or progress output
     paths = [Path(p) for p in paths]
