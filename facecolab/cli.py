@@ -336,23 +336,35 @@ def _add_predict(sub) -> None:
     parser.set_defaults(handler=_run_predict)
 
 
+def _report_inputs(source, selected) -> None:
+    """One line when ``source`` was recognised as a dataset folder (``predict.select_inputs``)."""
+    if selected.layout:
+        print(
+            f"{source}: a {selected.layout} folder: predicting its {len(selected.paths)} images "
+            f"(named by item id, e.g. {selected.names[0]}.png), leaving out its "
+            f"{len(selected.left_out)} label maps (e.g. {selected.left_out[0].name})"
+        )
+
+
 def _run_predict(args) -> int:
-    from .predict import input_images, predict_files
+    from .predict import predict_files, select_inputs
 
     runner = _inference_runner(args)
     if args.dataset:
         _check_dataset_option(runner, args.dataset)
     palette = _palette(args.dataset or runner.dataset) if args.overlay else None
-    paths = input_images(args.input, args.split)
+    selected = select_inputs(args.input, args.split)
+    _report_inputs(args.input, selected)
     with output_folder(args.out, ("overlays",) if args.overlay else ()):
         written = predict_files(
             runner,
-            paths,
+            selected.paths,
             args.out,
             _aspect(args, runner),
             args.batch_size,
             palette,
             progress=not args.no_progress,
+            names=selected.names,
         )
     extra = f" and overlays in {Path(args.out) / 'overlays'}" if args.overlay else ""
     print(f"wrote {len(written)} label maps to {args.out}{extra}")
@@ -405,17 +417,17 @@ def _add_uncertainty(sub) -> None:
 
 def _run_uncertainty(args) -> int:
     from .export import open_model
-    from .imageio import list_images
-    from .predict import predict_mc_files
+    from .predict import predict_mc_files, select_inputs
 
     opened = open_model(args.model, args.config)
     if args.dataset:
         _check_dataset_option(opened, args.dataset)
-    paths = list_images(args.input)
+    selected = select_inputs(args.input, args.split)
+    _report_inputs(args.input, selected)
     with output_folder(args.out):
         written = predict_mc_files(
             opened.model,
-            paths,
+            selected.paths,
             args.out,
             args.samples,
             _aspect(args, opened),
