@@ -37,8 +37,8 @@ HELP = {
     "(float or quantised) or SavedModel",
     "webcam": "portrait segmentation of a camera, video file or frames folder (same as "
     "python -m facecolab.apps.webcam)",
-    "demo": "the main job: train briefly on the bundled sample, then parse a real photo "
-    "with the shipped LFW Part Labels model",
+    "demo": "the main job: a smoke-test training on the bundled sample, then every shipped "
+    "model on real photos, on one page (OUT/index.html)",
 }
 
 
