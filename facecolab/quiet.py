@@ -8,8 +8,9 @@ logging is initialised, and those ignore ``TF_CPP_MIN_LOG_LEVEL``
 devices with the process's stderr (file descriptor 2) sent to a temporary file, then writes
 back every line except the ones the level hides: absl records below it, absl's "All log
 messages before absl::InitializeLog()" notice, the CPU-instructions notice's second line,
-and, at level 2 and up, the failed ``cuInit`` of a machine without a usable GPU (TensorFlow
-runs on the CPU then; ``list_physical_devices("GPU")`` is empty). Anything else is kept.
+and, at level 2 and up, the failed ``cuInit`` of a machine without an NVIDIA driver
+(``/dev/nvidiactl`` absent: TensorFlow runs on the CPU, as it must). Anything else is kept,
+so a GPU that is there but unusable is still reported.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import re
 import sys
 import tempfile
+from pathlib import Path
 
 LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 ABSL_RECORD = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] ")
@@ -26,10 +28,12 @@ SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
 ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called are written to"
 CPU_NOTICE_TAIL = "To enable the following instructions:"
 NO_GPU = "failed call to cuInit"
+NVIDIA_DRIVER = Path("/dev/nvidiactl")
 
 
-def hidden(line: str, level: int) -> bool:
-    """Whether start-up ``line`` is one that log level ``level`` (0–3) hides."""
+def hidden(line: str, level: int, gpu_driver: bool = False) -> bool:
+    """Whether start-up ``line`` is one that log level ``level`` (0–3) hides; ``gpu_driver``:
+    an NVIDIA driver is present, so a failed ``cuInit`` is news and kept."""
     if level < 1:
         return False
     if line.startswith(ABSL_NOTICE) or line.startswith(CPU_NOTICE_TAIL):
@@ -37,7 +41,7 @@ def hidden(line: str, level: int) -> bool:
     record = ABSL_RECORD.match(line)
     if record is None:
         return False
-    if level >= 2 and NO_GPU in line:
+    if level >= 2 and NO_GPU in line and not gpu_driver:
         return True
     return SEVERITY[record.group(1)] < level
 
@@ -52,7 +56,7 @@ def log_level(default: int = 2) -> int:
 
 
 @contextlib.contextmanager
-def filtered_native_stderr(level: int):
+def filtered_native_stderr(level: int, gpu_driver: bool = False):
     """Within the block, what anything in the process (C++ included) writes to file
     descriptor 2 is held back; at the end the lines :func:`hidden` keeps are written to it."""
     sys.stderr.flush()
@@ -67,7 +71,8 @@ def filtered_native_stderr(level: int):
             os.close(saved)
             held.seek(0)
             text = held.read().decode("utf-8", "replace")
-            kept = [line for line in text.splitlines(keepends=True) if not hidden(line, level)]
+            lines = text.splitlines(keepends=True)
+            kept = [line for line in lines if not hidden(line, level, gpu_driver)]
             if kept:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()
@@ -81,7 +86,7 @@ def start_tensorflow(default_level: int = 2) -> None:
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if backend != "tensorflow" or "tensorflow" in sys.modules:
         return
-    with filtered_native_stderr(level):
+    with filtered_native_stderr(level, gpu_driver=NVIDIA_DRIVER.exists()):
         try:
             import tensorflow as tf
         except ImportError:

@@ -61,6 +61,11 @@ def test_hidden_lines_follow_the_level(line, level, expected):
     assert hidden(line, level) is expected
 
 
+def test_a_failed_cuinit_is_kept_where_an_nvidia_driver_is():
+    assert hidden(CUINIT, 2, gpu_driver=False) and not hidden(CUINIT, 2, gpu_driver=True)
+    assert hidden(CUINIT, 3, gpu_driver=True)  # level 3 hides every error
+
+
 def test_native_writes_are_filtered_and_the_rest_kept_in_order(capfd):
     with filtered_native_stderr(2):
         for line in (NOTICE, ONEDNN, "first kept", CUINIT, OTHER_ERROR, "last kept"):
