@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,12 +185,14 @@ def show_model(name: str, photos: dict[str, np.ndarray], out_dir: Path) -> Model
 
 
 def reference_of(name: str, entry: dict) -> dict:
-    """The seed's reported figures for a shipped model: its training config's ``reference``
-    (in the manifest entry, else the shipped config of the same name)."""
+    """The reference figures for a shipped model: its training config's ``reference`` (in the
+    manifest entry, else the shipped config its ``source`` names, "train with configs/X.json",
+    else the shipped config of its own name)."""
     config = entry.get("config")
     if config is None:
+        named = re.search(r"configs/([\w.-]+\.json)", entry.get("source", ""))
         try:
-            config = load_config(config_file(f"{name}.json"))
+            config = load_config(config_file(named.group(1) if named else f"{name}.json"))
         except (FileNotFoundError, ValueError):
             config = {}
     return config.get("reference") or {}
@@ -269,9 +272,9 @@ def write_page(out_dir: Path, cards: list[ModelCard], rows: list[dict], sample: 
             for p in card.pictures
         ]
     parts += [
-        "<h2>2. Results: recorded validation metrics beside the seed's</h2>",
+        "<h2>2. Results: recorded validation metrics beside the seed's reported figures</h2>",
         "<table><tr><th>model</th><th>ours (manifest, %)</th><th>evaluated on</th>"
-        "<th>seed reported (%)</th><th>seed source</th></tr>",
+        "<th>reference (%)</th><th>reference source</th></tr>",
         *(
             f"<tr><td><code>{e(r['model'])}</code></td><td>{e(r['ours'])}</td>"
             f"<td>{e(r['evaluated_on'])}</td><td>{e(r['reference'])}</td>"
