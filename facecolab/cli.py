@@ -22,6 +22,7 @@ from pathlib import Path
 from .cli_types import add_threads_option, positive_int
 from .datasets.splits import check_split_name
 from .fsutil import describe, output_file, output_folder
+from .quiet import start_tensorflow
 from .resize import ASPECT_MODES
 
 # One line per subcommand, shown by `facecolab --help`.
@@ -36,9 +37,13 @@ HELP = {
     "(float or quantised) or SavedModel",
     "webcam": "portrait segmentation of a camera, video file or frames folder (same as "
     "python -m facecolab.apps.webcam)",
-    "demo": "the main job: train briefly on the bundled sample, then parse a real photo "
-    "with the shipped LFW Part Labels model",
+    "demo": "the main job: a smoke-test training on the bundled sample, then every shipped "
+    "model on real photos, on one page (OUT/index.html)",
 }
+
+
+# Subcommands that run no model: they never import Keras or TensorFlow.
+WITHOUT_MODELS = ("prepare", "score")
 
 
 def split_name(text: str) -> str:
@@ -331,23 +336,35 @@ def _add_predict(sub) -> None:
     parser.set_defaults(handler=_run_predict)
 
 
+def _report_inputs(source, selected) -> None:
+    """One line when ``source`` was recognised as a dataset folder (``predict.select_inputs``)."""
+    if selected.layout:
+        print(
+            f"{source}: a {selected.layout} folder: predicting its {len(selected.paths)} images "
+            f"(named by item id, e.g. {selected.names[0]}.png), leaving out its "
+            f"{len(selected.left_out)} label maps (e.g. {selected.left_out[0].name})"
+        )
+
+
 def _run_predict(args) -> int:
-    from .predict import input_images, predict_files
+    from .predict import predict_files, select_inputs
 
     runner = _inference_runner(args)
     if args.dataset:
         _check_dataset_option(runner, args.dataset)
     palette = _palette(args.dataset or runner.dataset) if args.overlay else None
-    paths = input_images(args.input, args.split)
+    selected = select_inputs(args.input, args.split)
+    _report_inputs(args.input, selected)
     with output_folder(args.out, ("overlays",) if args.overlay else ()):
         written = predict_files(
             runner,
-            paths,
+            selected.paths,
             args.out,
             _aspect(args, runner),
             args.batch_size,
             palette,
             progress=not args.no_progress,
+            names=selected.names,
         )
     extra = f" and overlays in {Path(args.out) / 'overlays'}" if args.overlay else ""
     print(f"wrote {len(written)} label maps to {args.out}{extra}")
@@ -400,17 +417,17 @@ def _add_uncertainty(sub) -> None:
 
 def _run_uncertainty(args) -> int:
     from .export import open_model
-    from .imageio import list_images
-    from .predict import predict_mc_files
+    from .predict import predict_mc_files, select_inputs
 
     opened = open_model(args.model, args.config)
     if args.dataset:
         _check_dataset_option(opened, args.dataset)
-    paths = list_images(args.input)
+    selected = select_inputs(args.input, args.split)
+    _report_inputs(args.input, selected)
     with output_folder(args.out):
         written = predict_mc_files(
             opened.model,
-            paths,
+            selected.paths,
             args.out,
             args.samples,
             _aspect(args, opened),
@@ -615,7 +632,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv[0] if argv else "").parse_args(argv)
+    command = argv[0] if argv else ""
+    if command in HELP and command not in WITHOUT_MODELS:
+        # Before the subcommand's parser imports its modules: TensorFlow's start-up log lines
+        # filtered as TF_CPP_MIN_LOG_LEVEL asks (2 when unset).
+        start_tensorflow()
+    args = build_parser(command).parse_args(argv)
     args.command_argv = argv[1:]  # the subcommand's own arguments (for delegating parsers)
     try:
         return args.handler(args)

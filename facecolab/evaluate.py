@@ -35,6 +35,7 @@ from .metrics import (
     summarize,
 )
 from .predict import predict_labels
+from .quiet import progress_bar
 from .resize import resize_mask
 from .runner import as_runner
 from .viz import plot_confusion_matrix
@@ -121,7 +122,7 @@ def evaluate_items(
     its images (CelebAMask-HQ: 512² masks for 1024² photos), the prediction is resized to the
     label by nearest neighbour.
     """
-    from tqdm.auto import tqdm
+    tqdm = progress_bar()
 
     spec = fmt.spec
     cm = np.zeros((spec.num_classes, spec.num_classes), dtype=np.int64)

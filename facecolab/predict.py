@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from .datasets.prepare import split_files
+from .datasets.readers import FORMATS
+from .datasets.readers.base import FolderNaming
 from .imageio import list_images, read_image, save_label_map
 from .models.mc_dropout import require_mc_dropout
+from .quiet import progress_bar
 from .runner import as_runner, model_input_size, model_inputs, restore_probabilities
 from .uncertainty import predict_mc
 from .viz import overlay, plot_uncertainty
@@ -43,20 +47,65 @@ def predict_labels(
         yield probs.argmax(-1).astype(np.uint8)
 
 
-def input_images(path, split: str | None = None) -> list[Path]:
+@dataclass(frozen=True)
+class InputImages:
+    """What :func:`select_inputs` found.
+
+    Attributes:
+        paths: the images to predict, sorted.
+        names: the output name of each (``<name>.png``): its stem, or its item id in a
+            dataset folder (Helen's ``<id>_image.jpg`` → ``<id>``, which pairs with the ground
+            truth ``<id>_label.png`` in ``facecolab.score``).
+        layout: the dataset whose folder naming was recognised, else ``None``.
+        left_out: that dataset's label maps found beside the images (never predicted).
+    """
+
+    paths: list[Path]
+    names: list[str]
+    layout: str | None = None
+    left_out: list[Path] = field(default_factory=list)
+
+
+def dataset_layout(paths: Sequence[Path]) -> tuple[str, FolderNaming] | None:
+    """The registered layout whose one-folder naming ``paths`` follow (some files tagged as
+    its images, some as its label maps), else ``None``."""
+    for name, fmt in FORMATS.items():
+        if fmt.folder_naming is not None and fmt.folder_naming.matches(paths):
+            return name, fmt.folder_naming
+    return None
+
+
+def select_inputs(path, split: str | None = None) -> InputImages:
     """The images to predict: those of a prepared folder's split ``split`` (a folder with
-    ``dataset.json``), else ``imageio.list_images`` of ``path``.
+    ``dataset.json``), else ``imageio.list_images`` of ``path`` — less the label maps when the
+    folder is a dataset's that keeps images and label maps together (Helen's ``train/`` and
+    ``test/``): predicting a label map would write a "prediction" that scoring then pairs
+    with the ground truth.
 
     Raises:
         ValueError: a prepared folder without ``split``, or ``split`` for another input.
+        FileNotFoundError: no images (a dataset folder holding label maps only included).
     """
     if Path(path, "dataset.json").is_file():
         if split is None:
             raise ValueError(f"{path}: a prepared folder; say which split to predict (--split)")
-        return split_files(path, split)[0]
+        images = split_files(path, split)[0]
+        return InputImages(images, [p.stem for p in images])
     if split is not None:
         raise ValueError(f"{path}: --split needs a prepared folder (with dataset.json)")
-    return list_images(path)
+    images = list_images(path)
+    found = dataset_layout(images) if Path(path).is_dir() else None
+    if found is None:
+        return InputImages(images, [p.stem for p in images])
+    layout, naming = found
+    kept = [p for p in images if not naming.is_label(p)]
+    left_out = [p for p in images if naming.is_label(p)]
+    return InputImages(kept, [naming.key(p) for p in kept], layout, left_out)
+
+
+def input_images(path, split: str | None = None) -> list[Path]:
+    """The paths of :func:`select_inputs`."""
+    return select_inputs(path, split).paths
 
 
 def _check_unique_names(paths: Sequence[Path], names: Sequence[str]) -> None:
@@ -91,7 +140,7 @@ def predict_files(
     Returns:
         The label-map paths, in input order.
     """
-    from tqdm.auto import tqdm
+    tqdm = progress_bar()
 
     paths = [Path(p) for p in paths]
     names = [p.stem for p in paths] if names is None else list(names)
@@ -141,7 +190,7 @@ def predict_mc_files(
     Returns:
         The ``.npz`` paths, in input order.
     """
-    from tqdm.auto import tqdm
+    tqdm = progress_bar()
 
     require_mc_dropout(model)  # before any work or progress output
     paths = [Path(p) for p in paths]

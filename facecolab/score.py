@@ -1,13 +1,14 @@
 """Score folders of predicted label maps against ground truth (project 4's ``f1_score.py``).
 
 Files are paired by stem, with a trailing ``_label`` dropped on either side (Helen's ground
-truth is ``<id>_label.png``; predictions may be ``<id>.png`` or ``<id>_label.png``). All pairs
-feed ONE confusion matrix, so every score is dataset-level: per-class F1 = 2·TP / (|GT| +
-|Pred|) and, for Helen's label set, the grouped F1 of the Helen protocol (eyes, brows, nose,
-mouth, overall). Missing and extra files and label values outside the label set are reported,
-not silently dropped. A prediction outside the label set is wrong (it counts against its
-pixel's true class, see ``metrics.summarize``); a ground-truth pixel outside the label set
-cannot be scored and is left out (counted in the report). Label maps are single-channel ids;
+truth is ``<id>_label.png``; predictions may be ``<id>.png``, ``<id>_label.png`` or
+``<id>_image.png``). All pairs feed ONE confusion matrix, so every score is dataset-level:
+per-class F1 = 2·TP / (|GT| + |Pred|) and, for Helen's label set, the grouped F1 of the Helen
+protocol (eyes, brows, nose, mouth, overall). Missing and extra files (the command lists them
+on stderr, by count and name) and label values outside the label set are reported, not
+silently dropped. A prediction outside the label set is wrong (it counts against its pixel's
+true class, see ``metrics.summarize``); a ground-truth pixel outside the label set cannot be
+scored and is left out (counted in the report). Label maps are single-channel ids;
 colour maps are read only through the colours of the dataset whose class names are in use,
 and refused otherwise. The report says which label names file it used.
 
@@ -46,25 +47,33 @@ class FilePairs:
     extra: list[str] = field(default_factory=list)  # predictions with no ground truth
 
 
-def label_key(path: Path) -> str:
-    """``123_label.png`` and ``123.png`` → ``123``."""
-    return path.stem.removesuffix(LABEL_TAG)
+def label_key(path: Path, predictions: bool = False) -> str:
+    """``123_label.png`` and ``123.png`` → ``123``; for predictions ``123_image.png`` (a
+    label map named after Helen's ``123_image.jpg``) too."""
+    stem = path.stem
+    if predictions and stem.endswith(IMAGE_TAG):
+        return stem.removesuffix(IMAGE_TAG)
+    return stem.removesuffix(LABEL_TAG)
 
 
-def list_label_files(folder) -> dict[str, Path]:
-    """Label-map files of ``folder`` by key; JPEGs and ``*_image.*`` files are not label maps.
+def list_label_files(folder, predictions: bool = False) -> dict[str, Path]:
+    """Label-map files of ``folder`` by key (:func:`label_key`). In a ground-truth folder,
+    JPEGs and ``*_image.*`` files are images (Helen keeps them beside the label maps), not
+    label maps; in a prediction folder every PNG is a label map.
 
     Raises:
         FileNotFoundError: ``folder`` does not exist.
         NotADirectoryError: it is a file or a link to no folder (``fsutil.input_folder``).
         ValueError: two files share a key (e.g. ``1.png`` and ``1_label.png``).
     """
-    folder = input_folder(folder, "label folder")
+    folder = input_folder(folder, "prediction folder" if predictions else "label folder")
     files: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in LABEL_SUFFIXES or path.stem.endswith(IMAGE_TAG):
+        if path.suffix.lower() not in LABEL_SUFFIXES:
             continue
-        key = label_key(path)
+        if not predictions and path.stem.endswith(IMAGE_TAG):
+            continue
+        key = label_key(path, predictions)
         if key in files:
             raise ValueError(f"{folder}: {files[key].name} and {path.name} both pair as {key!r}")
         files[key] = path
@@ -94,7 +103,8 @@ def ground_truth_files(gt_dir, split: str | None = None) -> tuple[dict[str, Path
 def pair_files(pred_dir, gt_dir, split: str | None = None) -> FilePairs:
     """Match predictions to ground truth by key (:func:`ground_truth_files`); raises
     ``ValueError`` when nothing pairs."""
-    predictions, (truths, _) = list_label_files(pred_dir), ground_truth_files(gt_dir, split)
+    predictions = list_label_files(pred_dir, predictions=True)
+    truths, _ = ground_truth_files(gt_dir, split)
     result = FilePairs(
         pairs=[(key, predictions[key], truths[key]) for key in truths if key in predictions],
         missing=[truths[key].name for key in truths if key not in predictions],
@@ -104,7 +114,7 @@ def pair_files(pred_dir, gt_dir, split: str | None = None) -> FilePairs:
         raise ValueError(
             f"no prediction in {pred_dir} pairs with a label in {gt_dir} "
             f"({len(predictions)} predictions, {len(truths)} labels; files pair by "
-            f"stem, '{LABEL_TAG}' dropped)"
+            f"stem, '{LABEL_TAG}' dropped, and '{IMAGE_TAG}' from predictions)"
         )
     return result
 
@@ -235,22 +245,31 @@ def _listing(names: list[str]) -> str:
     return shown + (f" … and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
 
 
-def format_report(result: dict) -> str:
-    """Markdown report of :func:`score_folders`: file problems first, then the table."""
+def unpaired_lines(result: dict) -> list[str]:
+    """The files of :func:`score_folders` that were not scored, by count and name."""
+    lines = []
+    if result["missing"]:
+        lines.append(
+            f"WARNING: {len(result['missing'])} ground-truth label maps in {result['gt_dir']} "
+            f"have no prediction (not scored): {_listing(result['missing'])}"
+        )
+    if result["extra"]:
+        lines.append(
+            f"WARNING: {len(result['extra'])} predictions in {result['pred_dir']} have no "
+            f"ground truth (not scored): {_listing(result['extra'])}"
+        )
+    return lines
+
+
+def format_report(result: dict, unpaired: bool = True) -> str:
+    """Markdown report of :func:`score_folders`: file problems first, then the table
+    (``unpaired=False``: without :func:`unpaired_lines`, which the command prints on stderr)."""
     lines = [
         f"Scored {result['files_scored']} files: {result['pred_dir']} vs {result['gt_dir']}",
         f"Label names: {result.get('label_names') or 'none (classes are the ids seen)'}",
     ]
-    if result["missing"]:
-        lines.append(
-            f"WARNING: {len(result['missing'])} labels have no prediction (not "
-            f"scored): {_listing(result['missing'])}"
-        )
-    if result["extra"]:
-        lines.append(
-            f"WARNING: {len(result['extra'])} predictions have no label (not scored): "
-            f"{_listing(result['extra'])}"
-        )
+    if unpaired:
+        lines += unpaired_lines(result)
     for side, files in result["out_of_set"].items():
         if files:
             values = sorted({int(v) for counts in files.values() for v in counts})
@@ -323,7 +342,9 @@ def run(args: argparse.Namespace) -> int:
     class_names = read_label_names(labels) if labels else None
     result = score_folders(args.pred, args.gt, class_names, args.split)
     result["label_names"] = str(labels or (prepared if prepared.is_file() else "")) or None
-    print(format_report(result))
+    for line in unpaired_lines(result):
+        print(line, file=sys.stderr)
+    print(format_report(result, unpaired=False))
     if out is not None:
         atomic_write_bytes(out, (json.dumps(result, indent=2) + "\n").encode())
         print(f"\nwrote {out}")

@@ -392,7 +392,10 @@ def make_training_data(
 ):
     """``(train, val)`` batches of a prepared folder: tf.data on TensorFlow
     (:func:`facecolab.pipeline.make_dataset`), :class:`facecolab.loader.PreparedBatches`
-    elsewhere. With ``outputs > 1`` (deep supervision) every output takes the same labels."""
+    elsewhere. With ``outputs > 1`` (deep supervision) every output takes the same labels.
+
+    The train split is reshuffled every epoch (seeded), augmenting or not, by the data itself;
+    ``fit`` is told ``shuffle=False``, as Keras ignores it for a dataset, with a warning."""
     data = settings.data
     common = {"batch_size": batch_size, "image_size": data.image_size, "one_hot": data.one_hot}
     augment_config = settings.augment_config
@@ -402,6 +405,7 @@ def make_training_data(
             folder,
             data.train_split,
             augment_config=augment_config,
+            shuffle=True,
             seed=settings.seed,
             outputs=outputs,
             epoch=epoch,
@@ -417,6 +421,7 @@ def make_training_data(
         folder,
         data.train_split,
         augment_config=augment_config,
+        shuffle=True,
         seed=settings.seed,
         cache=data.cache,
         drop_remainder=batch_size > settings.batch_size,  # replicas need equal batches
@@ -593,6 +598,7 @@ def _train(settings: TrainingConfig, run_dir: Path, resume: bool, strategy: str,
                 epochs=settings.epochs,
                 initial_epoch=initial_epoch,
                 steps_per_epoch=settings.steps_per_epoch,
+                shuffle=False,  # the train batches shuffle themselves (make_training_data)
                 callbacks=make_callbacks(settings, run_dir, model, state),
                 verbose=verbose,
             )

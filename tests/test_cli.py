@@ -276,3 +276,25 @@ def test_export_writes_a_loadable_inference_model(artifacts, capsys, tmp_path):
     np.testing.assert_allclose(
         exported.predict(x, verbose=0), artifacts["model"].predict(x, verbose=0), atol=1e-6
     )
+
+
+def test_predict_on_a_helen_folder_then_score_pairs_images_only(artifacts, capsys, tmp_path):
+    """Helen's test folder holds <id>_image.jpg beside <id>_label.png: only the images are
+    predicted, as <id>.png, and every prediction pairs with its ground truth."""
+    raw = write_sample("helen", tmp_path / "helen", count=10, size=48)
+    test = raw / "test"
+    ids = sorted(p.name.removesuffix("_image.jpg") for p in test.glob("*_image.jpg"))
+    code, out, err = run_cli(
+        capsys, "predict", "--no-progress", model=artifacts["run"], input=test, out=tmp_path / "p"
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "p").glob("*.png")) == [f"{i}.png" for i in ids]
+    assert f"a helen folder: predicting its {len(ids)} images" in out
+    assert f"leaving out its {len(ids)} label maps" in out
+    code, out, err = run_cli(
+        capsys, "score", pred=tmp_path / "p", gt=test, json=tmp_path / "s.json"
+    )
+    assert code == 0, err
+    result = json.loads((tmp_path / "s.json").read_text())
+    assert result["files_scored"] == len(ids) and not result["missing"] and not result["extra"]
+    assert "WARNING" not in err

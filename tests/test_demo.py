@@ -80,3 +80,31 @@ def test_astronaut_with_the_19_class_model_and_recoloured_hair_and_lips(tmp_path
     assert changed[top + height // 3 : top + height // 2, left : left + width].mean() < 0.2
     assert not changed[:, : left - width].any() and not changed[top + 2 * height :].any()
     assert Image.open(written["parsing"]).size == (512, 512)
+
+
+@pytest.mark.slow
+def test_the_main_job_ends_with_one_page_showing_every_shipped_model(tmp_path):
+    """run_demo with a tiny sample run: index.html names every shipped model, shows its
+    pictures (files that exist), the results table beside the seed's figures, and the sample
+    training labelled as a smoke test."""
+    import re
+
+    from facecolab.demo import run_demo, shipped_models
+
+    summary = run_demo(tmp_path, epochs=1, sample_count=24, size=32)
+    page = (tmp_path / "index.html").read_text()
+    assert summary["page"] == str(tmp_path / "index.html")
+    names = shipped_models()
+    assert len(names) >= 6 and "lfw_parts_unet" in names and "p5_portrait_shen_fast" in names
+    for name in names:
+        assert f"<code>{name}</code>" in page
+        assert name in summary["models"] and summary["models"][name]
+    sources = re.findall(r"<img src='([^']+)'", page)
+    assert len(sources) >= len(names)
+    for source in sources:
+        image = Image.open(tmp_path / source)
+        assert min(image.size) >= 256, source
+    assert "recoloured" in page and "cut-out" in page and "Legend" in page
+    assert "Smoke test" in page and "not a result" in page
+    assert "pixel_accuracy 99.0" in page  # project 1's seed, beside our p1 model's figures
+    assert page.count("<tr>") == len(names) + 1

@@ -20,6 +20,7 @@ GROUND_FLOOR = {
     "facecolab.fsutil",
     "facecolab.imageio",
     "facecolab.modelio",
+    "facecolab.quiet",
 }
 # Where an import of our own modules may sit inside a function: the command-line dispatch
 # (parsers and handlers are imported only for the subcommand that runs, so `facecolab --help`

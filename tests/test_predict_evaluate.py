@@ -271,3 +271,51 @@ def test_a_prepared_folder_gives_its_split_images(celebamask_prepared, tmp_path)
     (tmp_path / "a.png").touch()
     with pytest.raises(ValueError, match="--split needs a prepared folder"):
         input_images(tmp_path, "val")
+
+
+# Files of an input folder → (images predicted as their output names, label maps left out,
+# the layout recognised).
+INPUT_FOLDERS = [
+    pytest.param(
+        ["1_image.jpg", "1_label.png", "2_image.jpg", "2_label.png"],
+        {"1_image.jpg": "1", "2_image.jpg": "2"},
+        ["1_label.png", "2_label.png"],
+        "helen",
+        id="helen-test-folder",
+    ),
+    pytest.param(
+        ["1_image.jpg", "1_label.png", "extra.png"],
+        {"1_image.jpg": "1", "extra.png": "extra"},
+        ["1_label.png"],
+        "helen",
+        id="helen-folder-with-another-photo",
+    ),
+    pytest.param(["a.jpg", "b.png"], {"a.jpg": "a", "b.png": "b"}, [], None, id="plain-photos"),
+    pytest.param(
+        ["me_label.png", "you.jpg"],
+        {"me_label.png": "me_label", "you.jpg": "you"},
+        [],
+        None,
+        id="a-label-tag-alone-is-a-photo-name",
+    ),
+    pytest.param(
+        ["me_image.jpg", "you.jpg"],
+        {"me_image.jpg": "me_image", "you.jpg": "you"},
+        [],
+        None,
+        id="an-image-tag-alone-is-a-photo-name",
+    ),
+]
+
+
+@pytest.mark.parametrize("files, predicted, left_out, layout", INPUT_FOLDERS)
+def test_a_dataset_folder_gives_its_images_only(tmp_path, files, predicted, left_out, layout):
+    from facecolab.predict import input_images, select_inputs
+
+    for name in files:
+        Image.new("RGB", (4, 4)).save(tmp_path / name)
+    selected = select_inputs(tmp_path)
+    assert dict(zip([p.name for p in selected.paths], selected.names, strict=True)) == predicted
+    assert [p.name for p in selected.left_out] == left_out
+    assert selected.layout == layout
+    assert input_images(tmp_path) == selected.paths

@@ -111,3 +111,35 @@ def test_model_path_without_pretrained_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(train_module, "train", _no_training)
     with pytest.raises(ValueError, match="only used with PRETRAINED = True"):
         load_or_train({"name": "x"}, tmp_path / "run", model_path="mine.keras")
+
+
+# config → (batch-norm momentum, learning rate) on the sample; a real data root keeps the
+# config's values.
+SHORT_RUN_CASES = [
+    ("p1_segnet_celeba.json", 0.5, 3e-3),  # Adam 1e-3 raised
+    ("p4_unet_helen.json", 0.5, 3e-3),  # Adam 1e-4 raised
+    ("p3_pspnet_face8.json", 0.5, 0.1),  # SGD keeps its rate
+]
+
+
+@pytest.mark.parametrize("name, momentum, learning_rate", SHORT_RUN_CASES)
+def test_sample_mode_sets_short_run_training(tmp_path, name, momentum, learning_rate):
+    sample = project_config(name, None, tmp_path, image_size=32, sample_count=3, imagenet=False)
+    assert sample["model"]["options"]["bn_momentum"] == momentum
+    assert sample["optimizer"]["learning_rate"] == pytest.approx(learning_rate)
+    mine = project_config(
+        name,
+        None,
+        tmp_path,
+        image_size=32,
+        sample_count=3,
+        imagenet=False,
+        overrides=["model.options.bn_momentum=0.8"],
+    )
+    assert mine["model"]["options"]["bn_momentum"] == 0.8  # the caller's overrides win
+    real = project_config(name, tmp_path / "raw", tmp_path, image_size=32, imagenet=False)
+    assert "bn_momentum" not in real["model"]["options"]
+    kept = project_config(
+        name, None, tmp_path, image_size=32, sample_count=3, imagenet=False, short_run=False
+    )
+    assert "bn_momentum" not in kept["model"]["options"]

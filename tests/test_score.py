@@ -114,8 +114,66 @@ def test_missing_extra_and_out_of_set_are_reported(tmp_path, capsys):
     assert result["wrong_out_of_set"] == 1  # the prediction 7 (true class 0)
     assert result["confusion_matrix"] == [[1, 0], [0, 2]]
     assert result["metrics"]["pixel_accuracy"] == pytest.approx(3 / 4)
-    printed = capsys.readouterr().out
-    assert "c_label.png" in printed and "d.png" in printed and "[7]" in printed
+    printed = capsys.readouterr()
+    assert "[7]" in printed.out
+    assert "c_label.png" not in printed.out and "d.png" not in printed.out  # on stderr
+    assert "1 ground-truth label maps" in printed.err and "c_label.png" in printed.err
+    assert "1 predictions" in printed.err and "d.png" in printed.err
+
+
+# Files in the ground-truth and prediction folders → (keys scored, ground truth without a
+# prediction, predictions without ground truth).
+PAIRINGS = [
+    pytest.param(
+        ["1_label.png", "1_image.jpg", "2_label.png", "2_image.png"],
+        ["1.png", "2.png"],
+        ["1", "2"],
+        [],
+        [],
+        id="helen-folder-its-images-are-not-labels",
+    ),
+    pytest.param(
+        ["1_label.png", "2_label.png"],
+        ["1.png", "3.png"],
+        ["1"],
+        ["2_label.png"],
+        ["3.png"],
+        id="one-of-each-side-unpaired",
+    ),
+    pytest.param(
+        ["1_label.png"], ["1_image.png"], ["1"], [], [], id="prediction-named-after-the-image"
+    ),
+    pytest.param(["a.png"], ["a.png", "b.png"], ["a"], [], ["b.png"], id="plain-names"),
+]
+
+
+@pytest.mark.parametrize("gt_names, pred_names, paired, missing, extra", PAIRINGS)
+def test_pairing_table(tmp_path, gt_names, pred_names, paired, missing, extra):
+    for folder, names in (("gt", gt_names), ("pred", pred_names)):
+        for name in names:
+            write_png(tmp_path / folder / name, [[0]])
+    pairs = pair_files(tmp_path / "pred", tmp_path / "gt")
+    assert [key for key, _, _ in pairs.pairs] == paired
+    assert (pairs.missing, pairs.extra) == (missing, extra)
+
+
+def test_unpaired_files_are_listed_on_stderr_by_count_and_name(tmp_path, capsys):
+    for i in range(12):
+        write_png(tmp_path / "gt" / f"{i:02d}_label.png", [[0]])
+    write_png(tmp_path / "pred" / "00.png", [[0]])
+    write_png(tmp_path / "pred" / "zz.png", [[0]])
+    assert main(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt")]) == 0
+    err = capsys.readouterr().err
+    assert "11 ground-truth label maps" in err and "01_label.png" in err and "1 more" in err
+    assert "1 predictions" in err and "zz.png" in err
+
+
+def test_nothing_paired_is_a_one_line_error(tmp_path, capsys):
+    write_png(tmp_path / "gt" / "a_label.png", [[0]])
+    write_png(tmp_path / "pred" / "b.png", [[0]])
+    assert main(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("f1_score.py: error: no prediction") and "\n" not in err
 
 
 def test_without_label_names_classes_are_the_ids_seen(tmp_path, monkeypatch):

@@ -24,6 +24,7 @@ from PIL import Image
 
 from ..fsutil import atomic_write_bytes, describe, input_folder, output_folder, read_json
 from ..imageio import read_image
+from ..quiet import progress_bar
 from ..resize import fit_geometry, resize_image, resize_mask
 from . import prepare_record
 from .labels import check_ids, get_relabel, remap_lut
@@ -251,7 +252,7 @@ def prepare(
 def _run_jobs(name, fmt, items_by_split, out, size, aspect, workers, strict, progress):
     """Process every item (in ``workers`` processes), then write the split lists of the good
     ones. Raises ``ValueError`` when no item at all could be prepared."""
-    from tqdm.auto import tqdm
+    tqdm = progress_bar()
 
     summary = PrepareSummary()
     histogram = np.zeros(256, dtype=np.int64)

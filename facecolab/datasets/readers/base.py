@@ -33,6 +33,34 @@ class Item:
 
 
 @dataclass(frozen=True)
+class FolderNaming:
+    """How a layout that keeps an item's image and label map in one folder tells them apart
+    (Helen: ``<id>_image.jpg`` beside ``<id>_label.png``): by a tag at the end of the stem."""
+
+    image_tag: str
+    label_tag: str
+
+    def is_label(self, path: Path) -> bool:
+        return Path(path).stem.endswith(self.label_tag)
+
+    def key(self, path: Path) -> str:
+        """The item id of an image or label file: its stem without the tag."""
+        stem = Path(path).stem
+        for tag in (self.image_tag, self.label_tag):
+            if stem.endswith(tag):
+                return stem.removesuffix(tag)
+        return stem
+
+    def matches(self, paths) -> bool:
+        """Whether files named ``paths`` follow this naming: some tagged as images, some as
+        label maps."""
+        stems = [Path(p).stem for p in paths]
+        return any(s.endswith(self.image_tag) for s in stems) and any(
+            s.endswith(self.label_tag) for s in stems
+        )
+
+
+@dataclass(frozen=True)
 class DatasetFormat:
     """How to list and decode one raw layout.
 
@@ -40,12 +68,15 @@ class DatasetFormat:
     ``FileNotFoundError`` naming what is missing); ``load_label(item)`` returns its
     ``uint8 (H, W)`` label map in the spec's ids, raising ``ValueError`` naming the file on
     bad content. Both must be picklable module-level functions (prepare uses processes).
+    ``folder_naming``: set when images and label maps share a folder, so that a folder of
+    the layout given as images to predict on yields its images only.
     """
 
     spec: DatasetSpec
     splits: tuple[str, ...]
     list_items: Callable[..., list[Item]]
     load_label: Callable[[Item], np.ndarray]
+    folder_naming: FolderNaming | None = None
 
 
 def _relabelled_label(item: Item, load_label, lut: np.ndarray) -> np.ndarray:

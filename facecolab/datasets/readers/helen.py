@@ -15,11 +15,12 @@ from pathlib import Path
 from ...imageio import read_grey
 from ..specs import get_spec
 from ._folders import files_by_stem, pair_by_stem
-from .base import DatasetFormat, Item, carve_val
+from .base import DatasetFormat, FolderNaming, Item, carve_val
 
 SPEC = get_spec("helen")
 LABEL_NAMES_FILE = "label_names.txt"
 SOURCES = {"train": "train", "val": "train", "test": "test"}
+NAMING = FolderNaming(image_tag="_image", label_tag="_label")
 VAL_FRACTION = 0.1
 
 
@@ -52,8 +53,8 @@ def _source_items(root: Path, source: str) -> list[Item]:
     folder, list_path = root / source, root / f"{source}.txt"
     if folder.is_dir():
         files = files_by_stem(folder)
-        images = {s.removesuffix("_image"): p for s, p in files.items() if s.endswith("_image")}
-        labels = {s.removesuffix("_label"): p for s, p in files.items() if s.endswith("_label")}
+        images = {NAMING.key(p): p for s, p in files.items() if s.endswith(NAMING.image_tag)}
+        labels = {NAMING.key(p): p for s, p in files.items() if s.endswith(NAMING.label_tag)}
         return pair_by_stem(
             images,
             labels,
@@ -88,4 +89,4 @@ def load_label(item: Item):
     return read_grey(item.label_paths[0])
 
 
-FORMAT = DatasetFormat(SPEC, tuple(SOURCES), list_items, load_label)
+FORMAT = DatasetFormat(SPEC, tuple(SOURCES), list_items, load_label, folder_naming=NAMING)
