@@ -37,7 +37,7 @@ def test_celebamask_models_meet_their_manifest(name, celebamask_mini_root):
     assert _score(name, fmt, celebamask_mini_root)[metric] > recorded - TOLERANCE
 
 
-@pytest.mark.parametrize("name", ["p5_portrait_shen_fast"])
+@pytest.mark.parametrize("name", ["p5_portrait_shen_fast", "p5_portrait_shen_mobilenetv2"])
 def test_portrait_models_meet_their_manifest(name, portrait_shen_root):
     recorded = read_manifest()[name]["metrics"]["mean_iou"]
     assert _score(name, get_format("eg1800"), portrait_shen_root)["mean_iou"] > recorded - 0.02

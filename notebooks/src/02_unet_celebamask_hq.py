@@ -28,9 +28,9 @@ DATA_ROOT = None  # None: the bundled sample; else the raw dataset folder
 PRETRAINED = False  # True: never trains; loads MODEL_PATH, else PRETRAINED_NAME
 PRETRAINED_NAME = "p2_unet_celebamask_mini"  # shipped: CelebAMask-HQ, 19 classes, 512²
 MODEL_PATH = None  # with PRETRAINED: your own .keras, .weights.npz or .tflite file
-EPOCHS = 3  # None: the config's value
+EPOCHS = 10  # None: the config's value
 IMAGE_SIZE = 128  # None: the config's value
-BATCH_SIZE = 8  # None: the config's value
+BATCH_SIZE = 4  # None: the config's value
 SAMPLE_COUNT = 40  # images in the bundled sample (DATA_ROOT = None only)
 WORK_DIR = None  # None: on Drive when mounted, else under outputs/ (see Data below)
 USE_DRIVE = True  # on Colab: mount Google Drive and keep WORK_DIR there

@@ -28,7 +28,7 @@ DATA_ROOT = None  # None: the bundled sample; else the raw dataset folder
 PRETRAINED = False  # True: never trains; loads MODEL_PATH, else PRETRAINED_NAME
 PRETRAINED_NAME = "p4_unet_celebamask_helen"  # shipped: CelebAMask-HQ relabelled to Helen's 11
 MODEL_PATH = None  # with PRETRAINED: your own .keras, .weights.npz or .tflite file
-EPOCHS = 3  # None: the config's value
+EPOCHS = 10  # None: the config's value
 IMAGE_SIZE = 128  # None: the config's value
 BATCH_SIZE = 4  # None: the config's value
 SAMPLE_COUNT = 40  # images in the bundled sample (DATA_ROOT = None only)

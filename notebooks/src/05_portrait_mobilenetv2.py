@@ -25,7 +25,7 @@
 # %% tags=["parameters"]
 DATA_ROOT = None  # None: the bundled sample; else the raw dataset folder
 PRETRAINED = False  # True: never trains; loads MODEL_PATH, else PRETRAINED_NAME
-PRETRAINED_NAME = "p5_portrait_shen_fast"  # shipped: EG1800, person/bg, 256×192
+PRETRAINED_NAME = "p5_portrait_shen_mobilenetv2"  # shipped, 256×192; or "p5_portrait_shen_fast"
 MODEL_PATH = None  # with PRETRAINED: your own .keras, .weights.npz or .tflite file
 EPOCHS = 3  # None: the config's value
 IMAGE_SIZE = 128  # None: the config's value
@@ -44,8 +44,9 @@ BACKGROUND = "white"  # "blur", "white" or an image file
 # as the seed cropped them (`train|val/{data,label_1}`), or EG1800 as released with
 # [PortraitNet](https://doi.org/10.1016/j.cag.2019.08.018) (same people, 1447 train / 289 test;
 # set `OVERRIDES = ["data.dataset=eg1800"]`). Research use; not redistributed here. The
-# shipped `p5_portrait_shen_fast` (a 0.27 M-parameter MobileNetV2 U-Net) was trained on EG1800
-# at 256×192.
+# shipped models were trained on the Shen et al. photos in the EG1800 layout at 256×192:
+# `p5_portrait_shen_mobilenetv2` (alpha 0.5, 1.31 M parameters, the more accurate) and
+# `p5_portrait_shen_fast` (alpha 0.35 with a light decoder, 0.27 M, the webcam's).
 #
 # **On Colab**, either
 #
