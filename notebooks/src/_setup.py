@@ -45,6 +45,9 @@ if "google.colab" in sys.modules:
         sys.path.insert(0, CLONE)
 
 try:
+    from facecolab.quiet import start_tensorflow
+
+    start_tensorflow()  # TensorFlow's start-up log lines, filtered as TF_CPP_MIN_LOG_LEVEL asks
     from facecolab.colab import environment
 except ImportError as error:
     raise RuntimeError(
