@@ -28,7 +28,7 @@ PRETRAINED = False  # True: never trains; loads MODEL_PATH, else PRETRAINED_NAME
 PRETRAINED_NAME = "p1_segnet_celebamask_face"  # shipped: CelebAMask-HQ relabelled face/bg, 256²
 MODEL_PATH = None  # with PRETRAINED: your own .keras, .weights.npz or .tflite file
 EPOCHS = 3  # None: the config's value
-IMAGE_SIZE = 128  # None: the config's value
+IMAGE_SIZE = 64  # None: the config's value (64: SegNet learns the sample in 3 epochs)
 BATCH_SIZE = 4  # None: the config's value
 IMAGENET_WEIGHTS = True  # encoder from ImageNet weights (downloaded); False: random
 SAMPLE_COUNT = 40  # images in the bundled sample (DATA_ROOT = None only)
