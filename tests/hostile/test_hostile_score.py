@@ -133,7 +133,7 @@ def _json_below_a_file(tmp_path):
 def _pred_is_a_loop(tmp_path):
     shutil.rmtree(tmp_path / "pred")
     (tmp_path / "pred").symlink_to(tmp_path / "pred")
-    return None, r"pred: label folder is a symbolic link that leads to no folder"
+    return None, r"pred: prediction folder is a symbolic link that leads to no folder"
 
 
 def _labels_missing(tmp_path):
