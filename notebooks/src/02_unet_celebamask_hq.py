@@ -241,6 +241,9 @@ from pathlib import Path
 
 from facecolab.demo import parse_and_recolour_astronaut
 from facecolab.imageio import read_image
+from facecolab.viz import with_legend
 
 written = parse_and_recolour_astronaut(Path(WORK_DIR) / "astronaut", PRETRAINED_NAME)
-tile([[read_image(path) for path in written.values()]])
+with_legend(
+    tile([[read_image(path) for path in written.values()]]), spec.class_names, spec.palette()
+)
