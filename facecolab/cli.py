@@ -88,25 +88,20 @@ def _run_train(args) -> int:
     return 0
 
 
+def _add_delegating(sub, name: str, module) -> None:
+    """Subcommand ``name`` as ``module``'s own command: its parser (the same options and
+    checks) and its ``main``, run on the subcommand's arguments."""
+    template = module.build_parser()
+    parser = sub.add_parser(
+        name, parents=[template], add_help=False, help=HELP[name], description=template.description
+    )
+    parser.set_defaults(handler=lambda args: module.main(args.command_argv))
+
+
 def _add_prepare(sub) -> None:
     from .datasets import prepare_cli
 
-    template = prepare_cli.build_parser()
-    parser = sub.add_parser(
-        "prepare",
-        parents=[template],
-        add_help=False,
-        help=HELP["prepare"],
-        description=template.description,
-    )
-    parser.set_defaults(handler=_run_prepare)
-
-
-def _run_prepare(args) -> int:
-    from .datasets import prepare_cli
-
-    # The same parser already validated these arguments; its main does the work.
-    return prepare_cli.main(args.command_argv)
+    _add_delegating(sub, "prepare", prepare_cli)
 
 
 def _add_model_arguments(parser, config_help: str) -> None:
@@ -568,21 +563,7 @@ def _run_export(args) -> int:
 def _add_webcam(sub) -> None:
     from .apps import webcam
 
-    template = webcam.build_parser()
-    parser = sub.add_parser(
-        "webcam",
-        parents=[template],
-        add_help=False,
-        help=HELP["webcam"],
-        description=template.description,
-    )
-    parser.set_defaults(handler=_run_webcam)
-
-
-def _run_webcam(args) -> int:
-    from .apps import webcam
-
-    return webcam.main(args.command_argv)
+    _add_delegating(sub, "webcam", webcam)
 
 
 def _add_demo(sub) -> None:
