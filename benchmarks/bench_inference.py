@@ -15,8 +15,9 @@ two, so load changes during the run count against our models, not against the pe
    ``weights/manifest.json`` (classes background, person) whose file is present.
 3. Every ``facecolab.models`` registry model at ``--size`` (2 classes, random weights).
 
-Each model runs through ``facecolab.runner`` as the apps run it: Keras ``predict_on_batch``;
-TFLite from ``facecolab.convert`` on the interpreter with ``--threads`` threads (portrait
+Each model runs through ``facecolab.modelfiles.runner`` as the apps run it: Keras
+``predict_on_batch``;
+TFLite from ``facecolab.modelfiles.export`` on the interpreter with ``--threads`` threads (portrait
 rows also at each of ``--portrait-threads``). "model" times the forward pass on a ready
 ``float32 (1, h, w, 3)`` input. Portrait rows also time "end to end":
 ``Runner.probabilities`` on a ``uint8 (size, size, 3)`` image (scaling, forward,
@@ -170,7 +171,7 @@ def worker(args) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from facecolab.runner import keras_runner, model_inputs, tflite_runner
+    from facecolab.modelfiles.runner import keras_runner, model_inputs, tflite_runner
 
     tf.config.set_visible_devices([], "GPU")  # CPU figures even where a GPU exists
     baseline = rss_mb()
@@ -201,8 +202,8 @@ def worker(args) -> dict:
 def load_entry(entry: dict, size: int):
     """The ``keras.Model`` of an entry: a manifest name, or a builder name with options."""
     if "manifest" in entry:
-        from facecolab.export import load_model_any
-        from facecolab.weights import pretrained_path
+        from facecolab.modelfiles.load import load_model_any
+        from facecolab.modelfiles.manifest import pretrained_path
 
         return load_model_any(pretrained_path(entry["manifest"]))
     from bench_models import benchmark_size
@@ -215,9 +216,9 @@ def load_entry(entry: dict, size: int):
 
 def convert_all(model, folder: Path, modes) -> list[dict]:
     """One ``.tflite`` per mode in ``folder``; a mode that does not convert gets its error."""
-    from facecolab.convert import calibration_inputs, to_tflite
-    from facecolab.datasets.sample import render_face
-    from facecolab.runner import model_input_size
+    from facecolab.data.sample import render_face
+    from facecolab.modelfiles.export import calibration_inputs, to_tflite
+    from facecolab.modelfiles.runner import model_input_size
 
     size = model_input_size(model)
     faces = (render_face(0, index, size)[0] for index in range(CALIBRATION_IMAGES))
@@ -288,7 +289,7 @@ def flatten(row: dict, backend: str, threads, params_m=None, file_mb=None) -> di
 
 def entries(args) -> tuple[list[dict], list[dict]]:
     """``(portrait entries, registry entries)`` to time."""
-    from facecolab.weights import default_weights_dir, read_manifest
+    from facecolab.modelfiles.manifest import default_weights_dir, read_manifest
 
     portrait = [
         {"model": "mobilenetv2_unet", "variant": label, "builder": "mobilenetv2_unet"}

@@ -3,7 +3,8 @@
 Writes a procedurally drawn CelebAMask-HQ sample, prepares it at 256² (and at 320² for the
 resize row), then in one run measures:
 
-* ``facecolab.pipeline.make_dataset`` throughput without caching (every image decoded again),
+* ``facecolab.data.tf_pipeline.make_dataset`` throughput without caching (every image decoded
+again),
   with no augmentation, with project 2's augmentations, with all of them, and with a resize
   on top;
 * the training step of project 2's model (``configs/p2_unet_celebamask_hq.json``: U-Net base
@@ -33,8 +34,8 @@ sys.path.insert(0, str(REPO))
 from _report import load_average, markdown_table, report_run, time_train_steps  # noqa: E402
 
 from facecolab.config import load_config  # noqa: E402
-from facecolab.datasets.prepare import PrepareOptions, prepare  # noqa: E402
-from facecolab.datasets.sample import write_sample  # noqa: E402
+from facecolab.data.prepare import PrepareOptions, prepare  # noqa: E402
+from facecolab.data.sample import write_sample  # noqa: E402
 
 TRAIN_CONFIG = REPO / "configs" / "p2_unet_celebamask_hq.json"
 EVERY_AUGMENTATION = {
@@ -64,9 +65,9 @@ def pipeline_rows(
 ) -> list[dict]:
     """Time a pass-through of each pipeline variant (the first batch, which includes
     tracing, is left out)."""
-    from facecolab.augment import AugmentConfig
-    from facecolab.datasets.prepare import split_files
-    from facecolab.pipeline import make_dataset
+    from facecolab.data.augment import AugmentConfig
+    from facecolab.data.prepare import split_files
+    from facecolab.data.tf_pipeline import make_dataset
 
     variants = [
         ("decode", prepared, {}),
@@ -107,8 +108,8 @@ def train_step_row(config: dict, size: int, batch: int, steps: int, warmup: int)
     """Median time of ``train_on_batch`` for the config's compiled model on random data."""
     import keras
 
-    from facecolab.datasets.specs import get_spec
-    from facecolab.train import build_training_model
+    from facecolab.data.specs import get_spec
+    from facecolab.workflows.train import build_training_model
 
     num_classes = get_spec(config["data"]["dataset"]).num_classes
     keras.utils.set_random_seed(0)

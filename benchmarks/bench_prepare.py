@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _report import machine_info, markdown_table, report  # noqa: E402
 
-from facecolab.datasets.prepare import PrepareOptions, prepare  # noqa: E402
-from facecolab.datasets.sample import write_sample  # noqa: E402
+from facecolab.data.prepare import PrepareOptions, prepare  # noqa: E402
+from facecolab.data.sample import write_sample  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

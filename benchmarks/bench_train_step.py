@@ -2,7 +2,7 @@
 
 Each config in ``configs/`` (the legacy ``config_train_ADAM.json`` duplicates project 1 and is
 left out unless named) is built exactly as training builds it,
-``facecolab.train.build_training_model`` (optimizer, loss, metrics, ``jit_compile`` off on
+``facecolab.workflows.train.build_training_model`` (optimizer, loss, metrics, ``jit_compile`` off on
 CPU), at one size and batch for all (default 256², batch 8), with random encoder weights
 (the step costs the same) and random images and labels. The step time is the median of a
 few ``train_on_batch`` calls after warm-up::
@@ -60,9 +60,9 @@ def time_config(path: Path, size: int, batch: int, steps: int, warmup: int) -> d
     """Build the config's training model at ``size``² and time its step on random data."""
     import keras
 
-    from facecolab.datasets.specs import get_spec
-    from facecolab.losses import build_loss
-    from facecolab.train import build_training_model
+    from facecolab.data.specs import get_spec
+    from facecolab.measures.losses import build_loss
+    from facecolab.workflows.train import build_training_model
 
     config = load_config(path, [f"data.image_size=[{size}, {size}]", f"batch_size={batch}"])
     if "encoder_weights" in config["model"]["options"]:

@@ -4,7 +4,8 @@
 The frames are small (``--height`` × ``--width``, a bright square moving over a dark
 background, generated one at a time so the source itself holds nothing); the model is the
 proposed fast portrait variant of ``bench_inference.py`` (untrained: memory does not depend
-on the weights) at ``--input``², run by each of ``--backends`` through ``facecolab.runner``
+on the weights) at ``--input``², run by each of ``--backends`` through
+``facecolab.modelfiles.runner``
 with temporal smoothing on. RSS is sampled every ``--every`` frames; the table shows the
 samples, and the JSON the growth after the warm-up sample (the first one after frame
 ``--every``) and the least-squares slope in MB per 1000 frames::
@@ -46,9 +47,9 @@ def moving_square(count: int, height: int, width: int, samples: dict, every: int
 
 def runner_for(backend: str, size: int, folder: Path):
     """The proposed fast portrait model at ``size``² as a Keras or float TFLite runner."""
-    from facecolab.convert import export_tflite
+    from facecolab.modelfiles.export import export_tflite
+    from facecolab.modelfiles.runner import keras_runner, load_runner
     from facecolab.models import build_model
-    from facecolab.runner import keras_runner, load_runner
 
     model = build_model("mobilenetv2_unet", (size, size, 3), 2, **PROPOSED)
     if backend == "keras":

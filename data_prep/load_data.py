@@ -4,7 +4,7 @@
         [--size 256] [--split 0.7,0.2,0.1] [--seed 0] [--workers N] [--strict] \
         [--aspect stretch|letterbox|crop] [--sample N]
 
-See ``facecolab.datasets.prepare_cli`` for every option.
+See ``facecolab.cli.prepare`` for every option.
 """
 
 import sys
@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from facecolab.datasets.prepare_cli import build_parser, main  # noqa: E402
+from facecolab.cli.prepare import build_parser, main  # noqa: E402
 
 __all__ = ["build_parser", "main"]
 

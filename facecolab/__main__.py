@@ -1,3 +1,3 @@
-from .cli import main
+from facecolab.cli.main import main
 
 raise SystemExit(main())

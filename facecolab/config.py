@@ -23,14 +23,14 @@ from pathlib import Path
 
 import keras
 
-from .augment import AugmentConfig
-from .constants import MAX_SIDE
-from .datasets.readers import get_format
-from .datasets.splits import check_split_name
-from .fsutil import read_json
-from .losses import build_loss
-from .models import MODELS
-from .resize import ASPECT_MODES
+from facecolab.constants import MAX_SIDE
+from facecolab.data.augment import AugmentConfig
+from facecolab.data.readers import get_format
+from facecolab.data.resize import ASPECT_MODES
+from facecolab.data.splits import check_split_name
+from facecolab.fsutil import read_json
+from facecolab.measures.losses import build_loss
+from facecolab.models import MODELS
 
 
 @dataclass(frozen=True)

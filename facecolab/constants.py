@@ -14,8 +14,12 @@ as 25600 would exhaust memory before any message).
 
 ``DEFAULT_THREADS``: CPU threads of a TFLite model unless told otherwise (this project's CPUs
 have 2 cores; XNNPACK scales to about that).
+
+``VERSION``: the package's version (``facecolab.__version__``; ``pyproject.toml`` says the same,
+which ``tests/test_package.py`` checks).
 """
 
+VERSION = "0.1.0"
 IGNORE_INDEX = 255
 KERAS_PACKAGE = "facecolab"
 MAX_SIDE = 8192

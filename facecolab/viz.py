@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .datasets.prepare import dataset_spec, split_files
-from .imageio import read_grey, read_image
-from .resize import resize_image
+from facecolab.data.imageio import read_grey, read_image
+from facecolab.data.prepare import dataset_spec, split_files
+from facecolab.data.resize import resize_image
 
 MIN_TILE_HEIGHT = 160
 UNCERTAINTY_QUANTILE = 0.99  # uncertainty maps saturate above this quantile
@@ -156,7 +156,8 @@ def sample_grid(prepared_dir, split: str = "train", count: int = 4, show_legend:
 def prediction_grid(
     predictions: Sequence, palette: np.ndarray, class_names: Sequence[str] | None = None
 ):
-    """A PIL image of predictions against the truth (``facecolab.evaluate.ItemPrediction``:
+    """A PIL image of predictions against the truth
+    (``facecolab.workflows.evaluate.ItemPrediction``:
     ``image``, ``label``, ``truth_at_image_size``): photos on top, predicted labels, then the
     ground truth (overlays); with ``class_names``, a legend of the class colours below."""
     grid = tile(
@@ -236,7 +237,7 @@ def plot_history(history_csv, out_path) -> Path | None:
 def plot_confusion_matrix(cm: np.ndarray, class_names, out_path, title: str | None = None) -> Path:
     """Row-normalised confusion matrix (each truth row sums to 100 %) as a heat map.
 
-    Rows are truth, columns prediction, as ``facecolab.metrics.confusion_matrix`` returns;
+    Rows are truth, columns prediction, as ``facecolab.measures.metrics.confusion_matrix`` returns;
     cells are annotated with percentages when there are at most 20 classes.
     """
     from matplotlib.figure import Figure
@@ -325,7 +326,7 @@ def plot_uncertainty(
 def plot_reliability(diagrams: Mapping, title: str | None = None):
     """Reliability curves (accuracy against confidence) with their ECE, e.g.
     ``{"MC mean (50)": ..., "single pass": ...}`` of
-    ``facecolab.uncertainty.ReliabilityDiagram``.
+    ``facecolab.workflows.uncertainty.ReliabilityDiagram``.
 
     Returns:
         a ``matplotlib.figure.Figure`` (not attached to pyplot; save with ``fig.savefig``).

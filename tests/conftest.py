@@ -22,8 +22,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
 
-from facecolab.datasets.prepare import PrepareOptions, prepare  # noqa: E402
-from facecolab.datasets.sample import write_sample  # noqa: E402
+from facecolab.data.prepare import PrepareOptions, prepare  # noqa: E402
+from facecolab.data.sample import write_sample  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -11,13 +11,13 @@ import pytest
 from matplotlib.colors import rgb_to_hsv
 from PIL import Image
 
-from facecolab import video
 from facecolab.apps import face_parsing, portrait, recolour, webcam
 from facecolab.apps.common import load_app_model, spec_for_model
-from facecolab.datasets.sample import render_face
-from facecolab.datasets.specs import CELEBAMASK_HQ_CLASSES, HELEN_CLASSES, get_spec
-from facecolab.imageio import read_grey, read_image
-from facecolab.runner import Runner
+from facecolab.data.imageio import read_grey, read_image
+from facecolab.data.sample import render_face
+from facecolab.data.specs import CELEBAMASK_HQ_CLASSES, HELEN_CLASSES, get_spec
+from facecolab.modelfiles.runner import Runner
+from facecolab.workflows import video
 
 SIZE = 64
 STEEPNESS = 40.0

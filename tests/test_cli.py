@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facecolab.cli import build_parser, main
-from facecolab.datasets.prepare import PrepareOptions, prepare
-from facecolab.datasets.sample import write_sample
-from facecolab.export import load_model_any, save_weights_with_config
+from facecolab.cli.main import build_parser, main
+from facecolab.data.prepare import PrepareOptions, prepare
+from facecolab.data.sample import write_sample
+from facecolab.modelfiles.load import load_model_any, save_weights_with_config
 from facecolab.models import build_model
 
 SUBCOMMANDS = [

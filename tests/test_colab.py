@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from facecolab.colab import environment, extract_archive, fetch_dataset, project_dir
-from facecolab.datasets import FORMATS
-from facecolab.datasets.check import LAYOUTS, check_dataset, expected_layout
-from facecolab.datasets.sample import write_sample
+from facecolab.apps.colab import environment, extract_archive, fetch_dataset, project_dir
+from facecolab.data import FORMATS
+from facecolab.data.check import LAYOUTS, check_dataset, expected_layout
+from facecolab.data.sample import write_sample
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facecolab.augment import AugmentConfig
 from facecolab.config import (
     CHOICES,
     DEFAULTS,
@@ -20,13 +19,14 @@ from facecolab.config import (
     resolve_config,
     shipped_configs,
 )
-from facecolab.datasets.labels import label_set_name
-from facecolab.datasets.readers import FORMATS
-from facecolab.datasets.specs import get_spec
-from facecolab.evaluate import flatten_metrics
-from facecolab.losses import build_loss
-from facecolab.metrics import summarize
+from facecolab.data.augment import AugmentConfig
+from facecolab.data.labels import label_set_name
+from facecolab.data.readers import FORMATS
+from facecolab.data.specs import get_spec
+from facecolab.measures.losses import build_loss
+from facecolab.measures.metrics import summarize
 from facecolab.models import MODELS
+from facecolab.workflows.evaluate import flatten_metrics
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 CONFIGS = sorted(CONFIG_DIR.glob("*.json"))

@@ -6,8 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facecolab.cli import main
-from facecolab.convert import (
+from facecolab.cli.main import main
+from facecolab.data import get_format
+from facecolab.data.imageio import read_image
+from facecolab.data.sample import write_sample
+from facecolab.modelfiles.export import (
     agreement,
     export_format,
     export_model,
@@ -15,11 +18,8 @@ from facecolab.convert import (
     export_tflite,
     to_tflite,
 )
-from facecolab.datasets import get_format
-from facecolab.datasets.sample import write_sample
-from facecolab.imageio import read_image
+from facecolab.modelfiles.runner import keras_runner, load_runner
 from facecolab.models import build_model
-from facecolab.runner import keras_runner, load_runner
 
 SIZE = 64
 # The fast portrait builder, scaled down: what the benchmark times, at test size.

@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from facecolab.constants import IGNORE_INDEX
-from facecolab.datasets import FORMATS, SPECS, get_format, get_spec
-from facecolab.datasets.labels import FACE8_MERGE, remap, remap_lut
-from facecolab.datasets.readers import celeba_face, celebamask_hq, face8, helen
-from facecolab.datasets.sample import TRUTH_TABLES, WRITERS, render_face, write_sample
-from facecolab.resize import ASPECT_MODES, resize_image, resize_mask
+from facecolab.data import FORMATS, SPECS, get_format, get_spec
+from facecolab.data.labels import FACE8_MERGE, remap, remap_lut
+from facecolab.data.readers import celeba_face, celebamask_hq, face8, helen
+from facecolab.data.resize import ASPECT_MODES, resize_image, resize_mask
+from facecolab.data.sample import TRUTH_TABLES, WRITERS, render_face, write_sample
 
 SAMPLE_COUNT, SAMPLE_SIZE, SAMPLE_SEED = 12, 64, 3
 LFW_REAL = Path(__file__).resolve().parents[1].parent / "shared/data/lfw_parts"
@@ -35,7 +35,7 @@ def _all_items(name, root, seed=0):
     return {split: fmt.list_items(root, split, seed=seed) for split in fmt.splits}
 
 
-# How each sample layout names item ``i`` (see the writers in facecolab.datasets.sample).
+# How each sample layout names item ``i`` (see the writers in facecolab.data.sample).
 SAMPLE_INDEX = {
     "celeba_face": lambda key: int(key) - 1,
     "celebamask_hq": int,

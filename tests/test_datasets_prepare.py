@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facecolab.datasets import get_format, get_spec
-from facecolab.datasets import prepare as prepare_module
-from facecolab.datasets.prepare import PrepareOptions, dataset_spec, prepare
-from facecolab.datasets.readers import face8
-from facecolab.datasets.sample import write_sample
+from facecolab.data import get_format, get_spec
+from facecolab.data import prepare as prepare_module
+from facecolab.data.prepare import PrepareOptions, dataset_spec, prepare
+from facecolab.data.readers import face8
+from facecolab.data.sample import write_sample
 from facecolab.fsutil import atomic_write_bytes
 
 REPO = Path(__file__).resolve().parents[1]

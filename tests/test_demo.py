@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 
 from facecolab.apps.photo import crop_square, detect_face, framing_box, paste_square
-from facecolab.datasets.readers import get_format
-from facecolab.evaluate import evaluate_items
-from facecolab.export import load_pretrained
-from facecolab.weights import read_manifest
+from facecolab.data.readers import get_format
+from facecolab.modelfiles.load import load_pretrained
+from facecolab.modelfiles.manifest import read_manifest
+from facecolab.workflows.evaluate import evaluate_items
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_crop_and_paste_are_inverse_even_past_the_border():
 
 
 def test_astronaut_face_is_parsed_into_skin_and_hair(shipped_model, tmp_path):
-    from facecolab.demo import parse_astronaut
+    from facecolab.apps.demo import parse_astronaut
 
     overlay_path = parse_astronaut(tmp_path)
     label = np.asarray(Image.open(tmp_path / "astronaut_label.png"))
@@ -68,7 +68,7 @@ def test_astronaut_with_the_19_class_model_and_recoloured_hair_and_lips(tmp_path
     CelebAMask-HQ's aligned faces; recolouring changes hair and lips and nothing else."""
     from skimage import data
 
-    from facecolab.demo import parse_and_recolour_astronaut
+    from facecolab.apps.demo import parse_and_recolour_astronaut
 
     written = parse_and_recolour_astronaut(tmp_path)
     photo = data.astronaut()
@@ -89,7 +89,7 @@ def test_the_main_job_ends_with_one_page_showing_every_shipped_model(tmp_path):
     training labelled as a smoke test."""
     import re
 
-    from facecolab.demo import run_demo, shipped_models
+    from facecolab.apps.demo import run_demo, shipped_models
 
     summary = run_demo(tmp_path, epochs=1, sample_count=24, size=32)
     page = (tmp_path / "index.html").read_text()

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from facecolab.datasets import get_format
-from facecolab.datasets.prepare import PrepareOptions, prepare
-from facecolab.datasets.sample import write_sample
+from facecolab.data import get_format
+from facecolab.data.prepare import PrepareOptions, prepare
+from facecolab.data.sample import write_sample
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from facecolab.export import load_model_any, save_weights_with_config, sidecar_path
+from facecolab.modelfiles.load import load_model_any, save_weights_with_config, sidecar_path
 from facecolab.models import build_model
 
 KWARGS = {"input_shape": [64, 64, 3], "num_classes": 3, "depth": 2, "base_filters": 4}
@@ -144,8 +144,8 @@ def test_save_weights_with_config_wants_the_weights_suffix(model, tmp_path):
 
 
 def test_open_model_by_pretrained_name(model, images, tmp_path):
-    from facecolab.export import open_model
-    from facecolab.weights import add_to_manifest
+    from facecolab.modelfiles.load import open_model
+    from facecolab.modelfiles.manifest import add_to_manifest
 
     model.save(tmp_path / "tiny.keras")
     add_to_manifest(
@@ -165,7 +165,7 @@ def test_open_model_by_pretrained_name(model, images, tmp_path):
 
 
 def test_open_model_finds_the_run_config(model, tmp_path):
-    from facecolab.export import open_model
+    from facecolab.modelfiles.load import open_model
 
     path, _ = save(model, tmp_path, "weights+run-dir")
     opened = open_model(path)
@@ -174,8 +174,8 @@ def test_open_model_finds_the_run_config(model, tmp_path):
 
 def test_export_for_inference_drops_the_optimiser(tmp_path):
     """A compiled, trained checkpoint exports smaller and predicts identically."""
-    from facecolab.export import export_for_inference
-    from facecolab.losses import build_loss
+    from facecolab.measures.losses import build_loss
+    from facecolab.modelfiles.load import export_for_inference
 
     trained = build_model("unet", (32, 32, 3), 3, depth=2, base_filters=4)
     trained.compile(optimizer="adam", loss=build_loss("ce"), jit_compile=False)

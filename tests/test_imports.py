@@ -1,7 +1,8 @@
 """The import graph of ``facecolab``, drawn from the source with ``ast``: no cycle (between
-modules, and between the top-level units: a subpackage counts as one), a ground floor that
-imports nothing of ours above it, and no import of our modules hidden in a function except in
-the command-line dispatch and for the TensorFlow-only pipeline (docs/DESIGN.md, "Imports")."""
+modules, and between the layers: a subpackage counts as one), no import from a lower layer to
+a higher one, a ground floor that imports nothing of ours above it, and no import of our
+modules hidden in a function except in the command-line dispatch and for the TensorFlow-only
+pipeline (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -14,22 +15,32 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "facecolab"
+# The layers, lowest first: a module imports only from its own layer and the ones before it.
+# A subpackage is one layer; a top-level module is its own.
+LAYERS = [
+    {"constants", "fsutil", "console"},
+    {"data"},
+    {"measures"},
+    {"models"},
+    {"config"},
+    {"modelfiles"},
+    {"viz"},
+    {"workflows"},
+    {"apps"},
+    {"cli"},
+    {"facecolab", "__main__"},
+]
+RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 # Modules that import no facecolab module outside this set: every layer may import them.
-GROUND_FLOOR = {
-    "facecolab.constants",
-    "facecolab.fsutil",
-    "facecolab.imageio",
-    "facecolab.modelio",
-    "facecolab.quiet",
-}
+GROUND_FLOOR = {f"facecolab.{name}" for name in LAYERS[0]}
 # Where an import of our own modules may sit inside a function: the command-line dispatch
 # (parsers and handlers are imported only for the subcommand that runs, so `facecolab --help`
 # imports no Keras) ...
-LAZY_IMPORTERS = {"facecolab.cli"}
+LAZY_IMPORTERS = {"facecolab.cli.main"}
 # ... and modules that are themselves an optional heavy dependency: tf.data needs TensorFlow,
 # which a JAX or PyTorch Keras install may lack (training and evaluation pick tf.data or the
 # numpy loader by backend).
-LAZY_TARGETS = {"facecolab.pipeline"}
+LAZY_TARGETS = {"facecolab.data.tf_pipeline"}
 
 
 def module_name(path: Path) -> str:
@@ -107,28 +118,56 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def unit(module: str) -> str:
-    """The top-level unit of a module: ``facecolab.datasets.readers.base`` → ``datasets``."""
+    """The layer unit of a module: ``facecolab.data.readers.base`` → ``data``."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else parts[0]
 
 
 def test_the_graph_is_drawn_from_every_module():
-    assert {"facecolab.cli", "facecolab.train", "facecolab.datasets.readers.base"} <= set(GRAPH)
-    assert "facecolab.constants" in GRAPH["facecolab.metrics"]
+    assert {
+        "facecolab.cli.main",
+        "facecolab.workflows.train",
+        "facecolab.data.readers.base",
+    } <= set(GRAPH)
+    assert "facecolab.constants" in GRAPH["facecolab.measures.metrics"]
 
 
 def test_no_import_cycle_between_modules():
     assert find_cycle(GRAPH) is None, " → ".join(find_cycle(GRAPH))
 
 
+def test_every_module_is_in_a_layer():
+    assert {unit(module) for module in MODULES} <= set(RANK), set(map(unit, MODULES)) - set(RANK)
+
+
+def test_no_import_from_a_lower_layer_to_a_higher_one():
+    upward = [
+        f"{module} → {target}"
+        for module, targets in GRAPH.items()
+        for target in targets
+        if RANK[unit(target)] > RANK[unit(module)]
+    ]
+    assert not upward, upward
+
+
 def test_no_import_cycle_between_units():
-    """A subpackage (datasets, models, apps) and the modules beside it form a layered graph."""
+    """The subpackages and the modules beside them form a layered graph."""
     units: dict[str, set[str]] = {}
     for module, targets in GRAPH.items():
         units.setdefault(unit(module), set()).update(
             unit(target) for target in targets if unit(target) != unit(module)
         )
     assert find_cycle(units) is None, " → ".join(find_cycle(units))
+
+
+def test_the_top_level_stays_small_and_every_subpackage_says_what_it_holds():
+    top = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert len(top) <= 8, top
+    for init in PACKAGE.glob("*/__init__.py"):
+        docstring = ast.get_docstring(ast.parse(init.read_text())) or ""
+        assert len(docstring) > 80, f"{init}: no docstring saying what the subpackage holds"
+        if init.parent.name not in {"models", "cli"}:
+            assert "import" in docstring, f"{init}: the docstring says nothing of its imports"
 
 
 @pytest.mark.parametrize("module", sorted(GROUND_FLOOR))
@@ -146,7 +185,7 @@ def test_no_hidden_import_of_our_modules(module):
 
 
 @pytest.mark.parametrize(
-    "module", ["facecolab.cli", "facecolab.datasets.prepare_cli", "facecolab.score"]
+    "module", ["facecolab.cli.main", "facecolab.cli.prepare", "facecolab.measures.score"]
 )
 def test_command_lines_without_models_import_no_keras(module):
     """``facecolab`` (until a subcommand needs models), ``data_prep/load_data.py`` and
@@ -162,7 +201,7 @@ def test_help_imports_no_keras():
     """The dispatch is lazy: listing the subcommands loads neither Keras nor TensorFlow."""
     code = (
         "import sys\n"
-        "from facecolab.cli import main\n"
+        "from facecolab.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted({'keras', 'tensorflow'} & set(sys.modules)), file=sys.stderr)"
     )

@@ -1,5 +1,5 @@
-"""The numpy loader (``facecolab.loader.PreparedBatches``) and its augmentations
-(``facecolab.augment``): the batches of the tf.data pipeline's contract, without TensorFlow,
+"""The numpy loader (``facecolab.data.host_pipeline.PreparedBatches``) and its augmentations
+(``facecolab.data.augment``): the batches of the tf.data pipeline's contract, without TensorFlow,
 for the JAX and PyTorch backends."""
 
 from __future__ import annotations
@@ -16,11 +16,18 @@ import pytest
 from PIL import Image
 from test_pipeline import colour_coded_items, write_prepared
 
-from facecolab.augment import AugmentConfig, augment, to_float_with_brightness
 from facecolab.constants import IGNORE_INDEX
-from facecolab.datasets.prepare import dataset_spec, split_files
-from facecolab.datasets.specs import get_spec
-from facecolab.loader import PreparedBatches
+from facecolab.data.augment import (
+    IDENTITY,
+    INDEX,
+    AugmentConfig,
+    apply_params,
+    augment_batch,
+    draw_params,
+)
+from facecolab.data.host_pipeline import PreparedBatches
+from facecolab.data.prepare import dataset_spec, split_files
+from facecolab.data.specs import get_spec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,6 +36,13 @@ REPO = Path(__file__).resolve().parents[1]
 def colour_coded(tmp_path_factory):
     images, labels = colour_coded_items(10, size=64)
     return write_prepared(tmp_path_factory.mktemp("coded") / "prepared", images, labels)
+
+
+def augment(image, label, rng, config, lut):
+    """One sample through the host path: parameters drawn with ``rng``, then the batch ops."""
+    params = draw_params(rng, config, label.shape)[None]
+    images, labels = augment_batch(image[None], label[None], params, lut, config)
+    return np.asarray(images[0]), np.asarray(labels[0])
 
 
 def all_samples(batches: PreparedBatches):
@@ -133,12 +147,17 @@ def test_flip_mirrors_and_swaps_left_right_ids():
 
 @pytest.mark.parametrize("factor", [0.6, 1.0, 1.4])
 def test_brightness_scales_hsv_value_only(factor):
-    class Fixed:
-        def uniform(self, low, high):
-            return factor
-
     image = np.random.default_rng(0).integers(0, 256, (6, 6, 3), dtype=np.uint8)
-    out = to_float_with_brightness(image, Fixed(), 0.5)
+    params = IDENTITY.copy()
+    params[INDEX["brightness"]] = factor
+    out, _ = apply_params(
+        image[None],
+        np.zeros((1, 6, 6), np.uint8),
+        params[None],
+        None,
+        AugmentConfig(brightness=0.5),
+    )
+    out = np.asarray(out[0])
     for y, x in [(0, 0), (2, 3), (5, 5)]:
         hue, saturation, value = colorsys.rgb_to_hsv(*(image[y, x] / 255))
         expected = colorsys.hsv_to_rgb(hue, saturation, min(value * factor, 1.0))

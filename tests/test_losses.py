@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from facecolab import losses
-from facecolab.losses import (
+from facecolab.measures import losses
+from facecolab.measures.losses import (
     binary_cross_entropy_loss,
     build_loss,
     cross_entropy_loss,

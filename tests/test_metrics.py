@@ -10,10 +10,14 @@ import pytest
 import tensorflow as tf
 from sklearn import metrics as skm
 
-from facecolab import metrics
-from facecolab.datasets.specs import HELEN_F1_GROUPS
-from facecolab.keras_metrics import ConfusionMatrixMetric, MeanIoUMetric, PixelAccuracyMetric
-from facecolab.metrics import confusion_matrix
+from facecolab.data.specs import HELEN_F1_GROUPS
+from facecolab.measures import metrics
+from facecolab.measures.keras_metrics import (
+    ConfusionMatrixMetric,
+    MeanIoUMetric,
+    PixelAccuracyMetric,
+)
+from facecolab.measures.metrics import confusion_matrix
 
 HELEN_GROUPS = dict(HELEN_F1_GROUPS)
 
@@ -232,7 +236,7 @@ def test_keras_metric_label_forms_sigmoid_and_xla():
 
 
 def test_keras_metric_in_evaluate_and_config_round_trip():
-    from facecolab.losses import build_loss
+    from facecolab.measures.losses import build_loss
 
     rng = np.random.default_rng(6)
     images = rng.random((6, 8, 8, 3)).astype("float32")

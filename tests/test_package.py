@@ -26,8 +26,8 @@ CHECK = textwrap.dedent(
 
     import facecolab
     from facecolab.config import config_file, load_config, shipped_configs
-    from facecolab.export import load_pretrained
-    from facecolab.weights import pretrained_path
+    from facecolab.modelfiles.load import load_pretrained
+    from facecolab.modelfiles.manifest import pretrained_path
 
     site = Path(sys.argv[1]).resolve()
     inside = lambda path: Path(path).resolve().is_relative_to(site)
@@ -94,3 +94,12 @@ def test_the_installed_package_finds_its_configs_and_weights(installed, tmp_path
     done = run_outside_the_checkout(installed, sys.executable, "-c", CHECK, installed, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "loaded (None, 128, 128, 3)" in done.stdout
+
+
+def test_the_version_is_stated_once_for_the_package_and_pyproject():
+    import tomllib
+
+    import facecolab
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert facecolab.__version__ == pyproject["project"]["version"]

@@ -10,10 +10,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from facecolab import cli
-from facecolab.export import export_portable, load_model_any, save_weights_with_config
-from facecolab.models import build_model
-from facecolab.portable import (
+from facecolab.cli import main as cli
+from facecolab.modelfiles.load import export_portable, load_model_any, save_weights_with_config
+from facecolab.modelfiles.portable import (
     CHECK_ATOL,
     FORMAT,
     check_difference,
@@ -25,6 +24,7 @@ from facecolab.portable import (
     verify_portable,
     weight_mismatch,
 )
+from facecolab.models import build_model
 
 KWARGS = {"input_shape": [32, 32, 3], "num_classes": 3, "depth": 2, "base_filters": 4}
 

@@ -8,9 +8,14 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from facecolab.datasets.readers.base import DatasetFormat, Item
-from facecolab.datasets.specs import DatasetSpec
-from facecolab.evaluate import (
+from facecolab.data.imageio import list_images
+from facecolab.data.readers.base import DatasetFormat, Item
+from facecolab.data.resize import ASPECT_MODES, resize_mask
+from facecolab.data.specs import DatasetSpec
+from facecolab.modelfiles.runner import restore_probabilities
+from facecolab.models import build_model
+from facecolab.viz import generic_palette
+from facecolab.workflows.evaluate import (
     comparison_table,
     evaluate_dataset,
     evaluate_items,
@@ -18,17 +23,12 @@ from facecolab.evaluate import (
     format_reference,
     write_evaluation,
 )
-from facecolab.imageio import list_images
-from facecolab.models import build_model
-from facecolab.predict import (
+from facecolab.workflows.predict import (
     predict_files,
     predict_labels,
     predict_mc_files,
     predict_probabilities,
 )
-from facecolab.resize import ASPECT_MODES, resize_mask
-from facecolab.runner import restore_probabilities
-from facecolab.viz import generic_palette
 
 SPEC = DatasetSpec("toy", ("background", "skin", "hair"), ((0, 0, 0), (0, 255, 0), (255, 0, 0)))
 ODD_SIZES = [(77, 53), (53, 77), (31, 200)]
@@ -262,8 +262,8 @@ def test_comparison_table_lists_models_and_reference():
 
 
 def test_a_prepared_folder_gives_its_split_images(celebamask_prepared, tmp_path):
-    from facecolab.datasets.prepare import split_files
-    from facecolab.predict import input_images
+    from facecolab.data.inputs import input_images
+    from facecolab.data.prepare import split_files
 
     assert input_images(celebamask_prepared, "val") == split_files(celebamask_prepared, "val")[0]
     with pytest.raises(ValueError, match="say which split"):
@@ -310,7 +310,7 @@ INPUT_FOLDERS = [
 
 @pytest.mark.parametrize("files, predicted, left_out, layout", INPUT_FOLDERS)
 def test_a_dataset_folder_gives_its_images_only(tmp_path, files, predicted, left_out, layout):
-    from facecolab.predict import input_images, select_inputs
+    from facecolab.data.inputs import input_images, select_inputs
 
     for name in files:
         Image.new("RGB", (4, 4)).save(tmp_path / name)

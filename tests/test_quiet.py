@@ -1,5 +1,5 @@
 """A command's stderr holds what the user needs, not TensorFlow's start-up chatter, Keras's
-ignored-``shuffle`` warning or tqdm's missing-widgets warning (``facecolab.quiet``)."""
+ignored-``shuffle`` warning or tqdm's missing-widgets warning (``facecolab.console``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from facecolab.datasets.sample import write_sample
-from facecolab.quiet import filtered_native_stderr, hidden, progress_bar
+from facecolab.console import filtered_native_stderr, hidden, progress_bar
+from facecolab.data.sample import write_sample
 
 REPO = Path(__file__).resolve().parents[1]
 

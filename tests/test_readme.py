@@ -26,8 +26,8 @@ README = REPO / "README.md"
 
 # Script files that are a thin shell over a package module's parser.
 WRAPPERS = {
-    "data_prep/load_data.py": "facecolab.datasets.prepare_cli",
-    "f1_score.py": "facecolab.score",
+    "data_prep/load_data.py": "facecolab.cli.prepare",
+    "f1_score.py": "facecolab.measures.score",
 }
 # Commands that are advice about other tools, not ours.
 OTHER_TOOLS = ("pip ",)
@@ -79,7 +79,7 @@ def _parser_and_arguments(words: list[str], monkeypatch):
     if words[1] == "-m":
         module, arguments = words[2], words[3:]
         if module == "facecolab":
-            from facecolab.cli import build_parser
+            from facecolab.cli.main import build_parser
 
             return build_parser(arguments[0] if arguments else None), arguments
         return importlib.import_module(module).build_parser(), arguments

@@ -14,16 +14,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facecolab.datasets.labels import (
+from facecolab.data.labels import (
     RELABEL_TABLES,
     Relabel,
     get_relabel,
     label_set_name,
     remap,
 )
-from facecolab.datasets.prepare import PrepareOptions, prepare, relabel_prepared
-from facecolab.datasets.sample import write_sample
-from facecolab.datasets.specs import get_spec
+from facecolab.data.prepare import PrepareOptions, prepare, relabel_prepared
+from facecolab.data.sample import write_sample
+from facecolab.data.specs import get_spec
 
 REPO = Path(__file__).resolve().parents[1]
 

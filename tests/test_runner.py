@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facecolab.convert import to_tflite
+from facecolab.modelfiles.export import to_tflite
+from facecolab.modelfiles.runner import Runner, keras_runner, load_runner, tflite_runner
 from facecolab.models import build_model
-from facecolab.runner import Runner, keras_runner, load_runner, tflite_runner
 
 SIZE = 32
 
@@ -102,7 +102,7 @@ def _softmax_of_input(channels: int = 3, dropout: bool = False):
 
 
 def test_flip_tta_averages_with_the_mirrored_prediction_classes_swapped():
-    from facecolab.runner import with_flip
+    from facecolab.modelfiles.runner import with_flip
 
     model = _softmax_of_input()
     batch = np.random.default_rng(0).random((2, 4, 6, 3)).astype("float32")

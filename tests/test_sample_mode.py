@@ -6,10 +6,10 @@ from __future__ import annotations
 import keras
 import pytest
 
-from facecolab import train as train_module
-from facecolab.sample_mode import project_config, raw_format, split_items
-from facecolab.train import PretrainedUnavailableError, load_or_train, run_dir_for
-from facecolab.weights import read_manifest
+from facecolab.modelfiles.manifest import read_manifest
+from facecolab.workflows import train as train_module
+from facecolab.workflows.sample_mode import project_config, raw_format, split_items
+from facecolab.workflows.train import PretrainedUnavailableError, load_or_train, run_dir_for
 
 
 def test_project_config_sample_mode(tmp_path):

@@ -1,5 +1,5 @@
 """Sample mode shows a working pipeline: each project's config, trained briefly on its bundled
-sample (drawn faces, ``facecolab.sample_mode``, what the notebooks run with ``DATA_ROOT =
+sample (drawn faces, ``facecolab.workflows.sample_mode``, what the notebooks run with ``DATA_ROOT =
 None``), reaches numbers that look like learning on the sample's validation split.
 
 The floors are set below what these runs measured (in the comments: pixel accuracy, mean IoU
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-from facecolab.sample_mode import project_config
-from facecolab.train import train
+from facecolab.workflows.sample_mode import project_config
+from facecolab.workflows.train import train
 
 # (config, epochs, floors: {metric: minimum}, {class: minimum IoU})
 SAMPLE_RUNS = [

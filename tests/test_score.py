@@ -1,4 +1,4 @@
-"""f1_score.py / facecolab.score on hand-made label-map folders with hand-computed F1."""
+"""f1_score.py / facecolab.measures.score on hand-made label-map folders with hand-computed F1."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facecolab.datasets.specs import HELEN_CLASSES
-from facecolab.score import main, pair_files, score_folders
+from facecolab.data.specs import HELEN_CLASSES
+from facecolab.measures.score import main, pair_files, score_folders
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -233,7 +233,7 @@ def test_scoring_does_not_import_tensorflow(tmp_path):
     write_png(tmp_path / "gt" / "a.png", [[0, 1]])
     write_png(tmp_path / "pred" / "a.png", [[0, 1]])
     code = (
-        "import sys; from facecolab.score import score_folders; "
+        "import sys; from facecolab.measures.score import score_folders; "
         f"score_folders({str(tmp_path / 'pred')!r}, {str(tmp_path / 'gt')!r}); "
         "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
     )
@@ -263,8 +263,8 @@ def test_f1_score_script_from_another_folder_with_project4_defaults(tmp_path):
 
 
 def test_a_prepared_folder_is_scored_by_split(tmp_path):
-    from facecolab.datasets.prepare import PrepareOptions, prepare, split_files
-    from facecolab.datasets.sample import write_sample
+    from facecolab.data.prepare import PrepareOptions, prepare, split_files
+    from facecolab.data.sample import write_sample
 
     raw = write_sample("helen", tmp_path / "raw", 10, 48, 0)
     prepared = tmp_path / "prepared"

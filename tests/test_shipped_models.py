@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from facecolab.datasets.readers import get_format
-from facecolab.evaluate import evaluate_items, flatten_metrics
-from facecolab.export import load_pretrained
-from facecolab.imageio import read_image
-from facecolab.weights import read_manifest
+from facecolab.data.imageio import read_image
+from facecolab.data.readers import get_format
+from facecolab.modelfiles.load import load_pretrained
+from facecolab.modelfiles.manifest import read_manifest
+from facecolab.workflows.evaluate import evaluate_items, flatten_metrics
 
 # model name -> (raw layout, relabel table, headline metric); the first 40 validation items
 # must come within 3 points of the whole split's recorded figure.
@@ -44,8 +44,8 @@ def test_portrait_models_meet_their_manifest(name, portrait_shen_root):
 
 
 def test_float_tflite_export_predicts_the_keras_masks(portrait_shen_root, tmp_path):
-    from facecolab.convert import agreement, export_tflite
-    from facecolab.runner import keras_runner, load_runner
+    from facecolab.modelfiles.export import agreement, export_tflite
+    from facecolab.modelfiles.runner import keras_runner, load_runner
 
     model = load_pretrained("p5_portrait_shen_fast")
     path = export_tflite(model, tmp_path / "fast.tflite")

@@ -17,7 +17,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from facecolab.config import ScheduleSettings, resolve_config  # noqa: E402
-from facecolab.train import ScheduleCallback, select_strategy, train  # noqa: E402
+from facecolab.workflows.train import ScheduleCallback, select_strategy, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = 64
@@ -165,9 +165,9 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras
 import numpy as np
 
-from facecolab.losses import build_loss
+from facecolab.measures.losses import build_loss
 from facecolab.models import build_model
-from facecolab.train import select_strategy, train
+from facecolab.workflows.train import select_strategy, train
 
 config = json.loads(sys.argv[1])
 strategy = select_strategy("mirrored")
@@ -280,10 +280,10 @@ def test_schedule_learning_rates(schedule, expected):
 
 
 def test_time_limit_stops_before_an_epoch_would_overrun(monkeypatch):
-    from facecolab.train import TimeLimit
+    from facecolab.workflows.train import TimeLimit
 
     clock = iter([0.0, 40.0, 80.0, 130.0])  # train begins, then the end of each epoch
-    monkeypatch.setattr("facecolab.train.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("facecolab.workflows.train.time.monotonic", lambda: next(clock))
     limit = TimeLimit(minutes=2.5)  # 150 s
     limit.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
     limit.model.stop_training = False
@@ -298,7 +298,7 @@ def test_time_limit_stops_before_an_epoch_would_overrun(monkeypatch):
 
 @pytest.mark.parametrize("setting", [True, False])
 def test_precision_policy_is_restored(setting):
-    from facecolab.train import precision_policy
+    from facecolab.workflows.train import precision_policy
 
     before = keras.config.dtype_policy().name
     with precision_policy(setting):

@@ -8,13 +8,13 @@ from matplotlib.figure import Figure
 
 from facecolab.models.layers import AlwaysOnDropout
 from facecolab.models.mc_dropout import has_mc_dropout, without_mc_dropout
-from facecolab.uncertainty import (
+from facecolab.viz import plot_reliability
+from facecolab.workflows.uncertainty import (
     expected_calibration_error,
     mc_statistics,
     predict_mc,
     reliability_diagram,
 )
-from facecolab.viz import plot_reliability
 
 
 def tiny_model(channels=3, mc=True, seed=0):

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facecolab import video
 from facecolab.apps import webcam
-from facecolab.cli import main as facecolab_main
-from facecolab.convert import export_tflite
-from facecolab.imageio import read_image
+from facecolab.cli.main import main as facecolab_main
+from facecolab.data.imageio import read_image
+from facecolab.modelfiles.export import export_tflite
 from facecolab.models import build_model
+from facecolab.workflows import video
 
 HEIGHT, WIDTH, FRAMES = 48, 64, 6
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facecolab.datasets import get_spec
-from facecolab.evaluate import ItemPrediction
+from facecolab.data import get_spec
 from facecolab.viz import (
     LEGEND_SWATCH,
     MIN_TILE_HEIGHT,
@@ -18,6 +17,7 @@ from facecolab.viz import (
     sample_grid,
     tile,
 )
+from facecolab.workflows.evaluate import ItemPrediction
 
 
 def test_tile_scales_to_one_height():

@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
-from facecolab import weights
-from facecolab.weights import (
+from facecolab.modelfiles import manifest as weights
+from facecolab.modelfiles.manifest import (
     add_to_manifest,
     pretrained_path,
     read_manifest,

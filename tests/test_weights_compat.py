@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from facecolab.export import load_pretrained
-from facecolab.portable import (
+from facecolab.modelfiles.load import load_pretrained
+from facecolab.modelfiles.manifest import pretrained_path, read_manifest
+from facecolab.modelfiles.portable import (
     CHECK_ATOL,
     SUFFIX,
     check_difference,
     model_check,
     read_portable,
 )
-from facecolab.weights import pretrained_path, read_manifest
 
 MANIFEST = read_manifest()
 SHIPPED = sorted(name for name, entry in MANIFEST.items() if entry["sha256"] is not None)

@@ -6,7 +6,9 @@ predicted mask (project 2's experiment). ``portrait``: person mask and backgroun
 (project 5's ``test.py``). ``webcam``: the same in real time from a camera, a video file or a
 folder of frames (project 5's ``webcam.py``). ``photo``: parse the face of a wider photo
 through a face-detection crop. ``common``: model and image loading, the apps' command-line
-conventions.
+conventions. ``demo``: the result page of every shipped model (``scripts/demo.sh``).
+``colab``: the notebooks' environment report and checksummed dataset download.
 
-Nothing is imported here: running one app imports no other.
+May import every layer below ``cli``. Nothing is imported here: running one app imports no
+other.
 """

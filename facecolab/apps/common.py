@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import DEFAULT_THREADS
-from ..datasets.specs import SPECS, DatasetSpec, get_spec
-from ..fsutil import describe, output_file
-from ..imageio import read_image
-from ..runner import as_runner, load_runner
-from ..viz import generic_palette
+from facecolab.constants import DEFAULT_THREADS
+from facecolab.data.imageio import read_image
+from facecolab.data.specs import SPECS, DatasetSpec, get_spec
+from facecolab.fsutil import describe, output_file
+from facecolab.modelfiles.runner import as_runner, load_runner
+from facecolab.viz import generic_palette
 
 MODEL_HELP = (
     "a .tflite / .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json"
@@ -22,13 +22,13 @@ MODEL_HELP = (
 
 
 def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
-    """The spec whose ids the model predicts: ``dataset`` (a ``facecolab.datasets`` name)
+    """The spec whose ids the model predicts: ``dataset`` (a ``facecolab.data`` name)
     when known, else the only registered spec with the model's class count. Binary datasets
     all mean (background, foreground) but name the foreground differently, so a binary model
     without ``dataset`` gets ``None``.
 
     Args:
-        model: a ``facecolab.runner.Runner`` or a ``keras.Model``.
+        model: a ``facecolab.modelfiles.runner.Runner`` or a ``keras.Model``.
 
     Returns:
         the spec, or ``None`` when nothing identifies it (callers fall back to ids and a
@@ -52,7 +52,8 @@ def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
 
 def load_app_model(name_or_path, dataset: str | None = None, threads: int | None = None):
     """``(Runner, DatasetSpec | None)`` from a ``.tflite`` or Keras model file, a run folder
-    or a name in ``weights/manifest.json`` (``facecolab.runner.load_runner``; ``threads``:
+    or a name in ``weights/manifest.json`` (``facecolab.modelfiles.runner.load_runner``;
+    ``threads``:
     TFLite CPU threads, default ``constants.DEFAULT_THREADS``). The spec comes from
     ``dataset``, else the run's config or the manifest entry, else the class count."""
     runner = load_runner(name_or_path, threads or DEFAULT_THREADS)

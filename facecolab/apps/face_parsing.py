@@ -15,10 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..predict import predict_labels
-from ..resize import ASPECT_MODES
-from ..viz import colorize, overlay
-from .common import (
+from facecolab.apps.common import (
     USER_ERRORS,
     add_dataset_option,
     app_parser,
@@ -28,7 +25,10 @@ from .common import (
     report_error,
     save_image,
 )
-from .photo import framing_of, parse_photo
+from facecolab.apps.photo import framing_of, parse_photo
+from facecolab.data.resize import ASPECT_MODES
+from facecolab.viz import colorize, overlay
+from facecolab.workflows.predict import predict_labels
 
 VIEWS = ("mask", "overlay", "side_by_side", "parts")
 DIMMED = 0.25  # brightness of the pixels outside the part in the ``parts`` view

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..predict import predict_labels
-from ..resize import place, resize_image
-from ..runner import model_input_size
-from ..uncertainty import MCResult, predict_mc
+from facecolab.data.resize import place, resize_image
+from facecolab.modelfiles.runner import model_input_size
+from facecolab.workflows.predict import predict_labels
+from facecolab.workflows.uncertainty import MCResult, predict_mc
 
 LFW_FRAMING = 2.2
 # How each training set frames its faces: (crop side / detection box side, vertical shift of
@@ -92,7 +92,7 @@ def photo_uncertainty(
 
     Returns:
         ``(crop, result)``: the ``uint8 (h, w, 3)`` face crop at the model's input size and
-        the :class:`facecolab.uncertainty.MCResult` of that one image (``N = 1``).
+        the :class:`facecolab.workflows.uncertainty.MCResult` of that one image (``N = 1``).
 
     Raises:
         ValueError: no face found, or a model without MC dropout layers.

@@ -16,9 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..resize import resize_image
-from ..runner import as_runner
-from .common import (
+from facecolab.apps.common import (
     USER_ERRORS,
     app_parser,
     load_image,
@@ -27,6 +25,8 @@ from .common import (
     report_error,
     save_image,
 )
+from facecolab.data.resize import resize_image
+from facecolab.modelfiles.runner import as_runner
 
 ASPECT = "letterbox"
 THRESHOLD = 0.5
@@ -37,7 +37,8 @@ PERSON = 1  # class id of the person in the portrait / eg1800 specs
 
 def portrait_probability(model, image: np.ndarray) -> np.ndarray:
     """``float32 (H, W)`` P(person) at the photo's size, from a binary model (one sigmoid
-    channel or a 2-way softmax; a ``facecolab.runner.Runner`` or a ``keras.Model``) fed the
+    channel or a 2-way softmax; a ``facecolab.modelfiles.runner.Runner`` or a ``keras.Model``) fed
+    the
     letterboxed photo. Resized back bilinearly, it is the soft alpha mask of the person."""
     runner = as_runner(model)
     if runner.num_classes != 2:

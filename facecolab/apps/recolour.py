@@ -21,8 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..resize import ASPECT_MODES
-from .common import (
+from facecolab.apps.common import (
     USER_ERRORS,
     add_dataset_option,
     app_parser,
@@ -31,7 +30,8 @@ from .common import (
     report_error,
     save_image,
 )
-from .face_parsing import parse_face
+from facecolab.apps.face_parsing import parse_face
+from facecolab.data.resize import ASPECT_MODES
 
 PART_CLASSES: dict[str, tuple[str, ...]] = {
     "lips": ("u_lip", "l_lip", "ulip", "llip"),

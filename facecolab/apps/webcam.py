@@ -12,7 +12,8 @@ background, ``replace`` it by ``--background`` (an image or a colour), ``cutout`
 onto green, or show the ``mask`` itself. The measured frame rate is drawn in the corner and
 a summary printed at the end. ``q`` in the window quits.
 
-Models: any file ``facecolab.runner.load_runner`` opens; a ``.tflite`` export runs fastest on
+Models: any file ``facecolab.modelfiles.runner.load_runner`` opens; a ``.tflite`` export runs
+fastest on
 a CPU. OpenCV is needed for a camera, a video file and the window only; a frames folder in and
 a frames folder out (``--out DIR --no-window``) work without it.
 """
@@ -25,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..cli_types import add_threads_option
-from ..video import Window, open_sink, open_source
-from .common import USER_ERRORS, app_parser, load_app_model, load_image, report_error
-from .portrait import composite, portrait_probability
-from .recolour import parse_colour
+from facecolab.apps.common import USER_ERRORS, app_parser, load_app_model, load_image, report_error
+from facecolab.apps.portrait import composite, portrait_probability
+from facecolab.apps.recolour import parse_colour
+from facecolab.console import add_threads_option
+from facecolab.workflows.video import Window, open_sink, open_source
 
 MODES = ("blur", "replace", "cutout", "mask")
 CUTOUT_GREEN = (0, 177, 64)  # chroma-key green
@@ -137,7 +138,7 @@ def render(
 
 def person_alpha(runner, frame: np.ndarray, smoother: MaskSmoother | None = None) -> np.ndarray:
     """``float32 (H, W)`` soft person mask of one ``uint8 (H, W, 3)`` RGB frame at its full
-    resolution (P(person) of a binary portrait model, a ``facecolab.runner.Runner`` or
+    resolution (P(person) of a binary portrait model, a ``facecolab.modelfiles.runner.Runner`` or
     ``keras.Model``), smoothed by the sequence's ``smoother`` when given."""
     frame = np.asarray(frame)
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
@@ -180,7 +181,8 @@ def run(
     clock=time.perf_counter,
 ) -> Summary:
     """Segment and composite every frame of ``frames`` (an iterable of RGB frames, e.g. a
-    ``facecolab.video`` source), writing each to ``sink`` and showing it in ``window`` (either
+    ``facecolab.workflows.video`` source), writing each to ``sink`` and showing it in ``window``
+    (either
     may be ``None``) with the measured frame rate drawn on it.
 
     Memory stays flat however long the stream: one smoothed mask is kept, nothing per frame.

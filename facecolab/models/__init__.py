@@ -14,14 +14,14 @@ from functools import partial
 
 import keras
 
-from . import layers  # noqa: F401  (registers the custom layers for load_model)
-from .deeplabv3plus_efficientnetb0 import build_deeplabv3plus_efficientnetb0
-from .mc_dropout import has_mc_dropout, without_mc_dropout
-from .mobilenetv2_unet import build_mobilenetv2_unet
-from .pspnet_resnet50 import build_pspnet_resnet50
-from .segnet_vgg16 import build_segnet_vgg16
-from .sm_models import build_sm_model, segmentation_models_available
-from .unet import build_unet
+from facecolab.models import layers  # noqa: F401  (registers the custom layers for load_model)
+from facecolab.models.deeplabv3plus_efficientnetb0 import build_deeplabv3plus_efficientnetb0
+from facecolab.models.mc_dropout import has_mc_dropout, without_mc_dropout
+from facecolab.models.mobilenetv2_unet import build_mobilenetv2_unet
+from facecolab.models.pspnet_resnet50 import build_pspnet_resnet50
+from facecolab.models.segnet_vgg16 import build_segnet_vgg16
+from facecolab.models.sm_models import build_sm_model, segmentation_models_available
+from facecolab.models.unet import build_unet
 
 MODELS: dict[str, Callable[..., keras.Model]] = {
     "unet": build_unet,

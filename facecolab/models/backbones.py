@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from .layers import ImageNetPreprocessing
+from facecolab.models.layers import ImageNetPreprocessing
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .backbones import build_backbone, preprocess
-from .layers import check_divisible, conv_bn_relu, head_channels, segmentation_head
+from facecolab.models.backbones import build_backbone, preprocess
+from facecolab.models.layers import check_divisible, conv_bn_relu, head_channels, segmentation_head
 
 LOW_LEVEL_STRIDE, HIGH_LEVEL_STRIDE = 4, 16
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from ..constants import KERAS_PACKAGE
+from facecolab.constants import KERAS_PACKAGE
 
 # ImageNet statistics in RGB order, for inputs in [0, 1].
 IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)

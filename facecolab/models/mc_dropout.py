@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import keras
 
-from .layers import AlwaysOnDropout
+from facecolab.models.layers import AlwaysOnDropout
 
 
 def _mc_layers(layer) -> Iterable[keras.layers.Layer]:

@@ -28,8 +28,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .backbones import build_backbone, preprocess
-from .layers import check_divisible, conv_bn_relu, head_channels, segmentation_head
+from facecolab.models.backbones import build_backbone, preprocess
+from facecolab.models.layers import check_divisible, conv_bn_relu, head_channels, segmentation_head
 
 SKIP_STRIDES = (16, 8, 4, 2)  # decoder order, deepest first; the bottleneck is stride 32
 UPSAMPLING = ("transpose", "bilinear")

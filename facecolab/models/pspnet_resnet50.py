@@ -11,8 +11,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .backbones import build_backbone, preprocess
-from .layers import ResizeTo, check_divisible, conv_bn_relu, head_channels, segmentation_head
+from facecolab.models.backbones import build_backbone, preprocess
+from facecolab.models.layers import (
+    ResizeTo,
+    check_divisible,
+    conv_bn_relu,
+    head_channels,
+    segmentation_head,
+)
 
 FEATURE_STRIDE = 8
 

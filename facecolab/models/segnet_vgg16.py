@@ -13,8 +13,13 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .backbones import build_application, check_weights, copy_weights_by_name, preprocess
-from .layers import (
+from facecolab.models.backbones import (
+    build_application,
+    check_weights,
+    copy_weights_by_name,
+    preprocess,
+)
+from facecolab.models.layers import (
     AlwaysOnDropout,
     MaxPoolWithArgmax,
     MaxUnpoolWithArgmax,

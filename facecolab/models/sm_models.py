@@ -15,7 +15,7 @@ import os
 
 import keras
 
-from .layers import ImageNetPreprocessing, head_channels
+from facecolab.models.layers import ImageNetPreprocessing, head_channels
 
 # Backbones offered here → ImageNetPreprocessing mode of their weights (segmentation-models'
 # ``get_preprocessing``: image-classifiers ResNets normalise inside and take [0, 255]).

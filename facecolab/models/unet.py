@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .layers import (
+from facecolab.models.layers import (
     AlwaysOnDropout,
     check_divisible,
     conv_bn_relu,

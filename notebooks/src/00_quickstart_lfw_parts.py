@@ -40,10 +40,10 @@ OVERRIDES = []
 # ## Load the model
 
 # %%
-from facecolab.datasets import get_spec
-from facecolab.sample_mode import project_config
-from facecolab.train import load_or_train, run_dir_for
-from facecolab.weights import read_manifest
+from facecolab.data import get_spec
+from facecolab.modelfiles.manifest import read_manifest
+from facecolab.workflows.sample_mode import project_config
+from facecolab.workflows.train import load_or_train, run_dir_for
 
 config = project_config(
     "lfw_parts.json",

@@ -53,10 +53,10 @@ MC_SAMPLES = 50  # Monte-Carlo dropout passes (Bayesian SegNet: 50)
 #    set `DATA_ROOT = "/content/drive/MyDrive/datasets/celeba_face"` (preparation is faster from
 #    a copy on the runtime's disk: `!cp -r` it to `/content/celeba_face` first); or
 # 2. fetch an archive you may download, checked against its sha256 and unpacked safely (no
-#    member may land outside the folder): `from facecolab.colab import fetch_dataset` then
+#    member may land outside the folder): `from facecolab.apps.colab import fetch_dataset` then
 #    `DATA_ROOT = fetch_dataset(URL, SHA256, "/content/data/celeba_face")`.
 #
-# `DATA_ROOT` must hold this layout (`facecolab.datasets.check.LAYOUTS`):
+# `DATA_ROOT` must hold this layout (`facecolab.data.check.LAYOUTS`):
 #
 # ```
 # DATA_ROOT/
@@ -72,7 +72,7 @@ MC_SAMPLES = 50  # Monte-Carlo dropout passes (Bayesian SegNet: 50)
 # one message naming what is missing.
 
 # %%
-from facecolab.colab import mount_drive, project_dir
+from facecolab.apps.colab import mount_drive, project_dir
 
 if USE_DRIVE:
     mount_drive()  # on Colab only: asks for permission once
@@ -86,7 +86,7 @@ print("work folder:", WORK_DIR)
 # Adam 1e-3, batch 1). `project_config` points it at the data and applies the parameters above.
 
 # %%
-from facecolab.sample_mode import project_config
+from facecolab.workflows.sample_mode import project_config
 
 config = project_config(
     "p1_segnet_celeba.json",
@@ -109,10 +109,10 @@ print(config["description"])
 # nearest neighbour only, so no invalid id appears on borders.
 
 # %%
-from facecolab.datasets.check import check_dataset
-from facecolab.datasets.prepare import read_dataset_info
-from facecolab.train import prepared_dir
+from facecolab.data.check import check_dataset
+from facecolab.data.prepare import read_dataset_info
 from facecolab.viz import sample_grid
+from facecolab.workflows.train import prepared_dir
 
 if DATA_ROOT is not None:  # one message naming what is missing, with the layout expected
     data = config["data"]
@@ -124,7 +124,8 @@ sample_grid(PREPARED)
 # %% [markdown]
 # ## Train
 #
-# One training loop for every project (`facecolab.train.train`): it keeps the best and the last
+# One training loop for every project (`facecolab.workflows.train.train`): it keeps the best and
+# the last
 # model, a history CSV and a resumable checkpoint after every epoch, so rerunning this cell after
 # a Colab disconnect continues where it stopped. With `PRETRAINED = True` nothing is
 # trained: `MODEL_PATH` is loaded, or when it is `None` the shipped `PRETRAINED_NAME`, at its own
@@ -132,8 +133,8 @@ sample_grid(PREPARED)
 # predicts another label set, the cell stops with one message saying what to do.
 
 # %%
-from facecolab.train import load_or_train, run_dir_for
 from facecolab.viz import training_curves
+from facecolab.workflows.train import load_or_train, run_dir_for
 
 model, RUN_DIR = load_or_train(
     config,
@@ -154,8 +155,8 @@ training_curves(RUN_DIR)
 # %%
 from IPython.display import Image, Markdown, display
 
-from facecolab.evaluate import evaluate_prepared, format_reference, write_evaluation
-from facecolab.metrics import format_table
+from facecolab.measures.metrics import format_table
+from facecolab.workflows.evaluate import evaluate_prepared, format_reference, write_evaluation
 
 result = evaluate_prepared(model, PREPARED, config["data"]["test_split"])
 written = write_evaluation(result, f"{WORK_DIR}/evaluation", config["reference"])
@@ -171,10 +172,10 @@ Image(filename=str(written["confusion_matrix"]))
 # ground truth.
 
 # %%
-from facecolab.evaluate import predict_items
-from facecolab.predict import predict_files
-from facecolab.sample_mode import raw_format, split_items
 from facecolab.viz import prediction_grid
+from facecolab.workflows.evaluate import predict_items
+from facecolab.workflows.predict import predict_files
+from facecolab.workflows.sample_mode import raw_format, split_items
 
 fmt, aspect = raw_format(config), config["data"]["aspect"]
 spec = fmt.spec
@@ -199,7 +200,7 @@ prediction_grid(predictions, spec.palette(), spec.class_names)
 # along the face boundary.
 
 # %%
-from facecolab.predict import predict_mc_files
+from facecolab.workflows.predict import predict_mc_files
 
 mc_files = predict_mc_files(
     model,
@@ -216,11 +217,11 @@ Image(filename=str(mc_files[0].with_suffix(".png")))
 # accuracy (expected calibration error, ECE, in the legend).
 
 # %%
-from facecolab.loader import PreparedBatches
-from facecolab.metrics import confusion_matrix, mean_iou, predicted_labels
+from facecolab.data.host_pipeline import PreparedBatches
+from facecolab.measures.metrics import confusion_matrix, mean_iou, predicted_labels
 from facecolab.models import without_mc_dropout
-from facecolab.uncertainty import predict_mc, reliability_diagram
 from facecolab.viz import plot_reliability
+from facecolab.workflows.uncertainty import predict_mc, reliability_diagram
 
 test_split = PreparedBatches(
     PREPARED, config["data"]["test_split"], batch_size=64, image_size=model.input_shape[1:3]
@@ -255,8 +256,8 @@ Image(filename=f"{WORK_DIR}/uncertainty/reliability.png")
 from skimage import data
 
 from facecolab.apps.photo import framing_of, photo_uncertainty
+from facecolab.modelfiles.manifest import read_manifest
 from facecolab.viz import plot_uncertainty
-from facecolab.weights import read_manifest
 
 if PRETRAINED:
     framing = framing_of(read_manifest().get(PRETRAINED_NAME, {}).get("config"))

@@ -55,10 +55,10 @@ OVERRIDES = []  # more config overrides, e.g. ["optimizer.learning_rate=1e-4"]
 #    set `DATA_ROOT = "/content/drive/MyDrive/datasets/face8"` (preparation is faster from
 #    a copy on the runtime's disk: `!cp -r` it to `/content/face8` first); or
 # 2. fetch an archive you may download, checked against its sha256 and unpacked safely (no
-#    member may land outside the folder): `from facecolab.colab import fetch_dataset` then
+#    member may land outside the folder): `from facecolab.apps.colab import fetch_dataset` then
 #    `DATA_ROOT = fetch_dataset(URL, SHA256, "/content/data/face8")`.
 #
-# `DATA_ROOT` must hold this layout (`facecolab.datasets.check.LAYOUTS`):
+# `DATA_ROOT` must hold this layout (`facecolab.data.check.LAYOUTS`):
 #
 # ```
 # DATA_ROOT/
@@ -75,7 +75,7 @@ OVERRIDES = []  # more config overrides, e.g. ["optimizer.learning_rate=1e-4"]
 # one message naming what is missing.
 
 # %%
-from facecolab.colab import mount_drive, project_dir
+from facecolab.apps.colab import mount_drive, project_dir
 
 if USE_DRIVE:
     mount_drive()  # on Colab only: asks for permission once
@@ -87,12 +87,12 @@ print("work folder:", WORK_DIR)
 #
 # Two configs, identical but for the model: `configs/p3_pspnet_face8.json` and
 # `configs/p3_deeplab_face8.json`. The 18 → 8 merge is a plain table
-# (`facecolab.datasets.labels.FACE8_MERGE`); the source class order is not published with the
+# (`facecolab.data.labels.FACE8_MERGE`); the source class order is not published with the
 # seed, so the order below is an assumption you can edit.
 
 # %%
-from facecolab.datasets.labels import FACE8_MERGE, FACE8_SOURCE_CLASSES
-from facecolab.sample_mode import project_config, raw_format
+from facecolab.data.labels import FACE8_MERGE, FACE8_SOURCE_CLASSES
+from facecolab.workflows.sample_mode import project_config, raw_format
 
 CONFIG_FILES = {"PSPNet": "p3_pspnet_face8.json", "DeepLabv3+": "p3_deeplab_face8.json"}
 configs = {
@@ -126,16 +126,16 @@ print(
 # nearest neighbour only, so no invalid id appears on borders.
 
 # %%
-from facecolab.datasets.check import check_dataset
+from facecolab.data.check import check_dataset
 
 if DATA_ROOT is not None:  # one message naming what is missing, with the layout expected
     data = config["data"]
     print(
         "raw images per split:", check_dataset(data["dataset"], DATA_ROOT, **data["format_options"])
     )
-from facecolab.datasets.prepare import read_dataset_info
-from facecolab.train import prepared_dir
+from facecolab.data.prepare import read_dataset_info
 from facecolab.viz import sample_grid
+from facecolab.workflows.train import prepared_dir
 
 PREPARED = prepared_dir(config)
 print("images per split:", read_dataset_info(PREPARED)["counts"])
@@ -144,7 +144,8 @@ sample_grid(PREPARED)
 # %% [markdown]
 # ## Train
 #
-# Both models go through the same training loop (`facecolab.train.train`, resumable after a
+# Both models go through the same training loop (`facecolab.workflows.train.train`, resumable after
+# a
 # disconnect). With `PRETRAINED = True` nothing is trained: each model is loaded from
 # `MODEL_PATHS`, else from its shipped `PRETRAINED_NAMES` entry; a model with neither (DeepLabv3+
 # ships none) is left out with a message saying so.
@@ -152,8 +153,8 @@ sample_grid(PREPARED)
 # %%
 from IPython.display import display
 
-from facecolab.train import load_or_train, run_dir_for
 from facecolab.viz import training_curves
+from facecolab.workflows.train import load_or_train, run_dir_for
 
 trained, missing = {}, []
 for name, cfg in configs.items():
@@ -181,8 +182,8 @@ for run_dir in (run_dir for _, run_dir in trained.values() if run_dir is not Non
 # %%
 from IPython.display import Markdown, display
 
-from facecolab.evaluate import comparison_table, evaluate_prepared, write_evaluation
-from facecolab.metrics import format_table
+from facecolab.measures.metrics import format_table
+from facecolab.workflows.evaluate import comparison_table, evaluate_prepared, write_evaluation
 
 results = {
     name: evaluate_prepared(model, PREPARED, config["data"]["test_split"])
@@ -207,10 +208,10 @@ Markdown(comparison_table(results, configs["PSPNet"]["reference"]))
 # bottom of each grid).
 
 # %%
-from facecolab.evaluate import predict_items
-from facecolab.predict import predict_files
-from facecolab.sample_mode import split_items
 from facecolab.viz import prediction_grid
+from facecolab.workflows.evaluate import predict_items
+from facecolab.workflows.predict import predict_files
+from facecolab.workflows.sample_mode import split_items
 
 fmt, aspect = raw_format(config), config["data"]["aspect"]
 items = split_items(config, config["data"]["test_split"], limit=4)

@@ -54,10 +54,10 @@ BACKGROUND = "white"  # "blur", "white" or an image file
 #    set `DATA_ROOT = "/content/drive/MyDrive/datasets/portrait"` (preparation is faster from
 #    a copy on the runtime's disk: `!cp -r` it to `/content/portrait` first); or
 # 2. fetch an archive you may download, checked against its sha256 and unpacked safely (no
-#    member may land outside the folder): `from facecolab.colab import fetch_dataset` then
+#    member may land outside the folder): `from facecolab.apps.colab import fetch_dataset` then
 #    `DATA_ROOT = fetch_dataset(URL, SHA256, "/content/data/portrait")`.
 #
-# `DATA_ROOT` must hold this layout (`facecolab.datasets.check.LAYOUTS`):
+# `DATA_ROOT` must hold this layout (`facecolab.data.check.LAYOUTS`):
 #
 # ```
 # DATA_ROOT/
@@ -73,7 +73,7 @@ BACKGROUND = "white"  # "blur", "white" or an image file
 # one message naming what is missing.
 
 # %%
-from facecolab.colab import mount_drive, project_dir
+from facecolab.apps.colab import mount_drive, project_dir
 
 if USE_DRIVE:
     mount_drive()  # on Colab only: asks for permission once
@@ -88,7 +88,7 @@ print("work folder:", WORK_DIR)
 # `project_config` points it at the data and applies the parameters above.
 
 # %%
-from facecolab.sample_mode import project_config
+from facecolab.workflows.sample_mode import project_config
 
 config = project_config(
     "p5_portrait_mobilenetv2.json",
@@ -111,10 +111,10 @@ print(config["description"])
 # nearest neighbour only, so no invalid id appears on borders.
 
 # %%
-from facecolab.datasets.check import check_dataset
-from facecolab.datasets.prepare import read_dataset_info
-from facecolab.train import prepared_dir
+from facecolab.data.check import check_dataset
+from facecolab.data.prepare import read_dataset_info
 from facecolab.viz import sample_grid
+from facecolab.workflows.train import prepared_dir
 
 if DATA_ROOT is not None:  # one message naming what is missing, with the layout expected
     data = config["data"]
@@ -126,7 +126,8 @@ sample_grid(PREPARED)
 # %% [markdown]
 # ## Train
 #
-# One training loop for every project (`facecolab.train.train`): it keeps the best and the last
+# One training loop for every project (`facecolab.workflows.train.train`): it keeps the best and
+# the last
 # model, a history CSV and a resumable checkpoint after every epoch, so rerunning this cell after
 # a Colab disconnect continues where it stopped. With `PRETRAINED = True` nothing is
 # trained: `MODEL_PATH` is loaded, or when it is `None` the shipped `PRETRAINED_NAME`, at its own
@@ -134,8 +135,8 @@ sample_grid(PREPARED)
 # predicts another label set, the cell stops with one message saying what to do.
 
 # %%
-from facecolab.train import load_or_train, run_dir_for
 from facecolab.viz import training_curves
+from facecolab.workflows.train import load_or_train, run_dir_for
 
 model, RUN_DIR = load_or_train(
     config,
@@ -156,8 +157,8 @@ training_curves(RUN_DIR)
 # %%
 from IPython.display import Image, Markdown, display
 
-from facecolab.evaluate import evaluate_prepared, format_reference, write_evaluation
-from facecolab.metrics import format_table
+from facecolab.measures.metrics import format_table
+from facecolab.workflows.evaluate import evaluate_prepared, format_reference, write_evaluation
 
 result = evaluate_prepared(model, PREPARED, config["data"]["test_split"])
 written = write_evaluation(result, f"{WORK_DIR}/evaluation", config["reference"])
@@ -173,10 +174,10 @@ Image(filename=str(written["confusion_matrix"]))
 # ground truth.
 
 # %%
-from facecolab.evaluate import predict_items
-from facecolab.predict import predict_files
-from facecolab.sample_mode import raw_format, split_items
 from facecolab.viz import prediction_grid
+from facecolab.workflows.evaluate import predict_items
+from facecolab.workflows.predict import predict_files
+from facecolab.workflows.sample_mode import raw_format, split_items
 
 fmt, aspect = raw_format(config), config["data"]["aspect"]
 spec = fmt.spec

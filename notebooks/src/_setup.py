@@ -45,10 +45,10 @@ if "google.colab" in sys.modules:
         sys.path.insert(0, CLONE)
 
 try:
-    from facecolab.quiet import start_tensorflow
+    from facecolab.console import start_tensorflow
 
     start_tensorflow()  # TensorFlow's start-up log lines, filtered as TF_CPP_MIN_LOG_LEVEL asks
-    from facecolab.colab import environment
+    from facecolab.apps.colab import environment
 except ImportError as error:
     raise RuntimeError(
         f"facecolab cannot be imported ({error}): on Colab rerun this cell; elsewhere start "

@@ -4,7 +4,7 @@ of the package.
 
     pack     prepared folders → a small bundle (WebP images, 1-bit PNG masks for 2 classes)
     unpack   bundle → prepared folders (JPEG q95, as ``prepare`` writes), then the relabelled
-             CelebAMask-HQ folders by ``facecolab.datasets.prepare.relabel_prepared``
+             CelebAMask-HQ folders by ``facecolab.data.prepare.relabel_prepared``
     harvest  run folders → one float16 ``.npz`` of each best model's weights + one tgz of
              the run records (config, history, metrics, curves, log)
 """
@@ -68,7 +68,7 @@ def pack(folders: list[Path], bundle: Path) -> None:
 
 
 def unpack(bundle: Path, data: Path) -> None:
-    from facecolab.datasets.prepare import relabel_prepared
+    from facecolab.data.prepare import relabel_prepared
 
     with ProcessPoolExecutor() as pool:
         for folder in sorted(p for p in bundle.iterdir() if (p / "dataset.json").exists()):
@@ -87,7 +87,7 @@ def unpack(bundle: Path, data: Path) -> None:
 
 
 def harvest(runs: Path, out: Path) -> None:
-    from facecolab.export import load_model_any
+    from facecolab.modelfiles.load import load_model_any
 
     with tarfile.open(out / "records.tgz", "w:gz") as records:
         for run in sorted(p for p in runs.iterdir() if p.is_dir()):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facecolab.export import build_from_config
-from facecolab.train import save_model_atomic
+from facecolab.modelfiles.load import build_from_config
+from facecolab.workflows.train import save_model_atomic
 
 
 def import_run(npz: Path, runs: Path) -> Path:

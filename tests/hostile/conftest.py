@@ -13,7 +13,7 @@ from hostile_kit import SIZE, TINY_UNET, tiny_config
 @pytest.fixture(scope="session")
 def lfw_raw(tmp_path_factory) -> Path:
     """A 6-image LFW Part Labels sample (40² images), read-only."""
-    from facecolab.datasets.sample import write_sample
+    from facecolab.data.sample import write_sample
 
     return write_sample("lfw_parts", tmp_path_factory.mktemp("lfw") / "raw", count=6, size=40)
 
@@ -21,7 +21,7 @@ def lfw_raw(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def lfw_prepared(lfw_raw, tmp_path_factory) -> Path:
     """``lfw_raw`` prepared at 32², read-only."""
-    from facecolab.datasets.prepare import PrepareOptions, prepare
+    from facecolab.data.prepare import PrepareOptions, prepare
 
     out = tmp_path_factory.mktemp("lfw_prepared") / "prepared"
     prepare("lfw_parts", lfw_raw, out, PrepareOptions(size=(SIZE, SIZE)), workers=1, progress=False)
@@ -31,8 +31,8 @@ def lfw_prepared(lfw_raw, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def helen_prepared(tmp_path_factory) -> Path:
     """A 6-image Helen sample prepared at 32² (11 classes), read-only."""
-    from facecolab.datasets.prepare import PrepareOptions, prepare
-    from facecolab.datasets.sample import write_sample
+    from facecolab.data.prepare import PrepareOptions, prepare
+    from facecolab.data.sample import write_sample
 
     root = tmp_path_factory.mktemp("helen")
     write_sample("helen", root / "raw", count=6, size=40)

@@ -52,19 +52,19 @@ def call(capsys, main, argv) -> tuple[int, str, str]:
 
 
 def facecolab(capsys, *argv) -> tuple[int, str, str]:
-    from facecolab.cli import main
+    from facecolab.cli.main import main
 
     return call(capsys, main, argv)
 
 
 def prepare_cli(capsys, *argv) -> tuple[int, str, str]:
-    from facecolab.datasets.prepare_cli import main
+    from facecolab.cli.prepare import main
 
     return call(capsys, main, [*argv, "--workers", "1", "--no-progress"])
 
 
 def f1_score(capsys, *argv) -> tuple[int, str, str]:
-    from facecolab.score import main
+    from facecolab.measures.score import main
 
     return call(capsys, main, argv)
 

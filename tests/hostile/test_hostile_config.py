@@ -166,7 +166,7 @@ def test_bad_prepare_option_is_a_usage_error(capsys, lfw_raw, tmp_path, argv, me
 
 
 def test_prepare_workers_zero(capsys, lfw_raw, tmp_path):
-    from facecolab.datasets.prepare_cli import main
+    from facecolab.cli.prepare import main
 
     argv = ["--dataset", "lfw_parts", "--root", lfw_raw, "--out", tmp_path / "o", "--workers", "0"]
     with pytest.raises(SystemExit) as stop:

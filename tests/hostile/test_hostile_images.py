@@ -9,7 +9,7 @@ import pytest
 from hostile_kit import SIZE, facecolab, files, one_line_error
 from PIL import Image
 
-from facecolab.imageio import read_grey, read_image
+from facecolab.data.imageio import read_grey, read_image
 
 RAMP16 = (np.arange(16 * 16).reshape(16, 16) * 257).astype(np.uint16)  # 0 … 65535
 RAMP8 = (np.arange(16 * 16).reshape(16, 16)).astype(np.uint8)  # the same ramp in 8 bits

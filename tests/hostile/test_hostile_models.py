@@ -12,10 +12,10 @@ import zipfile
 import pytest
 from hostile_kit import SIZE, TINY_UNET, facecolab, files, one_line_error, snapshot
 
-from facecolab.datasets.readers.base import Item
-from facecolab.export import open_model
+from facecolab.data.readers.base import Item
 from facecolab.fsutil import output_folder
-from facecolab.weights import pretrained_path, read_manifest
+from facecolab.modelfiles.load import open_model
+from facecolab.modelfiles.manifest import pretrained_path, read_manifest
 
 # ---- manifest containment -----------------------------------------------------------------
 
@@ -160,9 +160,9 @@ def test_damaged_weights_file_is_one_line(capsys, tmp_path):
 def face_hair_prepared(tmp_path_factory):
     """A 3-class prepared set whose names differ from LFW's: face8 merged to
     (background, face, hair)."""
-    from facecolab.datasets.prepare import PrepareOptions, prepare
-    from facecolab.datasets.readers.face8 import build_format
-    from facecolab.datasets.sample import write_sample
+    from facecolab.data.prepare import PrepareOptions, prepare
+    from facecolab.data.readers.face8 import build_format
+    from facecolab.data.sample import write_sample
 
     root = tmp_path_factory.mktemp("face3")
     write_sample("face8", root / "raw", count=4, size=40)
@@ -221,9 +221,9 @@ def test_dataset_option_must_fit_the_model(capsys, lfw_run, lfw_raw, tmp_path, a
 
 def test_prediction_of_raw_items_checks_classes_before_reading(lfw_run, tmp_path):
     """What the notebooks predict and score (evaluate.predict_items) is refused at once."""
-    from facecolab.datasets import get_format
-    from facecolab.evaluate import predict_items
-    from facecolab.export import load_model_any
+    from facecolab.data import get_format
+    from facecolab.modelfiles.load import load_model_any
+    from facecolab.workflows.evaluate import predict_items
 
     never_read = [Item("x", tmp_path / "absent.jpg", (tmp_path / "absent.png",))]
     with pytest.raises(ValueError, match=r"predicts 3 classes but dataset helen has 11"):
@@ -365,7 +365,7 @@ def test_concurrent_manifest_update_loses_no_entry(weights):
     """``add_to_manifest`` reads, changes and writes the manifest: while another process
     holds the weights folder it refuses instead of overwriting that process's entry."""
     from facecolab.fsutil import OutputError
-    from facecolab.weights import add_to_manifest
+    from facecolab.modelfiles.manifest import add_to_manifest
 
     folder, _ = weights
     (folder / "a.keras").write_bytes(b"a")

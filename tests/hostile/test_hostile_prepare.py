@@ -14,14 +14,14 @@ import pytest
 from hostile_kit import SIZE, files, one_line_error, prepare_cli, run_python, snapshot
 from PIL import Image
 
-from facecolab.datasets import prepare as prepare_module
-from facecolab.datasets.prepare_record import STARTED
-from facecolab.datasets.sample import write_sample
-from facecolab.datasets.splits import read_split_list
+from facecolab.data import prepare as prepare_module
+from facecolab.data.prepare_record import STARTED
+from facecolab.data.sample import write_sample
+from facecolab.data.splits import read_split_list
 from facecolab.fsutil import LOCK_NAME, output_folder
 
 PREPARE = (
-    "import sys; from facecolab.datasets.prepare_cli import main; "
+    "import sys; from facecolab.cli.prepare import main; "
     "sys.exit(main(sys.argv[1:] + ['--workers', '1', '--no-progress']))"
 )
 
@@ -431,7 +431,7 @@ HOSTILE_NAMES = [
 def test_any_legal_file_name_survives_the_split_lists(capsys, portrait, tmp_path):
     """Every file name a file system allows reaches training: prepared, listed, and read
     back by the tf.data pipeline (a space used to kill training mid-epoch)."""
-    from facecolab.pipeline import make_dataset
+    from facecolab.data.tf_pipeline import make_dataset
 
     root = portrait(count=2 * len(HOSTILE_NAMES))
     images = sorted((root / "train" / "data").iterdir())[: len(HOSTILE_NAMES)]

@@ -12,7 +12,7 @@ import pytest
 from hostile_kit import f1_score, files, one_line_error
 from PIL import Image
 
-from facecolab.datasets.specs import HELEN_CLASSES, get_spec
+from facecolab.data.specs import HELEN_CLASSES, get_spec
 
 HELEN_COLOURS = np.asarray(get_spec("helen").colours, np.uint8)
 

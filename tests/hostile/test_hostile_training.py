@@ -136,7 +136,7 @@ def finished_run(lfw_prepared, tmp_path_factory):
     """A finished 1-epoch run, read-only (cases copy it)."""
     from hostile_kit import tiny_config
 
-    from facecolab.train import train
+    from facecolab.workflows.train import train
 
     run = tmp_path_factory.mktemp("finished") / "run"
     train(tiny_config(lfw_prepared, epochs=1), run, verbose=0)

@@ -1,0 +1,151 @@
+"""What the user sees and types at a terminal: TensorFlow's start-up log lines, filtered as
+``TF_CPP_MIN_LOG_LEVEL`` asks, a progress bar that needs no widgets, and the argument types
+of the command lines. Imports only ``constants``.
+
+TensorFlow ≥ 2.16 writes C++ log lines (absl's format, ``I0000 00:00:… port.cc:153] oneDNN
+custom operations are on…``) while it is imported and while it looks for a GPU, before absl's
+logging is initialised, and those ignore ``TF_CPP_MIN_LOG_LEVEL``
+(tensorflow/tensorflow#100442). :func:`start_tensorflow` imports TensorFlow and lists its
+devices with the process's stderr (file descriptor 2) sent to a temporary file, then writes
+back every line except the ones the level hides: absl records below it, absl's "All log
+messages before absl::InitializeLog()" notice, the CPU-instructions notice's second line,
+and, at level 2 and up, the failed ``cuInit`` of a machine without an NVIDIA driver
+(``/dev/nvidiactl`` absent: TensorFlow runs on the CPU, as it must). Anything else is kept,
+so a GPU that is there but unusable is still reported.
+
+The shared argument types live here too: argparse types for numeric options, so a bad value
+is a usage error naming the option (exit 2) before any work, and the options several command
+lines share (``facecolab``, ``data_prep/load_data.py``, the apps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from facecolab.constants import DEFAULT_THREADS
+
+LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
+ABSL_RECORD = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] ")
+SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
+ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called are written to"
+CPU_NOTICE_TAIL = "To enable the following instructions:"
+NO_GPU = "failed call to cuInit"
+NVIDIA_DRIVER = Path("/dev/nvidiactl")
+
+
+def hidden(line: str, level: int, gpu_driver: bool = False) -> bool:
+    """Whether start-up ``line`` is one that log level ``level`` (0–3) hides; ``gpu_driver``:
+    an NVIDIA driver is present, so a failed ``cuInit`` is news and kept."""
+    if level < 1:
+        return False
+    if line.startswith(ABSL_NOTICE) or line.startswith(CPU_NOTICE_TAIL):
+        return True
+    record = ABSL_RECORD.match(line)
+    if record is None:
+        return False
+    if level >= 2 and NO_GPU in line and not gpu_driver:
+        return True
+    return SEVERITY[record.group(1)] < level
+
+
+def log_level(default: int = 2) -> int:
+    """``TF_CPP_MIN_LOG_LEVEL`` as an int; when unset (or not a number) it is set to
+    ``default`` for this process, so TensorFlow's own filter agrees with :func:`hidden`."""
+    text = os.environ.get(LEVEL_VARIABLE, "")
+    if not text.strip().isdigit():
+        os.environ[LEVEL_VARIABLE] = text = str(default)
+    return int(text)
+
+
+@contextlib.contextmanager
+def filtered_native_stderr(level: int, gpu_driver: bool = False):
+    """Within the block, what anything in the process (C++ included) writes to file
+    descriptor 2 is held back; at the end the lines :func:`hidden` keeps are written to it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read().decode("utf-8", "replace")
+            lines = text.splitlines(keepends=True)
+            kept = [line for line in lines if not hidden(line, level, gpu_driver)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
+def start_tensorflow(default_level: int = 2) -> None:
+    """Import TensorFlow and find its devices with the start-up lines filtered (see the
+    module docstring); nothing when Keras runs on another backend, when TensorFlow is
+    already imported or not installed."""
+    level = log_level(default_level)
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend != "tensorflow" or "tensorflow" in sys.modules:
+        return
+    with filtered_native_stderr(level, gpu_driver=NVIDIA_DRIVER.exists()):
+        try:
+            import tensorflow as tf
+        except ImportError:
+            return
+        tf.config.list_physical_devices("GPU")
+
+
+def progress_bar():
+    """``tqdm``'s class: the notebook widget when ipywidgets is installed, else the text bar
+    (``tqdm.auto`` warns "IProgress not found" in a notebook without ipywidgets)."""
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm
+
+
+# Argument types shared by the command lines.
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """An integer ≥ 1."""
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer ≥ 0."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """``--threads``: CPU threads of a ``.tflite`` model
+    (``facecolab.modelfiles.runner.tflite_runner``)."""
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"CPU threads of a .tflite model (default {DEFAULT_THREADS})",
+    )

@@ -1,0 +1,269 @@
+"""One inference runner for every model file: Keras or TFLite by file suffix, one API.
+
+:func:`load_runner` opens ``.tflite`` files with the TFLite interpreter and everything else
+(``.keras``, ``.h5``, ``.weights.h5``, a run folder, a ``weights/manifest.json`` name) with
+Keras through ``facecolab.modelfiles.load.open_model``. Either way the :class:`Runner` takes
+``uint8 (H, W, 3)`` RGB images of any size and returns class probabilities at each image's
+own size: the image is fitted to the model input by ``facecolab.data.resize.resize_image`` (aspect
+mode ``stretch``, ``letterbox`` or ``crop``), and the probabilities — never the argmax, so
+boundaries stay smooth — are resized back bilinearly (:func:`restore_probabilities`). A
+sigmoid model's one channel becomes two (``[1 − p, p]``), so callers always get
+``(…, C ≥ 2)``.
+
+The TFLite interpreter is ``tf.lite.Interpreter``: it ships with every TensorFlow this package
+supports (2.16–2.21, Colab's included), needs no network and no second install. TensorFlow
+marks it deprecated in favour of the ``ai-edge-litert`` package, which has the same API; its
+warning is silenced here, since nothing is to be done about it within these versions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from facecolab.constants import DEFAULT_THREADS
+from facecolab.data.resize import fit_geometry, resize_image
+from facecolab.measures.metrics import class_probabilities
+from facecolab.modelfiles.load import open_model
+from facecolab.models.mc_dropout import has_mc_dropout, require_mc_dropout, without_mc_dropout
+
+TFLITE_SUFFIX = ".tflite"
+
+
+def model_input_size(model) -> tuple[int, int]:
+    """``(H, W)`` a Keras model takes; ``ValueError`` for a model built without a fixed size."""
+    height, width = model.input_shape[1:3]
+    if height is None or width is None:
+        raise ValueError("model has no fixed input size; pass size=(H, W)")
+    return int(height), int(width)
+
+
+def main_probabilities(outputs) -> np.ndarray:
+    """The probabilities of a model's (main) output as numpy: deep-supervision models return
+    a list whose full-resolution output comes first. (``facecolab.models.main_output`` is the
+    model counterpart: a model restricted to that output.)"""
+    return np.asarray(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
+
+
+def model_inputs(images: Sequence[np.ndarray], size, aspect: str = "stretch") -> np.ndarray:
+    """``uint8 (H, W, 3)`` images of any sizes → the model's ``float32 (B, h, w, 3)`` in [0, 1]."""
+    return np.stack([resize_image(image, size, aspect) for image in images]) / np.float32(255)
+
+
+def restore_probabilities(probs: np.ndarray, original_hw, aspect: str = "stretch") -> np.ndarray:
+    """Undo the input resize of ``resize_image(image, probs.shape[:2], aspect)``.
+
+    Args:
+        probs: float ``(h, w, C)`` at the model's resolution (probabilities, or any per-pixel
+            map such as entropy with ``C = 1``).
+        original_hw: ``(H, W)`` of the image before resizing.
+
+    Returns:
+        float32 ``(H, W, C)``. Values are resized bilinearly (not the argmax), so boundaries
+        stay smooth. ``letterbox``: the padding is cut off first; ``crop``: the cropped-away
+        border gets the values of the nearest kept pixel.
+    """
+    original_hw = (int(original_hw[0]), int(original_hw[1]))
+    size = probs.shape[:2]
+    (nh, nw), (top, left) = fit_geometry(original_hw, size, aspect)
+    if aspect == "letterbox":
+        probs = probs[top : top + nh, left : left + nw]
+    elif aspect == "crop":  # the canvas is a window at (-top, -left) of the scaled image
+        pad = ((-top, nh - size[0] + top), (-left, nw - size[1] + left), (0, 0))
+        probs = np.pad(probs, pad, mode="edge")
+    probs = np.asarray(probs, dtype=np.float32)
+    if probs.shape[:2] == original_hw:
+        return probs
+    import tensorflow as tf
+
+    return tf.image.resize(probs, original_hw, method="bilinear").numpy()
+
+
+@dataclass
+class Runner:
+    """A model ready for inference, whatever it was loaded from.
+
+    Attributes:
+        forward: ``float32 (B, h, w, 3)`` in [0, 1] at ``input_size`` → the model's output
+            ``(B, h, w, C)`` probabilities (or ``(B, h, w, 1)`` sigmoid; a list whose first
+            item is that, for deep-supervision models).
+        input_size: ``(h, w)`` of the model input.
+        output_channels: ``C`` of the model output (1 for a sigmoid model).
+        backend: ``"keras"`` or ``"tflite"``.
+        path: the file it was loaded from, if any.
+        dataset: the dataset spec name it was trained on, if known.
+        run_config: its training config, if known.
+        model: the ``keras.Model`` (Keras backend only), for work that needs Keras itself
+            (Monte-Carlo dropout, conversion).
+        flip_classes: flip test-time augmentation when set: the probabilities are averaged
+            with those of the mirrored image, mirrored back, whose class ``c`` is read from
+            channel ``flip_classes[c]`` (left/right classes swapped; :func:`with_flip`).
+    """
+
+    forward: Callable[[np.ndarray], object]
+    input_size: tuple[int, int]
+    output_channels: int
+    backend: str
+    path: Path | None = None
+    dataset: str | None = None
+    run_config: dict | None = None
+    model: object | None = None
+    flip_classes: np.ndarray | None = None
+
+    @property
+    def num_classes(self) -> int:
+        """Classes predicted; one sigmoid channel counts as two."""
+        return 2 if self.output_channels == 1 else self.output_channels
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """``float32 (B, h, w, 3)`` model inputs → ``float32 (B, h, w, num_classes)``."""
+        probs = self._forward_probabilities(batch)
+        if self.flip_classes is None:
+            return probs
+        mirrored = self._forward_probabilities(np.ascontiguousarray(batch[:, :, ::-1]))
+        return (probs + mirrored[:, :, ::-1][..., self.flip_classes]) / 2
+
+    def _forward_probabilities(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(class_probabilities(main_probabilities(self.forward(batch))), np.float32)
+
+    def iter_probabilities(
+        self, images: Iterable[np.ndarray], aspect: str = "stretch", batch_size: int = 8
+    ) -> Iterator[np.ndarray]:
+        """Yield ``float32 (H, W, num_classes)`` for each ``uint8 (H, W, 3)`` image, at the
+        image's own size; images may differ in size and are read lazily, ``batch_size`` at
+        a time."""
+        images = iter(images)
+        while batch := list(itertools.islice(images, batch_size)):
+            outputs = self.infer(model_inputs(batch, self.input_size, aspect))
+            for probs, image in zip(outputs, batch, strict=True):
+                yield restore_probabilities(probs, image.shape[:2], aspect)
+
+    def probabilities(
+        self, images: np.ndarray, aspect: str = "stretch", batch_size: int = 8
+    ) -> np.ndarray:
+        """Class probabilities at the input's size.
+
+        Args:
+            images: ``uint8 (H, W, 3)`` RGB, or a batch ``uint8 (B, H, W, 3)``.
+            aspect: how images are fitted to the model input (``facecolab.data.resize``).
+
+        Returns:
+            ``float32 (H, W, num_classes)``, or ``(B, H, W, num_classes)`` for a batch.
+        """
+        images = np.asarray(images)
+        if images.dtype != np.uint8 or images.ndim not in (3, 4) or images.shape[-1] != 3:
+            raise ValueError(
+                f"images must be uint8 RGB (H, W, 3) or (B, H, W, 3); got {images.dtype} "
+                f"{images.shape}"
+            )
+        if images.ndim == 3:
+            return next(self.iter_probabilities([images], aspect, batch_size=1))
+        return np.stack(list(self.iter_probabilities(images, aspect, batch_size)))
+
+
+def keras_runner(model, mc_samples: int = 1, **info) -> Runner:
+    """A :class:`Runner` over a ``keras.Model`` through ``predict_on_batch`` (Keras' own
+    inference step; at batch 1 on this project's CPU faster than calling the model in a
+    ``tf.function``); ``info`` fills ``path``, ``dataset``, ``run_config``.
+
+    A model with Monte-Carlo dropout (Bayesian SegNet) predicts deterministically, dropout
+    off, unless ``mc_samples > 1``: then its probabilities are the mean of that many
+    stochastic passes (MC averaging). ``runner.model`` keeps the sampling model either way.
+    """
+    if mc_samples < 1:
+        raise ValueError(f"mc_samples must be at least 1, got {mc_samples}")
+    forward = model.predict_on_batch
+    if has_mc_dropout(model) and mc_samples == 1:
+        forward = without_mc_dropout(model).predict_on_batch
+    elif mc_samples > 1:
+        require_mc_dropout(model)
+
+        def forward(batch):
+            passes = (main_probabilities(model.predict_on_batch(batch)) for _ in range(mc_samples))
+            return sum(passes) / mc_samples
+
+    channels = int(model.outputs[0].shape[-1])
+    return Runner(forward, model_input_size(model), channels, "keras", model=model, **info)
+
+
+def with_flip(runner: Runner, flip_lut: np.ndarray) -> Runner:
+    """``runner`` with flip test-time augmentation; ``flip_lut`` is the label set's
+    ``DatasetSpec.flip_lut()`` (left/right ids swapped)."""
+    return replace(runner, flip_classes=np.asarray(flip_lut)[: runner.num_classes].astype(int))
+
+
+def tflite_runner(path, threads: int = DEFAULT_THREADS) -> Runner:
+    """A :class:`Runner` over a ``.tflite`` file with float32 input and output (what
+    ``facecolab.modelfiles.export`` writes for every quantisation), run by the TFLite interpreter
+    (XNNPACK) on ``threads`` CPU threads, one image per invoke."""
+    import tensorflow as tf
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: model file not found")
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"(?s).*tf\.lite\.Interpreter is deprecated")
+        try:
+            interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
+        except ValueError as error:
+            raise ValueError(f"{path}: not a readable TFLite model ({error})") from None
+    interpreter.allocate_tensors()
+    (source,) = interpreter.get_input_details()
+    target = interpreter.get_output_details()[0]
+    for details in (source, target):
+        if details["dtype"] != np.float32:
+            raise ValueError(
+                f"{path}: {details['name']} is {np.dtype(details['dtype']).name}; the runner "
+                "takes TFLite models with float32 input and output (facecolab export writes those)"
+            )
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        outputs = []
+        for image in batch:
+            interpreter.set_tensor(source["index"], image[None])
+            interpreter.invoke()
+            outputs.append(interpreter.get_tensor(target["index"])[0])
+        return np.stack(outputs)
+
+    height, width = (int(side) for side in source["shape"][1:3])
+    return Runner(forward, (height, width), int(target["shape"][-1]), "tflite", path=path)
+
+
+def load_runner(
+    name_or_path, threads: int = DEFAULT_THREADS, config=None, mc_samples: int = 1
+) -> Runner:
+    """A :class:`Runner` for a ``.tflite`` file (TFLite interpreter, ``threads`` CPU threads)
+    or anything ``facecolab.modelfiles.load.open_model`` opens (Keras: a model file, a run folder
+    or a
+    ``weights/manifest.json`` name; ``config`` describes a weights-only file; ``mc_samples``
+    as in :func:`keras_runner`)."""
+    if Path(name_or_path).suffix.lower() == TFLITE_SUFFIX:
+        if mc_samples != 1:
+            raise ValueError(f"{name_or_path}: Monte-Carlo sampling needs the Keras model")
+        return tflite_runner(name_or_path, threads)
+
+    opened = open_model(name_or_path, config)
+    return keras_runner(
+        opened.model,
+        mc_samples,
+        path=opened.path,
+        dataset=opened.dataset,
+        run_config=opened.run_config,
+    )
+
+
+def as_runner(model) -> Runner:
+    """``model`` itself when it is a :class:`Runner`; a model file, run folder or shipped
+    name (``str`` or ``Path``) opened by :func:`load_runner`; else a Keras runner over it."""
+    if isinstance(model, Runner):
+        return model
+    if isinstance(model, str | Path):
+        return load_runner(model)
+    return keras_runner(model)
