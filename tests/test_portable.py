@@ -7,6 +7,7 @@ import json
 import re
 from types import SimpleNamespace
 
+import keras
 import numpy as np
 import pytest
 
@@ -303,7 +304,11 @@ def test_export_command_writes_portable_files(model, tmp_path, capsys, out, extr
 
 
 def test_check_tolerance_is_far_below_a_wrong_model(model, saved):
-    """A model with other (fresh random) weights is nowhere near the stored check."""
+    """Models with other (fresh random) weights are an order of magnitude past the stored
+    check's tolerance. (This tiny U-Net's random outputs are all near uniform, so the
+    margin is about 70× here; real models differ far more.)"""
     header, _ = read_portable(saved)
-    other = build_model("unet", **KWARGS)
-    assert check_difference(header["check"], model_check(other)) > 100 * CHECK_ATOL
+    for seed in (1, 2, 3):
+        keras.utils.set_random_seed(seed)
+        other = build_model("unet", **KWARGS)
+        assert check_difference(header["check"], model_check(other)) > 10 * CHECK_ATOL

@@ -40,7 +40,7 @@ OVERRIDES = []
 # ## Load the model
 
 # %%
-from facecolab.data import get_spec
+import facecolab
 from facecolab.modelfiles.manifest import read_manifest
 from facecolab.workflows.sample_mode import project_config
 from facecolab.workflows.train import load_or_train, run_dir_for
@@ -58,7 +58,7 @@ config = project_config(
 model, RUN_DIR = load_or_train(
     config, run_dir_for(config, WORK_DIR), pretrained=PRETRAINED, pretrained_name="lfw_parts_unet"
 )
-spec = get_spec("lfw_parts")
+spec = facecolab.get_spec("lfw_parts")
 print("shipped model:", read_manifest().get("lfw_parts_unet", "not in the manifest"))
 
 # %% [markdown]

@@ -182,11 +182,12 @@ for run_dir in (run_dir for _, run_dir in trained.values() if run_dir is not Non
 # %%
 from IPython.display import Markdown, display
 
+import facecolab
 from facecolab.measures.metrics import format_table
-from facecolab.workflows.evaluate import comparison_table, evaluate_prepared, write_evaluation
+from facecolab.workflows.evaluate import comparison_table, write_evaluation
 
 results = {
-    name: evaluate_prepared(model, PREPARED, config["data"]["test_split"])
+    name: facecolab.evaluate(model, PREPARED, config["data"]["test_split"])
     for name, model in models.items()
 }
 for name, result in results.items():

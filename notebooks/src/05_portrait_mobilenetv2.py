@@ -157,10 +157,11 @@ training_curves(RUN_DIR)
 # %%
 from IPython.display import Image, Markdown, display
 
+import facecolab
 from facecolab.measures.metrics import format_table
-from facecolab.workflows.evaluate import evaluate_prepared, format_reference, write_evaluation
+from facecolab.workflows.evaluate import format_reference, write_evaluation
 
-result = evaluate_prepared(model, PREPARED, config["data"]["test_split"])
+result = facecolab.evaluate(model, PREPARED, config["data"]["test_split"])
 written = write_evaluation(result, f"{WORK_DIR}/evaluation", config["reference"])
 display(Markdown(format_table(result)))
 display(Markdown(format_reference(result, config["reference"])))
