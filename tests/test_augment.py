@@ -105,7 +105,7 @@ def test_colour_steps_leave_labels_and_range_alone():
     params = np.stack([draw_params(rng, config, (32, 32)) for _ in images])
     out_images, out_labels = run(images, labels, params, config)
     np.testing.assert_array_equal(out_labels, labels)
-    assert 0.0 <= out_images.min() and out_images.max() <= 1.0
+    assert out_images.min() >= 0.0 and out_images.max() <= 1.0
     assert np.abs(out_images - images / 255).mean() > 0.01
 
 
