@@ -257,30 +257,6 @@ def test_flip_lut_swaps_pairs_and_is_an_involution(name):
     assert lut[IGNORE_INDEX] == IGNORE_INDEX
 
 
-@pytest.mark.parametrize(
-    ("name", "left", "right"),
-    [
-        ("celebamask_hq", "l_eye", "r_eye"),
-        ("celebamask_hq", "l_brow", "r_brow"),
-        ("helen", "le", "re"),
-        ("helen", "lb", "rb"),
-    ],
-)
-def test_flipped_sample_keeps_left_parts_on_the_left(name, left, right):
-    spec = get_spec(name)
-    ids = spec.class_names.index(left), spec.class_names.index(right)
-    _, truth = render_face(0, 1, (96, 96))
-    label = TRUTH_TABLES[name][truth]
-    flipped = spec.flip_lut()[np.fliplr(label)]
-    for mask in (label, flipped):
-        centres = [np.nonzero(mask == i)[1].mean() for i in ids]
-        assert centres[0] < centres[1]
-    np.testing.assert_array_equal(
-        np.bincount(flipped.ravel(), minlength=256)[list(ids)],
-        np.bincount(label.ravel(), minlength=256)[list(ids[::-1])],
-    )
-
-
 # ---------------------------------------------------------------- resizing
 
 

@@ -6,9 +6,10 @@ One generator (:func:`render_face`) draws a cartoon face and its CelebAMask-HQ-s
 ``prepare`` run on a sample exactly as on the real data. Everything is deterministic given
 ``seed`` (item ``i`` is drawn from ``np.random.default_rng((seed, i))``).
 
-Orientation convention: ``l_*`` parts are on the image's left (smaller x). Left and right
-parts also differ in shape and colour (e.g. iris colour, ear shape, brow arch), so a model
-can tell them apart beyond their position.
+Orientation: the datasets' own convention (see :mod:`facecolab.data.specs`): ``l_*`` is the
+subject's left, drawn on the image's right (larger x), as in real CelebAMask-HQ maps. Left
+and right parts also differ in shape and colour (e.g. iris colour, ear shape, brow arch), so
+a model can tell them apart beyond their position.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from facecolab.data.specs import CELEBAMASK_HQ_CLASSES, HELEN_CLASSES, get_spec
 
 TRUTH_CLASSES = CELEBAMASK_HQ_CLASSES
 _ID = {name: i for i, name in enumerate(TRUTH_CLASSES)}
+# ``u`` sign of the subject's left and right sides: the left is on the image's right.
+LEFT, RIGHT = 1.0, -1.0
 _INNER_FACE = ("nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "mouth", "u_lip", "l_lip")
 
 
@@ -102,6 +105,12 @@ class _Frame:
     def points(self, *uv) -> tuple:
         return tuple((self.cx + u * self.rx, self.cy + v * self.ry) for u, v in uv)
 
+    @staticmethod
+    def side(sign: float, *uv) -> tuple:
+        """``uv`` points given with ``u`` measured outwards from the centre line, placed on
+        side ``sign`` (``LEFT`` or ``RIGHT``)."""
+        return tuple((sign * u, v) for u, v in uv)
+
     def box(self, u, v, hu, hv) -> tuple:
         (x0, y0), (x1, y1) = self.points((u - hu, v - hv), (u + hu, v + hv))
         return (x0, y0, x1, y1)
@@ -144,10 +153,10 @@ def _body(f: _Frame, rng, skin) -> list[_Shape]:
 def _ears(f: _Frame, rng, skin) -> list[_Shape]:
     """Left ear an ellipse, right ear an angular polygon; optional earrings."""
     shapes = [
-        _Shape("ellipse", f.box(-1, 0.02, 0.2, 0.26), _ID["l_ear"], _scale(skin, 0.92)),
+        _Shape("ellipse", f.box(LEFT, 0.02, 0.2, 0.26), _ID["l_ear"], _scale(skin, 0.92)),
         _Shape(
             "polygon",
-            f.points((0.9, -0.28), (1.2, -0.18), (1.14, 0.22), (0.9, 0.3)),
+            f.points(*f.side(RIGHT, (0.9, -0.28), (1.2, -0.18), (1.14, 0.22), (0.9, 0.3))),
             _ID["r_ear"],
             _scale(skin, 0.86),
         ),
@@ -185,23 +194,21 @@ def _hair_or_hat(f: _Frame, rng, hair) -> list[_Shape]:
 def _brows(f: _Frame, hair) -> list[_Shape]:
     """Left brow straight, thick and rising outwards; right brow a thin, lighter arch."""
     brow = _scale(hair, 0.8)
+    left = f.side(LEFT, (0.67, -0.39), (0.17, -0.33), (0.17, -0.27), (0.67, -0.31))
+    right = f.side(
+        RIGHT,
+        (0.17, -0.3),
+        (0.42, -0.4),
+        (0.67, -0.29),
+        (0.67, -0.26),
+        (0.42, -0.34),
+        (0.17, -0.25),
+    )
     return [
+        _Shape("polygon", f.points(*left), _ID["l_brow"], brow),
         _Shape(
             "polygon",
-            f.points((-0.67, -0.39), (-0.17, -0.33), (-0.17, -0.27), (-0.67, -0.31)),
-            _ID["l_brow"],
-            brow,
-        ),
-        _Shape(
-            "polygon",
-            f.points(
-                (0.17, -0.3),
-                (0.42, -0.4),
-                (0.67, -0.29),
-                (0.67, -0.26),
-                (0.42, -0.34),
-                (0.17, -0.25),
-            ),
+            f.points(*right),
             _ID["r_brow"],
             _scale(brow, 1.15),
         ),
@@ -212,8 +219,8 @@ def _eyes(f: _Frame) -> list[_Shape]:
     """Left eye rounder with a blue iris, right eye narrower with a green one."""
     shapes = []
     for u, name, (hu, hv), iris in (
-        (-0.4, "l_eye", (0.19, 0.08), (60, 95, 170)),
-        (0.4, "r_eye", (0.22, 0.065), (70, 130, 60)),
+        (0.4 * LEFT, "l_eye", (0.19, 0.08), (60, 95, 170)),
+        (0.4 * RIGHT, "r_eye", (0.22, 0.065), (70, 130, 60)),
     ):
         radius_u = hv * f.ry / f.rx  # a circle as tall as the eye
         shapes += [

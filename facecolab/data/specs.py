@@ -3,6 +3,14 @@
 A spec is pure data. Readers (``readers/``) know how to find files; the pipeline and metrics
 only need the spec (usually read back from a prepared ``dataset.json``). The ignore label is
 not a spec's: it is the label-map format's (``constants.IGNORE_INDEX``).
+
+Left and right: one convention everywhere, the datasets' own. A left class (CelebAMask-HQ's
+``l_eye``, ``l_brow``, ``l_ear``; Helen's ``le``, ``lb``; the 18-class face8 source ids) is the
+SUBJECT's left, which faces the camera on the IMAGE's right (larger x). Real CelebAMask-HQ
+maps mark it so (``l_eye`` right of ``r_eye`` in 726 of 773 maps of an 800-face subset), the
+relabel tables keep it (``l_eye`` → ``le``), the bundled sample draws it so
+(``data/sample.py``) and ``tests/test_left_right.py`` checks both. ``flip_pairs`` list
+``(left id, right id)``; a horizontal flip swaps them.
 """
 
 from __future__ import annotations
