@@ -58,6 +58,9 @@ class ModelSettings:
 
     name: str = "unet"
     options: dict = field(default_factory=dict)
+    # Start from these weights (a shipped name, a model file or a run folder of the same
+    # architecture) instead of the builder's; a resumed run keeps its checkpoint's.
+    initial_weights: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,10 @@ TYPES: dict[tuple[str, ...], tuple] = {
     ("data", "one_hot"): (lambda v: isinstance(v, bool), "true or false"),
     ("data", "format_options"): (lambda v: isinstance(v, dict), "an object"),
     ("model", "name"): (_text, "a model name"),
+    ("model", "initial_weights"): (
+        lambda v: v is None or _text(v),
+        "null or a shipped name, model file or run folder",
+    ),
     ("model", "options"): (lambda v: isinstance(v, dict), "an object"),
     ("augment",): (lambda v: isinstance(v, dict), "an object"),
     ("loss",): (lambda v: isinstance(v, (str, dict)), "a string or an object"),

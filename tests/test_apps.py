@@ -446,6 +446,58 @@ def test_mask_smoother_restarts_on_a_new_frame_size_and_checks_alpha():
         webcam.MaskSmoother(1.0)
 
 
+DARK, BRIGHT = (0, 20, 40), (0, 220, 100)  # scenes with no red: red_model's background
+
+
+def scene(colour, person_left: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A 48×64 frame of ``colour`` with a red person block low on one side (below the
+    rendered frame-rate label), and its mask."""
+    frame = np.full((48, 64, 3), colour, np.uint8)
+    mask = np.zeros((48, 64), np.float32)
+    columns = slice(4, 24) if person_left else slice(40, 60)
+    frame[26:44, columns] = (255, 0, 0)
+    mask[26:44, columns] = 1
+    return frame, mask
+
+
+@pytest.mark.parametrize(
+    ("second", "restarts"),
+    [
+        (scene(BRIGHT, person_left=False), True),  # a cut to another scene: no ghost
+        (scene(DARK, person_left=False), False),  # the person moved, the scene stayed
+    ],
+    ids=["cut", "same-scene"],
+)
+def test_mask_smoother_restarts_on_a_scene_cut_only(second, restarts):
+    smoother = webcam.MaskSmoother(0.5)
+    first_frame, first_mask = scene(DARK, person_left=True)
+    smoother.update(first_mask, first_frame)
+    frame, mask = second
+    shown = smoother.update(mask, frame)
+    ghost = shown[26:44, 4:24].max()
+    assert (ghost == 0) == restarts
+    if not restarts:
+        assert ghost == pytest.approx(0.5)
+
+
+def test_webcam_on_a_video_with_a_cut_leaves_no_ghost(red_model, tmp_path):
+    """A generated video: 6 frames of one scene, a cut, 6 of another; the first frame after
+    the cut shows none of the last scene's person."""
+    cv2 = pytest.importorskip("cv2")
+    path = tmp_path / "cut.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for index in range(12):
+        frame, _ = scene(DARK, person_left=True) if index < 6 else scene(BRIGHT, person_left=False)
+        writer.write(frame[..., ::-1])
+    writer.release()
+    written = []
+    sink = type("Sink", (), {"write": lambda self, frame: written.append(frame)})()
+    webcam.run(red_model, video.open_source(str(path)), "mask", smoothing=0.9, sink=sink)
+    assert len(written) == 12
+    before, after = written[5][29:41, 7:21], written[6][29:41, 7:21]  # the old person's place
+    assert before.min() > 200 and after.max() < 30
+
+
 def test_frame_rate_is_smoothed():
     times = iter([0.0, 0.1, 0.2, 0.25])
     rate = webcam.FrameRate(smoothing=0.5, clock=lambda: next(times))

@@ -172,3 +172,62 @@ def test_every_backend_gives_the_same_batch(tmp_path):
     assert (tf_out["labels"] == jax_out["labels"]).mean() > 0.999
     same = tf_out["labels"] == jax_out["labels"]
     assert np.abs(tf_out["images"] - jax_out["images"])[same].max() < 2e-3
+
+
+def person_batch(count=3, size=(48, 32)):
+    """Flat scenes, each a distinct colour, with a pure red person block in the middle."""
+    height, width = size
+    images = np.zeros((count, height, width, 3), np.uint8)
+    labels = np.zeros((count, height, width), np.uint8)
+    for index in range(count):
+        images[index] = (40 + 60 * index, 200 - 50 * index, 90)
+        images[index, 12:36, 10:22] = (255, 0, 0)
+        labels[index, 12:36, 10:22] = 1
+    return images, labels
+
+
+def test_a_background_swap_keeps_the_person_and_takes_no_person_from_the_scene():
+    images, labels = person_batch()
+    config = AugmentConfig(background=1.0)
+    rng = np.random.default_rng(0)
+    params = np.stack([draw_params(rng, config, (48, 32)) for _ in images])
+    assert (params[:, INDEX["swap"]] == 1).all()
+    out_images, out_labels = run(images, labels, params, config)
+    np.testing.assert_array_equal(out_labels, labels)
+    inner = (slice(None), slice(14, 34), slice(12, 20))  # the person, away from the seam
+    red_person = np.broadcast_to([1.0, 0.0, 0.0], out_images[inner].shape)
+    np.testing.assert_allclose(out_images[inner], red_person, atol=1e-6)
+    background = labels == 0
+    # Each background now shows the previous sample's scene colour, never the red person.
+    for index in range(3):
+        scene = images[index - 1, 0, 0] / 255
+        far = background[index].copy()
+        far[8:40, 6:26] = False  # away from the person and the filled hole
+        np.testing.assert_allclose(
+            out_images[index][far], np.broadcast_to(scene, (far.sum(), 3)), atol=0.02
+        )
+    red = (out_images[..., 0] > 0.9) & (out_images[..., 1] < 0.1)
+    assert not red[background].any()
+
+
+def test_empty_and_ignored_pixels_become_background_only_with_a_background_setting():
+    images, labels = person_batch()
+    labels[:, :4] = IGNORE_INDEX
+    zoom_out = AugmentConfig(scale=(0.5, 0.5))
+    rng = np.random.default_rng(0)
+    params = np.stack([draw_params(rng, zoom_out, (48, 32)) for _ in images])
+    _, plain = run(images, labels, params, zoom_out)
+    assert (plain == IGNORE_INDEX).any()
+    with_scenes = AugmentConfig(scale=(0.5, 0.5), background=1e-9)
+    params = np.stack([draw_params(rng, with_scenes, (48, 32)) for _ in images])
+    assert (params[:, INDEX["swap"]] == 0).all()
+    out_images, filled = run(images, labels, params, with_scenes)
+    assert not (filled == IGNORE_INDEX).any() and (filled == 1).any()
+    assert out_images[filled == 0].max() > 0.1, "the border shows a scene, not black"
+
+
+def test_translate_moves_the_person_past_the_centre_slack():
+    config = AugmentConfig(translate=0.5)
+    rng = np.random.default_rng(0)
+    shifts = [abs(draw_params(rng, config, (100, 100))[2]) for _ in range(200)]
+    assert max(shifts) > 40 and min(shifts) < 5

@@ -208,6 +208,7 @@ def test_legacy_segnet_keys_translate(tmp_path):
         "name": "segnet_vgg16",
         # tensorflow-vgg's vgg16.npy holds what Keras downloads as ImageNet VGG16 weights
         "options": {"bayesian": True, "encoder_weights": "imagenet"},
+        "initial_weights": None,
     }
     assert config["optimizer"]["name"] == "adam"
     assert config["optimizer"]["learning_rate"] == 0.01

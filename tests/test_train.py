@@ -305,3 +305,19 @@ def test_precision_policy_is_restored(setting):
         inside = keras.config.dtype_policy().name
     assert keras.config.dtype_policy().name == before == "float32"
     assert inside == ("mixed_float16" if setting else "float32")
+
+
+def test_initial_weights_come_from_a_model_of_the_same_architecture(tmp_path):
+    from facecolab.models import build_model
+    from facecolab.workflows.train import load_initial_weights
+
+    options = {"depth": 1, "base_filters": 2}
+    donor = build_model("unet", (32, 32, 3), 3, **options)
+    donor.save(tmp_path / "donor.keras")
+    model = build_model("unet", (32, 32, 3), 3, **options)
+    load_initial_weights(model, str(tmp_path / "donor.keras"))
+    for mine, theirs in zip(model.get_weights(), donor.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    wider = build_model("unet", (32, 32, 3), 3, depth=1, base_filters=4)
+    with pytest.raises(ValueError, match=r"donor\.keras.*do not fit"):
+        load_initial_weights(wider, str(tmp_path / "donor.keras"))

@@ -35,6 +35,9 @@ from facecolab.workflows.video import Window, open_sink, open_source
 MODES = ("blur", "replace", "cutout", "mask")
 CUTOUT_GREEN = (0, 177, 64)  # chroma-key green
 DEFAULT_SMOOTHING = 0.5
+# A scene cut: mean grey difference of two frames' THUMBNAIL² thumbnails above this (in [0, 1]).
+CUT_THRESHOLD = 0.12
+THUMBNAIL = 16
 WINDOW = "facecolab portrait (q quits)"
 
 
@@ -63,19 +66,37 @@ class FrameRate:
 
 class MaskSmoother:
     """Exponential moving average of the person mask over frames:
-    ``shown = alpha · previous + (1 − alpha) · current``. ``alpha = 0`` passes masks through;
-    a change of frame size starts afresh."""
+    ``shown = alpha · previous + (1 − alpha) · current``. ``alpha = 0`` passes masks through.
 
-    def __init__(self, alpha: float = DEFAULT_SMOOTHING):
+    It starts afresh, so no ghost of the last scene lingers, on a change of frame size and on
+    a scene cut: when a small grey thumbnail of the frame differs from the previous frame's
+    by more than ``cut_threshold`` on average (in [0, 1]; a cut in a video, or the next
+    unrelated photo of a folder)."""
+
+    def __init__(self, alpha: float = DEFAULT_SMOOTHING, cut_threshold: float = CUT_THRESHOLD):
         if not 0 <= alpha < 1:
             raise ValueError(f"smoothing must be in [0, 1), got {alpha}")
-        self.alpha = alpha
+        self.alpha, self.cut_threshold = alpha, cut_threshold
         self.state: np.ndarray | None = None
+        self.thumbnail: np.ndarray | None = None
 
-    def update(self, mask: np.ndarray) -> np.ndarray:
-        """``float32 (H, W)`` this frame's mask → the smoothed mask (same shape)."""
+    def is_cut(self, frame: np.ndarray | None) -> bool:
+        """Whether ``frame`` (``uint8 (H, W, 3)``) starts a new scene; remembers it."""
+        if frame is None:
+            return False
+        grey = np.asarray(frame, np.float32).mean(-1) / 255
+        rows = np.linspace(0, grey.shape[0] - 1, THUMBNAIL).astype(int)
+        cols = np.linspace(0, grey.shape[1] - 1, THUMBNAIL).astype(int)
+        thumbnail = grey[np.ix_(rows, cols)]
+        previous, self.thumbnail = self.thumbnail, thumbnail
+        return previous is not None and np.abs(thumbnail - previous).mean() > self.cut_threshold
+
+    def update(self, mask: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
+        """``float32 (H, W)`` this frame's mask → the smoothed mask (same shape); ``frame``,
+        the picture the mask is of, lets a scene cut restart the average."""
         mask = np.asarray(mask, dtype=np.float32)
-        if self.state is None or self.state.shape != mask.shape or self.alpha == 0:
+        cut = self.is_cut(frame)
+        if cut or self.state is None or self.state.shape != mask.shape or self.alpha == 0:
             self.state = mask.copy()
         else:
             self.state *= self.alpha
@@ -144,7 +165,7 @@ def person_alpha(runner, frame: np.ndarray, smoother: MaskSmoother | None = None
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
     alpha = portrait_probability(runner, frame)
-    return alpha if smoother is None else smoother.update(alpha)
+    return alpha if smoother is None else smoother.update(alpha, frame)
 
 
 @dataclass

@@ -120,8 +120,8 @@ def _add_aspect(parser, what: str) -> None:
     parser.add_argument(
         "--aspect",
         choices=ASPECT_MODES,
-        help=f"how {what} are fitted to the model input (default: the model's "
-        "training config, else stretch)",
+        help=f"how {what} are fitted to the model input (default: letterbox for a "
+        "person/background model, else the model's training config, else stretch)",
     )
 
 
@@ -282,7 +282,18 @@ def _model_stem(path: Path) -> str:
 
 
 def _aspect(args, opened) -> str:
-    return args.aspect or ((opened.run_config or {}).get("data") or {}).get("aspect") or "stretch"
+    """``--aspect``; else ``letterbox`` for a person / background model (whole photos of any
+    shape, never squashed, as the portrait and webcam apps feed them); else the training
+    config's; else ``stretch``."""
+    from facecolab.data import SPECS
+    from facecolab.data.specs import PERSON_CLASSES
+
+    if args.aspect:
+        return args.aspect
+    spec = SPECS.get(opened.dataset or "")
+    if spec is not None and spec.class_names == PERSON_CLASSES:
+        return "letterbox"
+    return ((opened.run_config or {}).get("data") or {}).get("aspect") or "stretch"
 
 
 def _check_dataset_option(opened, dataset: str) -> None:

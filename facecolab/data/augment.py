@@ -21,6 +21,8 @@ A sample's parameters are one float32 vector (:data:`PARAMS` names its fields):
   from grey; ``blur``: the weight of a 3×3 binomial blur; ``noise``: the standard deviation of
   added noise, an integer hash of the pixel position and ``noise_phase``, so the noise is
   the same on every backend; ``jpeg``: the JPEG quality (0: none).
+* ``swap``: 1 when the sample's background is replaced (portrait framing); ``texture*``: the
+  tint of the fill where the background source shows a person or nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from PIL import Image
 
 from facecolab.constants import IGNORE_INDEX
 
+TEXTURE_CELLS = 3  # the background fill's tint: a 3×3 grid of random factors, smoothly resized
+FILL_CELL = 32  # pixels per cell of the background fill's local average
 PARAMS = (
     *(f"transform{i}" for i in range(8)),
     "flip",
@@ -43,10 +47,13 @@ PARAMS = (
     "noise",
     "noise_phase",
     "jpeg",
+    "swap",
+    *(f"texture{i}" for i in range(TEXTURE_CELLS * TEXTURE_CELLS * 3)),
 )
 INDEX = {name: i for i, name in enumerate(PARAMS)}
 HASH_PRIME = 46337  # the noise hash's modulus: the largest prime whose square fits in int32
-IDENTITY = np.array([1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0], np.float32)
+IDENTITY = np.zeros(len(PARAMS), np.float32)
+IDENTITY[[0, 4, INDEX["brightness"], INDEX["saturation"]]] = 1
 
 
 @dataclass(frozen=True)
@@ -58,23 +65,34 @@ class AugmentConfig:
         scale: ``(low, high)`` random zoom; > 1 crops, < 1 shrinks onto the canvas (the border
             labelled ignore). The zoomed image is shifted at random within the slack.
         rotate: maximum rotation in degrees (uniform in ±rotate).
+        translate: a further shift of up to ``translate`` × the side, so a person reaches
+            or crosses the borders.
         brightness: scale the HSV value channel by a factor in ``1 ± brightness``.
         saturation: scale the distance from grey by a factor in ``1 ± saturation``.
         blur: probability of a 3×3 binomial blur of random strength.
         noise: maximum standard deviation of added noise (in [0, 1] units).
         jpeg_quality: ``(low, high)`` JPEG re-encoding quality, applied with ``jpeg_prob``.
         jpeg_prob: probability of the JPEG re-encoding.
+        background: for person / background label sets (class 0 background): probability
+            that a sample's background is replaced by another sample's of the batch (its
+            people replaced by a smooth random texture, so no person is ever labelled
+            background), the seam feathered. When set, what the geometry leaves empty and
+            ignore pixels (e.g. outside the labelled person's box) are filled from the same
+            source and labelled background on every sample: a zoomed-out person stands in a
+            scene, not in a black frame.
     """
 
     hflip: bool = False
     scale: tuple[float, float] | None = None
     rotate: float = 0.0
+    translate: float = 0.0
     brightness: float = 0.0
     saturation: float = 0.0
     blur: float = 0.0
     noise: float = 0.0
     jpeg_quality: tuple[int, int] | None = None
     jpeg_prob: float = 0.5
+    background: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict | None) -> AugmentConfig:
@@ -91,8 +109,8 @@ class AugmentConfig:
     @property
     def active(self) -> bool:
         return any(
-            (self.hflip, self.scale, self.rotate, self.brightness, self.saturation)
-            + (self.blur, self.noise, self.jpeg_quality)
+            (self.hflip, self.scale, self.rotate, self.translate, self.brightness)
+            + (self.saturation, self.blur, self.noise, self.jpeg_quality, self.background)
         )
 
 
@@ -134,7 +152,10 @@ def draw_params(rng: np.random.Generator, config: AugmentConfig, size) -> np.nda
     zoom = rng.uniform(*config.scale) if config.scale else 1.0
     degrees = rng.uniform(-config.rotate, config.rotate) if config.rotate else 0.0
     # Shift of the source centre: up to the slack between the canvas and the zoomed image.
-    shift = [rng.uniform(-1, 1) * abs(side - side / zoom) / 2 for side in (width, height)]
+    shift = [
+        rng.uniform(-1, 1) * (abs(side - side / zoom) / 2 + config.translate * side / zoom)
+        for side in (width, height)
+    ]
     flip = bool(config.hflip and rng.uniform() < 0.5)
     params[:8] = geometry_transform(size, zoom, degrees, shift, flip)
     params[INDEX["flip"]] = flip
@@ -149,6 +170,10 @@ def draw_params(rng: np.random.Generator, config: AugmentConfig, size) -> np.nda
         params[INDEX["noise_phase"]] = rng.integers(0, HASH_PRIME)
     if config.jpeg_quality and rng.uniform() < config.jpeg_prob:
         params[INDEX["jpeg"]] = rng.integers(config.jpeg_quality[0], config.jpeg_quality[1] + 1)
+    if config.background:
+        params[INDEX["swap"]] = rng.uniform() < config.background
+        texture = slice(INDEX["texture0"], INDEX["texture0"] + TEXTURE_CELLS**2 * 3)
+        params[texture] = rng.uniform(0, 1, TEXTURE_CELLS**2 * 3)
     return params
 
 
@@ -188,6 +213,37 @@ def _blur(images):
     return (rows[:, :, :-2] + 2 * rows[:, :, 1:-1] + rows[:, :, 2:]) * (1 / 16)
 
 
+def _swap_background(images, labels, scenes, scene_labels, params, swap):
+    """Replace ignore pixels everywhere, and the background of samples where ``swap``
+    ``(B, 1, 1, 1)`` holds, with the next sample's scene as it was before the geometry
+    (``scenes``, ``scene_labels``). Where that scene shows a person or nothing, the hole is
+    filled from the scene's own background around it (a normalised average over
+    ``FILL_CELL``-pixel cells, resized smoothly, tinted by the texture of ``params``), so no
+    person and no person-shaped silhouette is ever labelled background. The replaced pixels
+    become background (0)."""
+    ops = keras.ops
+    height, width = images.shape[1], images.shape[2]
+    scenes, scene_labels = ops.roll(scenes, 1, axis=0), ops.roll(scene_labels, 1, axis=0)
+    scene_background = ops.cast(ops.expand_dims(scene_labels == 0, -1), "float32")
+    count = ops.maximum(ops.sum(scene_background, axis=(1, 2), keepdims=True), 1.0)
+    mean = ops.sum(scenes * scene_background, axis=(1, 2), keepdims=True) / count
+    cell = (FILL_CELL, FILL_CELL)
+    local_sum = ops.average_pool(scenes * scene_background, cell, cell, "same")
+    local_count = ops.average_pool(scene_background, cell, cell, "same")
+    local = ops.where(local_count > 0.05, local_sum / ops.maximum(local_count, 1e-6), mean)
+    smooth = ops.image.resize(local, (height, width), "bilinear")
+    start = INDEX["texture0"]
+    grid = ops.reshape(params[:, start : start + TEXTURE_CELLS**2 * 3], (-1, 3, 3, 3))
+    tint = 0.85 + 0.3 * ops.image.resize(grid, (height, width), "bilinear")
+    source = scenes * scene_background + ops.clip(smooth * tint, 0, 1) * (1.0 - scene_background)
+    replace = (labels == IGNORE_INDEX) | (swap[..., 0] & (labels == 0))
+    # A feathered seam: the kept pixels' weight blurred twice (about two pixels wide).
+    keep = 1.0 - ops.cast(ops.expand_dims(replace, -1), "float32")
+    keep = _blur(_blur(keep)) * keep
+    images = images * keep + source * (1.0 - keep)
+    return images, ops.where(replace, ops.zeros_like(labels), labels)
+
+
 def apply_params(images, labels, params, flip_lut, config: AugmentConfig | None = None):
     """Apply each sample's parameters to a batch, in ``keras.ops`` (any backend; inside
     tf.data on TensorFlow).
@@ -212,7 +268,8 @@ def apply_params(images, labels, params, flip_lut, config: AugmentConfig | None 
     integer = "int" in keras.backend.standardize_dtype(images.dtype)
     images = ops.cast(images, "float32") * (1 / 255 if integer else 1.0)
     labels = ops.cast(labels, "int32")
-    if on("scale", "rotate", "hflip"):
+    scenes, scene_labels = images, labels
+    if on("scale", "rotate", "translate", "hflip"):
         transform = params[:, :8]
         images = ops.image.affine_transform(images, transform, "bilinear", "constant", 0)
         warped = ops.image.affine_transform(
@@ -231,6 +288,9 @@ def apply_params(images, labels, params, flip_lut, config: AugmentConfig | None 
     def per_sample(name):
         return ops.reshape(params[:, INDEX[name]], (-1, 1, 1, 1))
 
+    if on("background"):
+        swap = per_sample("swap") > 0.5
+        images, labels = _swap_background(images, labels, scenes, scene_labels, params, swap)
     if on("brightness"):
         # HSV value × f, hue and saturation kept: a per-pixel factor min(f, 1 / V) on RGB.
         value = ops.max(images, axis=-1, keepdims=True)

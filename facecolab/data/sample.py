@@ -510,6 +510,23 @@ def _write_lfw_parts(root: Path, count: int, size: int, seed: int) -> None:
     _write_lists(root, lines)
 
 
+def _write_ccp_fullbody(root: Path, count: int, size: int, seed: int) -> None:
+    """``images/ccp_NNNN.jpg`` and 0/1 ``masks/ccp_NNNN.png`` (tall, like the real photos)."""
+    for index, image, truth in _faces(count, seed, lambda i: (size * 3 // 2, size)):
+        stem = f"ccp_{index + 1:04d}"
+        _save(image, root / "images" / f"{stem}.jpg", quality=92)
+        _save(TRUTH_TABLES["eg1800"][truth], root / "masks" / f"{stem}.png")
+
+
+def _write_people(root: Path, count: int, size: int, seed: int) -> None:
+    """The three sources of ``readers.people``, a third of ``count`` each (at least 10, so
+    every source has a val item)."""
+    share = max(count // 3, 10)
+    _write_eg1800(root / "portrait_shen", share, size, seed)
+    _write_ccp_fullbody(root / "ccp_fullbody", share, size, seed + 1)
+    _write_celebamask_hq(root / "celebamask_mini", share, size, seed + 2)
+
+
 WRITERS: dict[str, Callable[[Path, int, int, int], None]] = {
     "celeba_face": _write_celeba_face,
     "celebamask_hq": _write_celebamask_hq,
@@ -518,6 +535,8 @@ WRITERS: dict[str, Callable[[Path, int, int, int], None]] = {
     "portrait": _write_portrait,
     "eg1800": _write_eg1800,
     "lfw_parts": _write_lfw_parts,
+    "ccp_fullbody": _write_ccp_fullbody,
+    "people": _write_people,
 }
 
 

@@ -104,6 +104,7 @@ class DatasetSpec:
 
 
 BINARY_COLOURS = ((0, 0, 0), (255, 255, 255))
+PERSON_CLASSES = ("background", "person")  # the portrait label sets'
 
 CELEBAMASK_HQ_CLASSES = (
     "background",
@@ -225,17 +226,32 @@ SPECS: dict[str, DatasetSpec] = {
         ),
         DatasetSpec(
             name="portrait",
-            class_names=("background", "person"),
+            class_names=PERSON_CLASSES,
             colours=BINARY_COLOURS,
             layout="train|val/{data,label_1}/ pairs, masks 0/1 or 0/255",
             split_rule="the train / val folders",
         ),
         DatasetSpec(
             name="eg1800",
-            class_names=("background", "person"),
+            class_names=PERSON_CLASSES,
             colours=BINARY_COLOURS,
             layout="EG1800 (PortraitNet): Images/, Labels/, eg1800_train.txt, eg1800_test.txt",
             split_rule="the two list files (1447 / 289)",
+        ),
+        DatasetSpec(
+            name="ccp_fullbody",
+            class_names=PERSON_CLASSES,
+            colours=BINARY_COLOURS,
+            layout="images/ccp_NNNN.jpg, masks/ccp_NNNN.png (0 background, 1 person)",
+            split_rule="a seeded tenth of the photos is val",
+        ),
+        DatasetSpec(
+            name="people",
+            class_names=PERSON_CLASSES,
+            colours=BINARY_COLOURS,
+            layout="a folder holding any of portrait_shen/ (EG1800), ccp_fullbody/ and "
+            "celebamask_mini/ (CelebAMask-HQ; every part counts as person)",
+            split_rule="each source's own train / val split",
         ),
         DatasetSpec(
             name="lfw_parts",

@@ -40,7 +40,7 @@ from facecolab.fsutil import atomic_write_bytes, contained, output_folder
 from facecolab.measures.keras_metrics import MeanIoUMetric, PixelAccuracyMetric
 from facecolab.measures.losses import build_loss
 from facecolab.modelfiles.compat import check_model_classes, check_prepared_dataset
-from facecolab.modelfiles.load import load_model_any, load_pretrained
+from facecolab.modelfiles.load import load_model_any, load_pretrained, open_model
 from facecolab.modelfiles.manifest import read_manifest
 from facecolab.modelfiles.runner import TFLITE_SUFFIX, load_runner
 from facecolab.modelfiles.save import atomic_save_npz, save_model_atomic, save_weights_atomic
@@ -351,6 +351,18 @@ def build_training_model(config: dict | TrainingConfig, num_classes: int) -> ker
     return model
 
 
+def load_initial_weights(model: keras.Model, source: str) -> None:
+    """Give ``model`` the weights of ``source`` (``model.initial_weights``: a shipped name,
+    a model file or a run folder), which must be the same architecture."""
+    donor = open_model(source).model
+    if [tuple(w.shape) for w in donor.weights] != [tuple(w.shape) for w in model.weights]:
+        raise ValueError(
+            f"model.initial_weights {source!r}: its weights do not fit {model.name} as the "
+            "config builds it (another architecture or other options)"
+        )
+    model.set_weights(donor.get_weights())
+
+
 def make_callbacks(settings: TrainingConfig, run_dir: Path, model: keras.Model, state: dict | None):
     """The non-finite guard, then schedule, CSV log, the config's plateau/early-stopping
     callbacks, TensorBoard and the resumable checkpoint (last, so it sees every other
@@ -585,6 +597,8 @@ def _train(settings: TrainingConfig, run_dir: Path, resume: bool, strategy: str,
             model = build_training_model(settings, num_classes)
             if state:
                 restore_checkpoint(model, run_dir / CHECKPOINT, state)
+            elif settings.model.initial_weights:
+                load_initial_weights(model, settings.model.initial_weights)
         if not resume:  # once data and model are known to fit: a refused run leaves no record
             record = json.dumps(settings.to_dict(), indent=2).encode()
             atomic_write_bytes(run_dir / "config.json", record)

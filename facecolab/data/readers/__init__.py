@@ -4,19 +4,31 @@ from __future__ import annotations
 
 from facecolab.data.labels import get_relabel
 from facecolab.data.readers import (
+    ccp_fullbody,
     celeba_face,
     celebamask_hq,
     eg1800,
     face8,
     helen,
     lfw_parts,
+    people,
     portrait,
 )
 from facecolab.data.readers.base import DatasetFormat, Item, relabelled
 
 FORMATS: dict[str, DatasetFormat] = {
     module.SPEC.name: module.FORMAT
-    for module in (celeba_face, celebamask_hq, face8, helen, portrait, eg1800, lfw_parts)
+    for module in (
+        celeba_face,
+        celebamask_hq,
+        face8,
+        helen,
+        portrait,
+        eg1800,
+        lfw_parts,
+        ccp_fullbody,
+        people,
+    )
 }
 
 

@@ -1,0 +1,128 @@
+"""Portrait models and MediaPipe's selfie segmenter on portraits and on everyday framing,
+scored on the same photos in one run.
+
+Sets (validation only; the project keeps its test sets back):
+
+* ``shen_val``: the validation portraits of Shen et al. (``eg1800`` val, 129 photos);
+* ``ccp_val``: full-body street photos (``ccp_fullbody`` val, 100; scored inside the
+  labelled person's box, whose bystanders are unlabelled);
+* ``everyday``: the everyday-framing set of ``facecolab.data.everyday`` (validation people
+  small, off-centre and in pairs on held-aside scenes; written on first use).
+
+Our models run as the portrait app runs them (``apps.portrait.portrait_probability``: the
+photo letterboxed, the soft mask back at full resolution, threshold 0.5); MediaPipe's
+general selfie model (256², from the ``mediapipe==0.10.21`` wheel, never committed) runs in
+its own virtual environment through ``mediapipe_selfie_masks.py`` at each photo's size::
+
+    python benchmarks/eval_portrait_framing.py --data ../shared/data \
+        --json benchmarks/results/portrait_framing.json [--models NAME_OR_PATH ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from facecolab.data.everyday import write_everyday_set  # noqa: E402
+from facecolab.data.imageio import read_image  # noqa: E402
+from facecolab.data.readers import get_format  # noqa: E402
+from facecolab.measures.metrics import confusion_matrix, iou, mean_iou  # noqa: E402
+
+DEFAULT_MODELS = ("p5_portrait_shen_mobilenetv2", "p5_portrait_shen_fast")
+THRESHOLD = 0.5
+
+
+def photo_sets(data: Path, everyday: Path) -> dict[str, list]:
+    """``{set name: [(image path, uint8 label 0/1/255)]}``."""
+    if not (everyday / "val").is_dir():
+        write_everyday_set(data / "portrait_shen", everyday)
+    sources = {
+        "shen_val": ("eg1800", data / "portrait_shen"),
+        "ccp_val": ("ccp_fullbody", data / "ccp_fullbody"),
+        "everyday": ("portrait", everyday),
+    }
+    sets = {}
+    for name, (dataset, root) in sources.items():
+        fmt = get_format(dataset)
+        sets[name] = [
+            (item.image_path, fmt.load_label(item)) for item in fmt.list_items(root, "val")
+        ]
+    return sets
+
+
+def score(masks, photos) -> dict:
+    """mIoU and person IoU of boolean ``masks`` against the labels of ``photos``."""
+    cm = np.zeros((2, 2), np.int64)
+    for mask, (_, label) in zip(masks, photos, strict=True):
+        if mask.shape != label.shape:
+            raise ValueError(f"a mask of {mask.shape} for a label of {label.shape}")
+        cm += confusion_matrix(label, mask.astype(np.uint8), 2)
+    return {"mean_iou": float(mean_iou(cm)), "person_iou": float(iou(cm)[1])}
+
+
+def our_masks(model: str, photos) -> list[np.ndarray]:
+    from facecolab.apps.portrait import portrait_probability
+    from facecolab.modelfiles.runner import load_runner
+
+    runner = load_runner(model)
+    return [portrait_probability(runner, read_image(path)) >= THRESHOLD for path, _ in photos]
+
+
+def mediapipe_masks(photos, work: Path) -> list[np.ndarray]:
+    from bench_inference import mediapipe_model, mediapipe_python
+
+    wheel, model = mediapipe_model()
+    listing = work / "photos.txt"
+    listing.write_text("".join(f"{path}\n" for path, _ in photos))
+    out = work / "masks"
+    subprocess.run(
+        [mediapipe_python(wheel), HERE / "mediapipe_selfie_masks.py", "--model", model]
+        + ["--list", listing, "--out", out],
+        check=True,
+    )
+    return [np.load(out / f"{index}.npy") >= THRESHOLD for index in range(len(photos))]
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data", help="folder of the raw datasets")
+    parser.add_argument("--everyday", default="data/everyday_val", help="everyday set folder")
+    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
+    parser.add_argument("--no-mediapipe", action="store_true", help="our models only")
+    parser.add_argument("--json", help="write the rows here")
+    args = parser.parse_args(argv)
+    sets = photo_sets(Path(args.data), Path(args.everyday))
+    rows = []
+    for model in args.models:
+        for name, photos in sets.items():
+            rows.append({"model": model, "set": name, "photos": len(photos)})
+            rows[-1] |= score(our_masks(model, photos), photos)
+    if not args.no_mediapipe:
+        with tempfile.TemporaryDirectory() as work:
+            for name, photos in sets.items():
+                masks = mediapipe_masks(photos, Path(work) / name)
+                rows.append({"model": "MediaPipe selfie (general, 256²)", "set": name})
+                rows[-1] |= {"photos": len(photos)} | score(masks, photos)
+    print("| model | set | photos | mIoU | person IoU |\n|---|---|---:|---:|---:|")
+    for row in rows:
+        print(
+            f"| {row['model']} | {row['set']} | {row['photos']} | {100 * row['mean_iou']:.2f} "
+            f"| {100 * row['person_iou']:.2f} |"
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""An everyday-framing validation set for the portrait models, written by a seeded generator.
+
+Portrait datasets are tightly framed, centred selfies; photos people take are not. This
+generator cuts the people out of a validation split (Shen et al.'s portraits, by default the
+``val`` split of ``readers.eg1800``, which training never sees) and composites one or two of
+them onto a scene held aside from every training source: scikit-image's own photographs and
+textures (``BACKGROUNDS``: a coffee cup, a cat, a rocket, a motorbike, the Hubble deep field,
+grass, gravel, brick; none shows a person). Each person is scaled to ``HEIGHTS`` of the
+canvas height, placed off-centre (anywhere along the width, the feet at or below the bottom
+edge as in a photo that cuts people at the waist or knees), with a one-pixel feathered edge;
+the label is the union of the pasted masks. Canvases are landscape or portrait, 640×480.
+
+Written in the ``portrait`` layout (``val/data/<key>.jpg``, ``val/label_1/<key>.png``, masks
+0/1), so ``facecolab evaluate --raw --dataset portrait`` and every portrait tool read it.
+The same seed writes the same set.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from facecolab.data.imageio import read_image
+from facecolab.data.readers import get_format
+from facecolab.fsutil import atomic_write_bytes
+
+BACKGROUNDS = (
+    "coffee",
+    "chelsea",
+    "rocket",
+    "stereo_motorcycle",
+    "hubble_deep_field",
+    "grass",
+    "gravel",
+    "brick",
+)
+HEIGHTS = (0.3, 0.8)  # a person's height as a fraction of the canvas height
+CANVASES = ((480, 640), (640, 480))  # (H, W): landscape and portrait photos
+PAIR_PROBABILITY = 0.5
+
+
+@dataclass(frozen=True)
+class Cutout:
+    """One person: ``image`` uint8 (h, w, 3) and ``mask`` bool (h, w), cropped to the mask."""
+
+    image: np.ndarray
+    mask: np.ndarray
+
+
+def background_images() -> list[np.ndarray]:
+    """The held-aside scenes, ``uint8 (H, W, 3)`` each (grey textures as RGB)."""
+    import skimage.data
+
+    scenes = []
+    for name in BACKGROUNDS:
+        image = getattr(skimage.data, name)()
+        image = image[0] if isinstance(image, tuple) else image  # stereo pairs: the left view
+        scenes.append(np.stack([image] * 3, -1) if image.ndim == 2 else image[..., :3])
+    return scenes
+
+
+def cutouts(dataset: str, root, split: str = "val") -> list[Cutout]:
+    """The people of ``split`` of raw dataset ``dataset`` (a person / background layout),
+    cropped to their masks."""
+    fmt = get_format(dataset)
+    people = []
+    for item in fmt.list_items(root, split):
+        image, mask = read_image(item.image_path), fmt.load_label(item) == 1
+        if mask.shape != image.shape[:2]:
+            mask = np.asarray(Image.fromarray(mask).resize(image.shape[1::-1], Image.NEAREST))
+        rows, cols = np.nonzero(mask)
+        if rows.size:
+            box = slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1)
+            people.append(Cutout(image[box], mask[box]))
+    return people
+
+
+def _scene(rng: np.random.Generator, scenes: list[np.ndarray], size) -> np.ndarray:
+    """A random crop of a random scene, resized to ``size`` (H, W), maybe mirrored."""
+    scene = scenes[rng.integers(len(scenes))]
+    height, width = size
+    scale = max(height / scene.shape[0], width / scene.shape[1]) * rng.uniform(1.0, 1.5)
+    resized = Image.fromarray(scene).resize(
+        (int(np.ceil(scene.shape[1] * scale)), int(np.ceil(scene.shape[0] * scale))),
+        Image.BILINEAR,
+    )
+    top = rng.integers(resized.height - height + 1)
+    left = rng.integers(resized.width - width + 1)
+    canvas = np.asarray(resized)[top : top + height, left : left + width]
+    return canvas[:, ::-1] if rng.uniform() < 0.5 else canvas
+
+
+def _paste(canvas, label, person: Cutout, rng: np.random.Generator) -> None:
+    """Paste ``person`` onto ``canvas`` and ``label`` in place at a random size and place."""
+    height, width = label.shape
+    scale = rng.uniform(*HEIGHTS) * height / person.mask.shape[0]
+    size = (max(int(person.mask.shape[1] * scale), 1), max(int(person.mask.shape[0] * scale), 1))
+    image = np.asarray(Image.fromarray(person.image).resize(size, Image.BILINEAR))
+    mask = Image.fromarray(person.mask.astype(np.uint8) * 255).resize(size, Image.BILINEAR)
+    alpha = np.asarray(mask.filter(ImageFilter.GaussianBlur(1))) / 255.0
+    hard = np.asarray(mask) >= 128
+    left = int(rng.integers(-size[0] // 3, width - 2 * size[0] // 3))
+    bottom = int(height + rng.uniform(0.0, 0.3) * size[1])  # cut by the bottom edge
+    top = bottom - size[1]
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + size[1], height), min(left + size[0], width)
+    if y1 <= y0 or x1 <= x0:
+        return
+    part = slice(y0 - top, y1 - top), slice(x0 - left, x1 - left)
+    weight = alpha[part][..., None]
+    region = canvas[y0:y1, x0:x1]
+    canvas[y0:y1, x0:x1] = (weight * image[part] + (1 - weight) * region).astype(np.uint8)
+    label[y0:y1, x0:x1] |= hard[part]
+
+
+def compose(rng: np.random.Generator, people: list[Cutout], scenes: list[np.ndarray]):
+    """One everyday photo: ``(uint8 (H, W, 3), uint8 (H, W) 0/1)``."""
+    size = CANVASES[rng.integers(len(CANVASES))]
+    canvas = _scene(rng, scenes, size).copy()
+    label = np.zeros(size, bool)
+    count = 2 if rng.uniform() < PAIR_PROBABILITY else 1
+    for index in rng.choice(len(people), count, replace=False):
+        _paste(canvas, label, people[index], rng)
+    return canvas, label.astype(np.uint8)
+
+
+def write_everyday_set(
+    root, out, count: int = 100, seed: int = 0, dataset: str = "eg1800", split: str = "val"
+) -> Path:
+    """Write ``count`` everyday photos from the people of ``split`` of ``dataset`` in
+    ``root`` into ``out/val/{data,label_1}/`` and return ``out``."""
+    if count < 1:
+        raise ValueError(f"count must be at least 1, got {count}")
+    people, scenes = cutouts(dataset, root, split), background_images()
+    if len(people) < 2:
+        raise ValueError(f"{root}: split {split!r} of {dataset} has fewer than two people")
+    rng = np.random.default_rng(seed)
+    out = Path(out)
+    for index in range(count):
+        image, label = compose(rng, people, scenes)
+        key = f"everyday_{index:04d}"
+        atomic_write_bytes(out / "val" / "data" / f"{key}.jpg", _encoded(image, "JPEG"))
+        atomic_write_bytes(out / "val" / "label_1" / f"{key}.png", _encoded(label, "PNG"))
+    return out
+
+
+def _encoded(array: np.ndarray, kind: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, kind, **({"quality": 92} if kind == "JPEG" else {}))
+    return buffer.getvalue()
