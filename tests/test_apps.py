@@ -221,8 +221,7 @@ def test_face_parsing_face_crop_labels_only_the_face_region(tmp_path, three_clas
     Image.fromarray(data.astronaut()).save(tmp_path / "astronaut.png")
     out = tmp_path / "mask.png"
     argv = cli("-i", tmp_path / "astronaut.png", "-m", three_class_path, "-v", "mask", "-o", out)
-    argv.append("--face-crop")
-    assert face_parsing.main(argv) == 0
+    assert face_parsing.main(argv) == 0  # face crop by default
     background = np.all(read_image(out) == get_spec("lfw_parts").colours[0], axis=-1)
     assert background.shape == (512, 512)
     assert background[-60:].all() and background[:, -60:].all()  # far from the face
@@ -534,20 +533,21 @@ def test_missing_opencv_says_how_to_install(monkeypatch, capsys, tmp_path):
     assert "camera needs OpenCV: pip install opencv-python" in capsys.readouterr().err
 
 
-def test_photo_uncertainty_samples_the_framed_face_at_the_model_size():
+def test_face_uncertainty_samples_the_framed_face_at_the_model_size():
     from skimage import data
 
-    from facecolab.apps.photo import photo_uncertainty
     from facecolab.models import build_model
+    from facecolab.workflows.faces import FRAMINGS
+    from facecolab.workflows.uncertainty import face_uncertainty
 
     keras.utils.set_random_seed(0)
     model = build_model(
         "unet", (48, 40, 3), 3, depth=2, base_filters=4, dropout=0.5, mc_dropout=True
     )
-    crop, result = photo_uncertainty(model, data.astronaut(), samples=4)
+    crop, result = face_uncertainty(model, data.astronaut(), FRAMINGS["lfw_parts"], samples=4)
     assert crop.shape == (48, 40, 3) and crop.dtype == np.uint8
     assert result.mean.shape == (1, 48, 40, 3) and result.samples == 4
     assert result.mutual_information.max() > 0  # the dropout samples differ
     plain = build_model("unet", (48, 40, 3), 3, depth=2, base_filters=4)
     with pytest.raises(ValueError, match="dropout"):
-        photo_uncertainty(plain, data.astronaut(), samples=2)
+        face_uncertainty(plain, data.astronaut(), FRAMINGS["lfw_parts"], samples=2)

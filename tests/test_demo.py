@@ -6,11 +6,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facecolab.apps.photo import crop_square, detect_face, framing_box, paste_square
 from facecolab.data.readers import get_format
 from facecolab.modelfiles.load import load_pretrained
 from facecolab.modelfiles.manifest import read_manifest
 from facecolab.workflows.evaluate import evaluate_items
+from facecolab.workflows.face_detection import FaceDetector
+from facecolab.workflows.faces import FRAMINGS, crop_square, framing_box, paste_square
+
+
+def _box(face) -> tuple[int, int, int, int]:
+    return tuple(int(round(v)) for v in (face.top, face.left, face.height, face.width))
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +39,14 @@ def test_astronaut_face_is_parsed_into_skin_and_hair(shipped_model, tmp_path):
     overlay_path = parse_astronaut(tmp_path)
     label = np.asarray(Image.open(tmp_path / "astronaut_label.png"))
     assert Image.open(overlay_path).size == (1024, 512)
-    top, left, height, width = detect_face(np.asarray(Image.open(overlay_path))[:, :512])
+    found = FaceDetector().detect(np.asarray(Image.open(overlay_path))[:, :512])[0]
+    top, left, height, width = _box(found)
     face = label[top : top + height, left : left + width]
     assert (face == 1).mean() > 0.5, "the detected face box is mostly skin"
     above = label[max(0, top - height // 2) : top, left : left + width]
     assert (above == 2).mean() > 0.4, "hair above the face"
     outside = np.ones(label.shape, bool)
-    crop_top, crop_left, side = framing_box((top, left, height, width))
+    crop_top, crop_left, side = framing_box(found, *FRAMINGS["lfw_parts"])
     outside[max(crop_top, 0) : crop_top + side, max(crop_left, 0) : crop_left + side] = False
     assert label[outside].max() == 0, "nothing outside the face crop"
 
@@ -74,7 +80,7 @@ def test_astronaut_with_the_19_class_model_and_recoloured_hair_and_lips(tmp_path
     photo = data.astronaut()
     recoloured = np.asarray(Image.open(written["recoloured"]))
     changed = np.any(recoloured != photo, axis=-1)
-    top, left, height, width = detect_face(photo)
+    top, left, height, width = _box(FaceDetector().detect(photo)[0])
     above = changed[max(0, top - height // 3) : top, left : left + width]
     assert above.mean() > 0.5, "the hair above the face is recoloured"
     assert changed[top + height // 3 : top + height // 2, left : left + width].mean() < 0.2

@@ -13,6 +13,7 @@ import pytest
 from facecolab.modelfiles import manifest as weights
 from facecolab.modelfiles.manifest import (
     add_to_manifest,
+    model_names,
     pretrained_path,
     read_manifest,
     sha256_file,
@@ -120,11 +121,14 @@ def test_unpublished_weights_are_never_loaded_unverified(tmp_path):
 def test_shipped_manifest_entries_are_complete():
     """Every project has an entry; the files that ship match their checksums."""
     manifest = read_manifest()
-    for name, entry in manifest.items():
+    for name in model_names(manifest):
+        entry = manifest[name]
         assert entry["dataset"] and entry["class_names"] and entry["input_size"], name
+    for name, entry in manifest.items():
         if entry["sha256"] is not None:
             assert pretrained_path(name, download_missing=False).is_file()
     assert {"lfw_parts_unet", "p1_segnet_celeba", "p4_unet_helen"} <= set(manifest)
+    assert manifest["blazeface_short_range"]["kind"] == "face_detector"
 
 
 def test_unknown_name_lists_known_ones(tmp_path):

@@ -4,9 +4,9 @@
 per-part picture (project 2's ``test.py``). ``recolour``: change lip or hair colour inside a
 predicted mask (project 2's experiment). ``portrait``: person mask and background replacement
 (project 5's ``test.py``). ``webcam``: the same in real time from a camera, a video file or a
-folder of frames (project 5's ``webcam.py``). ``photo``: parse the face of a wider photo
-through a face-detection crop. ``common``: model and image loading, the apps' command-line
-conventions. ``demo``: the result page of every shipped model (``scripts/demo.sh``).
+folder of frames (project 5's ``webcam.py``). ``common``: model and image loading, face
+crops by default (``--no-face-crop``), the apps' command-line conventions. ``demo``: the
+result page of every shipped model (``scripts/demo.sh``).
 ``colab``: the notebooks' environment report and checksummed dataset download.
 
 May import every layer below ``cli``. Nothing is imported here: running one app imports no

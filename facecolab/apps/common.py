@@ -15,6 +15,8 @@ from facecolab.data.specs import SPECS, DatasetSpec, get_spec
 from facecolab.fsutil import describe, output_file
 from facecolab.modelfiles.runner import as_runner, load_runner
 from facecolab.viz import generic_palette
+from facecolab.workflows.face_detection import FaceDetector
+from facecolab.workflows.predict import face_framing, no_face_message, parse_faces, predict_labels
 
 MODEL_HELP = (
     "a .tflite / .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json"
@@ -66,6 +68,30 @@ def load_photo_and_model(image_path, model, dataset: str | None = None):
     before the slow model load."""
     image = load_image(image_path)
     return (image, *load_app_model(model, dataset))
+
+
+def add_face_crop_option(parser: argparse.ArgumentParser) -> None:
+    """``--face-crop`` (default) / ``--no-face-crop``: see :func:`photo_labels`."""
+    parser.add_argument(
+        "--face-crop",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="face models: detect the faces and parse each cropped as the training faces "
+        "were (default); --no-face-crop for a pre-aligned face crop",
+    )
+
+
+def photo_labels(model, image: np.ndarray, face_crop: bool, aspect: str, name) -> np.ndarray:
+    """``uint8 (H, W)`` class ids of a photo: with ``face_crop`` and a face model, each face
+    found parsed on its crop (``facecolab.workflows.predict.parse_faces``; no face: the whole
+    photo, and a warning line on stderr naming ``name``); else the whole photo."""
+    framing = face_framing(model, face_crop)
+    if framing is None:
+        return next(predict_labels(model, [image], aspect, batch_size=1))
+    result = parse_faces(model, image, FaceDetector(), framing, aspect)
+    if result.fallback:
+        print(f"warning: {no_face_message(name)}", file=sys.stderr)
+    return result.label
 
 
 def palette_of(spec: DatasetSpec | None) -> np.ndarray:

@@ -22,14 +22,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from facecolab.apps.photo import framing_of, parse_photo
 from facecolab.apps.portrait import composite, portrait_probability
 from facecolab.apps.recolour import part_class_ids, recolour
 from facecolab.config import config_file, load_config
 from facecolab.data.specs import get_spec
 from facecolab.modelfiles.load import load_pretrained, open_model
-from facecolab.modelfiles.manifest import default_weights_dir, read_manifest
+from facecolab.modelfiles.manifest import default_weights_dir, model_names, read_manifest
 from facecolab.viz import overlay
+from facecolab.workflows.face_detection import FaceDetector
+from facecolab.workflows.faces import framing_of
+from facecolab.workflows.predict import parse_faces
 from facecolab.workflows.sample_mode import project_config
 from facecolab.workflows.train import train
 
@@ -61,7 +63,7 @@ def parse_astronaut(out_dir: Path, weights_name: str = "lfw_parts_unet") -> Path
     model = load_pretrained(weights_name)
     spec = get_spec(read_manifest()[weights_name]["dataset"])
     photo = data.astronaut()
-    label, _ = parse_photo(model, photo)
+    label = parse_faces(model, photo, FaceDetector(), framing_of(dataset=spec.name)).label
     out_dir.mkdir(parents=True, exist_ok=True)
     Image.fromarray(label).save(out_dir / "astronaut_label.png")
     path = out_dir / "astronaut_overlay.png"
@@ -85,7 +87,8 @@ def parse_and_recolour_astronaut(
     opened = open_model(weights_name)
     spec = get_spec(opened.dataset)
     photo = data.astronaut()
-    label, _ = parse_photo(opened.model, photo, *framing_of(opened.run_config))
+    framing = framing_of(opened.run_config, opened.dataset)
+    label = parse_faces(opened.model, photo, FaceDetector(), framing).label
     recoloured = recolour(photo, label, part_class_ids(spec.class_names, "hair"), "#7a3cff")
     recoloured = recolour(recoloured, label, part_class_ids(spec.class_names, "lips"), "#d0103a")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +124,7 @@ def shipped_models(weights_dir=None) -> list[str]:
     """Manifest entries whose weights file is in the weights folder (what ships)."""
     folder = Path(weights_dir) if weights_dir else default_weights_dir()
     manifest = read_manifest(weights_dir)
-    return [name for name, entry in manifest.items() if (folder / entry["file"]).is_file()]
+    return [name for name in model_names(manifest) if (folder / manifest[name]["file"]).is_file()]
 
 
 @dataclass
@@ -166,7 +169,8 @@ def show_model(name: str, photos: dict[str, np.ndarray], out_dir: Path) -> Model
         return card
     card = ModelCard(name, f"face parsing, {spec.num_classes} classes")
     photo = photos["astronaut"]
-    label, _ = parse_photo(opened.model, photo, *framing_of(opened.run_config))
+    framing = framing_of(opened.run_config, opened.dataset)
+    label = parse_faces(opened.model, photo, FaceDetector(), framing).label
     palette = spec.palette()
     path = _save(
         np.concatenate([photo, overlay(photo, label, palette, 0.5)], axis=1),

@@ -4,7 +4,9 @@
 
 Views: ``mask`` (class colours), ``overlay`` (colours blended over the photo),
 ``side_by_side`` (photo | mask) and ``parts`` (one panel per predicted part, with its name).
-The labels are predicted at the model's input size and brought back to the photo's own size
+A face model parses each face it finds, cropped as its training faces were, and pastes the
+labels back (``--no-face-crop``: the photo is a pre-aligned crop, parsed whole). The labels
+are predicted at the model's input size and brought back to the photo's own size
 (probabilities resized, then argmax), so every view has the photo's resolution.
 """
 
@@ -18,14 +20,15 @@ import numpy as np
 from facecolab.apps.common import (
     USER_ERRORS,
     add_dataset_option,
+    add_face_crop_option,
     app_parser,
     load_photo_and_model,
     output_path,
     palette_of,
+    photo_labels,
     report_error,
     save_image,
 )
-from facecolab.apps.photo import framing_of, parse_photo
 from facecolab.data.resize import ASPECT_MODES
 from facecolab.viz import colorize, overlay
 from facecolab.workflows.predict import predict_labels
@@ -35,7 +38,7 @@ DIMMED = 0.25  # brightness of the pixels outside the part in the ``parts`` view
 
 
 def parse_face(model, image: np.ndarray, aspect: str = "stretch") -> np.ndarray:
-    """``uint8 (H, W, 3)`` photo → ``uint8 (H, W)`` class ids at the photo's size."""
+    """``uint8 (H, W, 3)`` photo, parsed whole → ``uint8 (H, W)`` class ids at its size."""
     return next(predict_labels(model, [image], aspect=aspect, batch_size=1))
 
 
@@ -109,12 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=ASPECT_MODES,
         help="how the photo is fitted to the model's input size",
     )
-    parser.add_argument(
-        "--face-crop",
-        action="store_true",
-        help="detect the face and parse a square around it framed as the model's training "
-        "faces were (LFW's or CelebAMask-HQ's crops; for the shipped models on wider photos)",
-    )
+    add_face_crop_option(parser)
     return parser
 
 
@@ -122,10 +120,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
-        if args.face_crop:
-            label, _ = parse_photo(model, image, *framing_of(model.run_config))
-        else:
-            label = parse_face(model, image, args.aspect)
+        label = photo_labels(model, image, args.face_crop, args.aspect, args.image)
         picture = render(
             image, label, args.view, palette_of(spec), spec.class_names if spec else None
         )

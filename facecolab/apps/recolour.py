@@ -24,13 +24,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 from facecolab.apps.common import (
     USER_ERRORS,
     add_dataset_option,
+    add_face_crop_option,
     app_parser,
     load_photo_and_model,
     output_path,
+    photo_labels,
     report_error,
     save_image,
 )
-from facecolab.apps.face_parsing import parse_face
 from facecolab.data.resize import ASPECT_MODES
 
 PART_CLASSES: dict[str, tuple[str, ...]] = {
@@ -129,7 +130,7 @@ def recolour(
 
     Args:
         image: ``uint8 (H, W, 3)`` RGB photo.
-        label: ``uint8 (H, W)`` class ids of the photo (e.g. from ``face_parsing.parse_face``).
+        label: ``uint8 (H, W)`` class ids of the photo (e.g. from ``common.photo_labels``).
         class_ids: the ids to recolour (``part_class_ids``).
         colour: target ``"#rrggbb"`` or ``(r, g, b)``; exactly one of ``colour`` and
             ``hue_shift``.
@@ -194,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--out", help="output image (default <stem>_<part>.png)")
     add_dataset_option(parser, "class names")
     parser.add_argument("--aspect", default="stretch", choices=ASPECT_MODES)
+    add_face_crop_option(parser)
     return parser
 
 
@@ -207,7 +209,7 @@ def main(argv=None) -> int:
                 "on; pass --dataset (e.g. celebamask_hq)"
             )
         ids = part_class_ids(spec.class_names, args.part)
-        label = parse_face(model, image, args.aspect)
+        label = photo_labels(model, image, args.face_crop, args.aspect, args.image)
         result = recolour(
             image,
             label,

@@ -342,8 +342,20 @@ def _add_predict(sub) -> None:
         "else a generic palette)",
     )
     _add_aspect(parser, "images")
+    _add_face_crop(parser)
     _add_inference_options(parser)
     parser.set_defaults(handler=_run_predict)
+
+
+def _add_face_crop(parser) -> None:
+    parser.add_argument(
+        "--face-crop",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="face models: detect the faces and parse each cropped as the training faces "
+        "were, pasted back (default); --no-face-crop for pre-aligned face crops. Dataset "
+        "folders are aligned already; portrait models take the whole photo",
+    )
 
 
 def _report_inputs(source, selected) -> None:
@@ -377,6 +389,7 @@ def _run_predict(args) -> int:
             palette,
             progress=not args.no_progress,
             names=selected.names,
+            face_crop=args.face_crop and not selected.aligned,
         )
     extra = f" and overlays in {Path(args.out) / 'overlays'}" if args.overlay else ""
     print(f"wrote {len(written)} label maps to {args.out}{extra}")
@@ -424,6 +437,7 @@ def _add_uncertainty(sub) -> None:
     )
     parser.add_argument("--dataset", metavar="NAME", help="palette of the label panel")
     _add_aspect(parser, "images")
+    _add_face_crop(parser)
     parser.set_defaults(handler=_run_uncertainty)
 
 
@@ -447,6 +461,8 @@ def _run_uncertainty(args) -> int:
             args.batch_size,
             _palette(args.dataset or opened.dataset),
             progress=not args.no_progress,
+            face_crop=args.face_crop and not selected.aligned,
+            dataset=args.dataset or opened.dataset,
         )
     print(f"wrote {len(written)} uncertainty maps (.npz + .png) to {args.out}")
     return 0

@@ -27,12 +27,20 @@ class InputImages:
             truth ``<id>_label.png`` in ``facecolab.measures.score``).
         layout: the dataset whose folder naming was recognised, else ``None``.
         left_out: that dataset's label maps found beside the images (never predicted).
+        prepared: the images of a prepared folder's split.
     """
 
     paths: list[Path]
     names: list[str]
     layout: str | None = None
     left_out: list[Path] = field(default_factory=list)
+    prepared: bool = False
+
+    @property
+    def aligned(self) -> bool:
+        """A dataset's images (prepared or in a recognised layout): aligned face crops
+        already, so predicting needs no face detection."""
+        return self.prepared or self.layout is not None
 
 
 def dataset_layout(paths: Sequence[Path]) -> tuple[str, FolderNaming] | None:
@@ -59,7 +67,7 @@ def select_inputs(path, split: str | None = None) -> InputImages:
         if split is None:
             raise ValueError(f"{path}: a prepared folder; say which split to predict (--split)")
         images = split_files(path, split)[0]
-        return InputImages(images, [p.stem for p in images])
+        return InputImages(images, [p.stem for p in images], prepared=True)
     if split is not None:
         raise ValueError(f"{path}: --split needs a prepared folder (with dataset.json)")
     images = list_images(path)

@@ -303,6 +303,8 @@ def open_model(name_or_path, config=None, weights_dir=None) -> OpenedModel:
             f"{path}: no such model file or run folder, nor a pretrained name (known: {known})"
         )
     entry = manifest[str(name_or_path)]
+    if "kind" in entry:
+        raise ValueError(f"{name_or_path}: a {entry['kind']} in the manifest, not a model to load")
     path = pretrained_path(str(name_or_path), weights_dir)
     # An entry may carry its training config (data, relabelling, reference figures).
     run_config = training or entry.get("config")

@@ -15,6 +15,10 @@ The manifest maps a name to one entry::
       }
     }
 
+An entry with a ``kind`` is not a segmentation model: ``"face_detector"`` is the shipped
+BlazeFace ``.tflite`` (``facecolab.modelfiles.face_detector``), which has no dataset or
+classes; :func:`model_names` lists the segmentation models alone.
+
 Ship portable ``.weights.npz`` files (``facecolab.modelfiles.portable``, written by ``python -m
 facecolab
 export --model RUN_DIR --out weights/NAME.weights.npz``): they load on every Keras the
@@ -45,6 +49,11 @@ MANIFEST_NAME = "manifest.json"
 REQUIRED_KEYS = ("file", "sha256", "source")
 CHUNK_BYTES = 1 << 20
 CACHE_ENV = "FACECOLAB_CACHE"
+
+
+def model_names(manifest: dict[str, dict]) -> list[str]:
+    """The names of ``manifest``'s segmentation models (entries without a ``kind``)."""
+    return [name for name, entry in manifest.items() if "kind" not in entry]
 
 
 def default_weights_dir() -> Path:

@@ -197,10 +197,15 @@ def with_flip(runner: Runner, flip_lut: np.ndarray) -> Runner:
     return replace(runner, flip_classes=np.asarray(flip_lut)[: runner.num_classes].astype(int))
 
 
-def tflite_runner(path, threads: int = DEFAULT_THREADS) -> Runner:
-    """A :class:`Runner` over a ``.tflite`` file with float32 input and output (what
-    ``facecolab.modelfiles.export`` writes for every quantisation), run by the TFLite interpreter
-    (XNNPACK) on ``threads`` CPU threads, one image per invoke."""
+def open_interpreter(path, threads: int = DEFAULT_THREADS):
+    """``tf.lite.Interpreter`` over ``path`` (XNNPACK, ``threads`` CPU threads), tensors
+    allocated, after checking that every input and output is float32 (what ``facecolab
+    export`` writes, and what the shipped face detector takes).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a TFLite model, ``threads < 1``, or a tensor that is not float32.
+    """
     import tensorflow as tf
 
     path = Path(path)
@@ -215,14 +220,23 @@ def tflite_runner(path, threads: int = DEFAULT_THREADS) -> Runner:
         except ValueError as error:
             raise ValueError(f"{path}: not a readable TFLite model ({error})") from None
     interpreter.allocate_tensors()
-    (source,) = interpreter.get_input_details()
-    target = interpreter.get_output_details()[0]
-    for details in (source, target):
+    for details in interpreter.get_input_details() + interpreter.get_output_details():
         if details["dtype"] != np.float32:
             raise ValueError(
                 f"{path}: {details['name']} is {np.dtype(details['dtype']).name}; the runner "
                 "takes TFLite models with float32 input and output (facecolab export writes those)"
             )
+    return interpreter
+
+
+def tflite_runner(path, threads: int = DEFAULT_THREADS) -> Runner:
+    """A :class:`Runner` over a ``.tflite`` file with float32 input and output (what
+    ``facecolab.modelfiles.export`` writes for every quantisation), run by the TFLite interpreter
+    (XNNPACK) on ``threads`` CPU threads, one image per invoke."""
+    path = Path(path)
+    interpreter = open_interpreter(path, threads)
+    (source,) = interpreter.get_input_details()
+    target = interpreter.get_output_details()[0]
 
     def forward(batch: np.ndarray) -> np.ndarray:
         outputs = []

@@ -23,9 +23,12 @@ import keras
 import numpy as np
 
 from facecolab.constants import IGNORE_INDEX
+from facecolab.data.resize import resize_image
 from facecolab.measures.metrics import class_probabilities
-from facecolab.modelfiles.runner import main_probabilities
+from facecolab.modelfiles.runner import main_probabilities, model_input_size
 from facecolab.models.mc_dropout import require_mc_dropout
+from facecolab.workflows.face_detection import FaceDetector
+from facecolab.workflows.faces import crop_square, face_crops
 
 
 @dataclass
@@ -149,6 +152,28 @@ class ReliabilityDiagram:
         filled = self.counts > 0
         gaps = np.abs(self.accuracy[filled] - self.confidence[filled])
         return float((self.counts[filled] * gaps).sum() / max(self.counts.sum(), 1))
+
+
+def face_uncertainty(
+    model: keras.Model, image: np.ndarray, framing, samples: int = 50, detector=None
+) -> tuple[np.ndarray, MCResult]:
+    """Monte-Carlo dropout over the most confident face of a photo, cropped per ``framing``
+    (``facecolab.workflows.faces.framing_of``) as ``facecolab.workflows.predict.parse_faces``
+    crops it.
+
+    Returns:
+        ``(crop, result)``: the ``uint8 (h, w, 3)`` face crop at the model's input size and
+        the :class:`MCResult` of that one image (``N = 1``).
+
+    Raises:
+        ValueError: no face found, or a model without MC dropout layers.
+    """
+    require_mc_dropout(model)
+    faces, boxes = face_crops(image, detector or FaceDetector(), framing)
+    if not faces:
+        raise ValueError("no face found in the photo")
+    crop = resize_image(crop_square(image, boxes[0]), model_input_size(model))
+    return crop, predict_mc(model, crop[None].astype(np.float32) / 255.0, samples=samples)
 
 
 def reliability_diagram(

@@ -74,11 +74,11 @@ from skimage import data
 
 from facecolab.apps.common import save_image
 from facecolab.apps.face_parsing import render
-from facecolab.apps.photo import parse_photo
 from facecolab.viz import tile
+from facecolab.workflows.predict import predict
 
 photo = data.astronaut()
-label, box = parse_photo(model, photo)
+label = predict(model, photo)  # the face found, cropped as LFW's faces, pasted back
 shares = np.bincount(label.ravel(), minlength=spec.num_classes) / label.size
 print({name: f"{100 * share:.1f}%" for name, share in zip(spec.class_names, shares, strict=True)})
 save_image(
@@ -95,6 +95,6 @@ tile([[render(photo, label, "parts", spec.palette(), spec.class_names)]])
 # The same photo parsing, and label maps for a folder of face crops like LFW's:
 #
 # ```
-# python -m facecolab.apps.face_parsing --face-crop -i me.jpg -m lfw_parts_unet
-# python -m facecolab predict --model lfw_parts_unet --input crops/ --out out/
+# python -m facecolab.apps.face_parsing -i me.jpg -m lfw_parts_unet
+# python -m facecolab predict --model lfw_parts_unet --input crops/ --out out/ --no-face-crop
 # ```

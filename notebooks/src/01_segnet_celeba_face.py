@@ -256,13 +256,14 @@ Image(filename=f"{WORK_DIR}/uncertainty/reliability.png")
 # %%
 from skimage import data
 
-from facecolab.apps.photo import framing_of, photo_uncertainty
 from facecolab.modelfiles.manifest import read_manifest
 from facecolab.viz import plot_uncertainty
+from facecolab.workflows.faces import framing_of
+from facecolab.workflows.uncertainty import face_uncertainty
 
 if PRETRAINED:
     framing = framing_of(read_manifest().get(PRETRAINED_NAME, {}).get("config"))
-    crop, mc_photo = photo_uncertainty(model, data.astronaut(), MC_SAMPLES, *framing)
+    crop, mc_photo = face_uncertainty(model, data.astronaut(), framing, MC_SAMPLES)
     photo_maps = plot_uncertainty(
         crop,
         mc_photo.labels[0],
