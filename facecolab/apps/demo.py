@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,10 +23,14 @@ from PIL import Image
 
 from facecolab.apps.portrait import composite, portrait_probability
 from facecolab.apps.recolour import part_class_ids, recolour
-from facecolab.config import config_file, load_config
 from facecolab.data.specs import get_spec
 from facecolab.modelfiles.load import load_pretrained, open_model
-from facecolab.modelfiles.manifest import default_weights_dir, model_names, read_manifest
+from facecolab.modelfiles.manifest import (
+    default_weights_dir,
+    entry_config,
+    model_names,
+    read_manifest,
+)
 from facecolab.viz import overlay
 from facecolab.workflows.face_detection import FaceDetector
 from facecolab.workflows.faces import framing_of
@@ -189,17 +192,9 @@ def show_model(name: str, photos: dict[str, np.ndarray], out_dir: Path) -> Model
 
 
 def reference_of(name: str, entry: dict) -> dict:
-    """The reference figures for a shipped model: its training config's ``reference`` (in the
-    manifest entry, else the shipped config its ``source`` names, "train with configs/X.json",
-    else the shipped config of its own name)."""
-    config = entry.get("config")
-    if config is None:
-        named = re.search(r"configs/([\w.-]+\.json)", entry.get("source", ""))
-        try:
-            config = load_config(config_file(named.group(1) if named else f"{name}.json"))
-        except (FileNotFoundError, ValueError):
-            config = {}
-    return config.get("reference") or {}
+    """The reference figures for a shipped model: its training config's ``reference``
+    (``manifest.entry_config``)."""
+    return entry_config(name, entry).get("reference") or {}
 
 
 def _figures(metrics: dict) -> str:

@@ -37,12 +37,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import urllib.error
 import urllib.request
 from importlib import resources
 from pathlib import Path
 
+from facecolab.config import config_file, load_config
 from facecolab.fsutil import atomic_write_bytes, contained, output_folder, read_json
 
 MANIFEST_NAME = "manifest.json"
@@ -262,3 +264,17 @@ def pretrained_path(name: str, weights_dir=None, download_missing: bool = True) 
             f"it and {_how_to_get(name, entry, path)}"
         )
     return path
+
+
+def entry_config(name: str, entry: dict) -> dict:
+    """The training config of shipped model ``name``: embedded in its manifest ``entry``,
+    else the shipped config its ``source`` names ("train with configs/X.json"), else the
+    shipped config of its own name; ``{}`` when none is found."""
+    config = entry.get("config")
+    if config is not None:
+        return config
+    named = re.search(r"configs/([\w.-]+\.json)", entry.get("source", ""))
+    try:
+        return load_config(config_file(named.group(1) if named else f"{name}.json"))
+    except (FileNotFoundError, ValueError):
+        return {}

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facecolab.data import SPECS
 from facecolab.data.resize import place
+from facecolab.data.specs import PERSON_CLASSES
 from facecolab.workflows.face_detection import Face, FaceDetector
 
 # How each training set frames its faces around BlazeFace's box: (crop side / box side,
@@ -27,7 +29,8 @@ from facecolab.workflows.face_detection import Face, FaceDetector
 FRAMINGS = {"lfw_parts": (2.36, -0.065), "celebamask_hq": (1.71, -0.117)}
 # Label sets drawn on CelebAMask-HQ-like aligned crops (P1, P3, P4 relabel CelebAMask-HQ).
 FRAMINGS |= {name: FRAMINGS["celebamask_hq"] for name in ("celeba_face", "face8", "helen")}
-WHOLE_PHOTO_DATASETS = ("portrait", "eg1800")  # P5: the person in the whole photo
+# P5's person / background sets: the person in the whole photo.
+WHOLE_PHOTO_DATASETS = tuple(n for n, spec in SPECS.items() if spec.class_names == PERSON_CLASSES)
 
 
 @dataclass(frozen=True)

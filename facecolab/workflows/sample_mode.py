@@ -21,7 +21,9 @@ from pathlib import Path
 from facecolab.config import config_file, load_config
 from facecolab.data import DatasetFormat, Item, get_format
 from facecolab.data.sample import write_sample
+from facecolab.modelfiles.manifest import entry_config, read_manifest
 from facecolab.models import MODELS
+from facecolab.workflows.evaluate import format_reference
 
 SAMPLE_COUNT = 24
 # A run on the sample is short: tens of steps, where the configs' settings are made for
@@ -132,3 +134,56 @@ def split_items(config: dict, split: str, limit: int | None = None) -> list[Item
         data["root"], split, seed=config["seed"], **data["format_options"]
     )
     return items[:limit]
+
+
+SMOKE_CHECK = (
+    "**A smoke check, not a result.** These scores are on the bundled sample: faces drawn "
+    "procedurally, a few dozen of them, trained for minutes. They show that every step runs "
+    "end to end and are **not comparable with the paper's figures**. The shipped model's "
+    "validation figures on real photos are in the section *The shipped model on real photos*."
+)
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def score_notes(result: dict, config: dict, data_root) -> str:
+    """Markdown for under an evaluation table: on real data (``data_root`` set), the seed's
+    reported figures beside ours; on the bundled sample, :data:`SMOKE_CHECK` instead (a
+    difference to a paper's figure would mean nothing)."""
+    if data_root is None:
+        return SMOKE_CHECK
+    return format_reference(result, config["reference"])
+
+
+def shipped_figures(name: str) -> str:
+    """Markdown: what ``weights/manifest.json`` records of shipped model ``name``'s
+    validation (the figures, the split they were measured on, the command)."""
+    entry = read_manifest()[name]
+    metrics = entry.get("metrics") or {}
+    figures = {key: value for key, value in metrics.items() if isinstance(value, float)}
+    rows = "\n".join(f"| {key} | {100 * value:.2f} |" for key, value in figures.items())
+    tta = metrics.get("flip TTA") or {}
+    tta_rows = "\n".join(f"| {key}, flip TTA | {100 * value:.2f} |" for key, value in tta.items())
+    return (
+        f"**{name}**: {entry.get('trained_on', '')}\n\n"
+        f"Validation: {metrics.get('evaluated_on', 'not recorded')}\n\n"
+        f"| metric | % |\n|---|---:|\n{rows}\n{tta_rows}\n\n"
+        f"Measured by `{metrics.get('command', 'not recorded')}`."
+    )
+
+
+def real_validation_items(name: str, limit: int = 3):
+    """``(format, items, aspect)``: up to ``limit`` validation items of the real data shipped
+    model ``name`` was trained on, when that folder (its config's ``data.root``, relative to
+    the repository) is on this machine; else ``None``."""
+    config = entry_config(name, read_manifest()[name])
+    data = config.get("data") or {}
+    if not data.get("root"):
+        return None
+    root = (REPOSITORY / data["root"]).resolve()
+    if not root.is_dir():
+        return None
+    fmt = get_format(data["dataset"], data.get("relabel"))
+    split = data.get("val_split", "val")
+    options = data.get("format_options") or {}
+    items = fmt.list_items(root, split, seed=config.get("seed", 0), **options)[:limit]
+    return fmt, items, data.get("aspect", "stretch")
