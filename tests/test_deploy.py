@@ -185,3 +185,15 @@ def test_shipped_tflite_predicts_the_keras_masks(name, request):
     scores = agreement(keras_runner(load_pretrained(name)), tflite_runner(path), images)
     print(f"\n{name} shipped .tflite vs Keras: {json.dumps(scores)}")
     assert scores["pixel_agreement"] >= MIN_AGREEMENT and scores["mean_iou"] >= MIN_MIOU
+
+
+def test_export_command_is_quiet_and_writes_metadata(capsys, tmp_path):
+    """``facecolab export`` prints what it wrote, not Keras' signature dump."""
+    from facecolab.cli.main import main
+
+    out = tmp_path / "fast.tflite"
+    assert main(["export", "--model", "p5_portrait_shen_fast", "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "TensorSpec" not in printed.out + printed.err
+    assert printed.out.startswith(f"wrote {out}")
+    assert read_metadata(out.read_bytes())["labels"] == ["background", "person"]
