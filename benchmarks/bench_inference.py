@@ -1,5 +1,6 @@
-"""Batch-1 CPU inference speed of every registry model, as Keras and as TFLite (float32,
-float16, dynamic-range int8, full int8), against MediaPipe's selfie segmenter in the same run.
+"""Batch-1 CPU inference speed of every registry model, as Keras, as TFLite (float32,
+float16, dynamic-range int8, full int8) and as ONNX (ONNX Runtime, float32), against
+MediaPipe's selfie segmenter in the same run.
 
 Rows, in this order (MediaPipe is timed first and last, and compared with the faster of the
 two, so load changes during the run count against our models, not against the peer):
@@ -18,7 +19,9 @@ two, so load changes during the run count against our models, not against the pe
 Each model runs through ``facecolab.modelfiles.runner`` as the apps run it: Keras
 ``predict_on_batch``;
 TFLite from ``facecolab.modelfiles.export`` on the interpreter with ``--threads`` threads (portrait
-rows also at each of ``--portrait-threads``). "model" times the forward pass on a ready
+rows also at each of ``--portrait-threads``); ONNX from ``facecolab.modelfiles.onnx_export``
+(opset 13) on ONNX Runtime's CPU provider with ``--threads`` intra-op threads (skipped, with a
+row saying why, without the extra ``facecolab[onnx]``). "model" times the forward pass on a ready
 ``float32 (1, h, w, 3)`` input. Portrait rows also time "end to end":
 ``Runner.probabilities`` on a ``uint8 (size, size, 3)`` image (scaling, forward,
 probabilities at the image size), the same work as MediaPipe's ``segment`` on its 256²
@@ -31,6 +34,7 @@ while timed.
 
     python benchmarks/bench_inference.py --out benchmarks/results/inference.json
     python benchmarks/bench_inference.py --models mobilenetv2_unet --repeats 50   # quick look
+    python benchmarks/bench_inference.py --quick   # one portrait step, one registry model
 """
 
 from __future__ import annotations
@@ -163,20 +167,23 @@ def run_json(command) -> dict:
 
 
 def worker(args) -> dict:
-    """``--worker keras``: build or load the entry, time it in Keras, write its TFLite
-    conversions; ``--worker tflite``: time one TFLite file. Prints one JSON object."""
+    """``--worker keras``: build or load the entry, time it in Keras, write its TFLite and
+    ONNX conversions; ``--worker tflite`` / ``--worker onnx``: time one TFLite / ONNX file.
+    Prints one JSON object."""
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
     import tensorflow as tf
 
-    from facecolab.modelfiles.runner import keras_runner, model_inputs, tflite_runner
+    from facecolab.modelfiles.runner import keras_runner, model_inputs, onnx_runner, tflite_runner
 
     tf.config.set_visible_devices([], "GPU")  # CPU figures even where a GPU exists
     baseline = rss_mb()
     if args.worker == "tflite":
         runner = tflite_runner(args.file, args.threads)
+    elif args.worker == "onnx":
+        runner = onnx_runner(args.file, args.threads)
     else:
         model = load_entry(json.loads(args.entry), args.size)
         runner = keras_runner(model)
@@ -195,6 +202,7 @@ def worker(args) -> dict:
     if args.worker == "keras":
         row["params_m"] = model.count_params() / 1e6
         row["tflite"] = convert_all(model, Path(args.file), args.quantize)
+        row["onnx"] = convert_onnx(model, Path(args.file)) if not args.no_onnx else None
     print(json.dumps(row))
     return row
 
@@ -234,13 +242,27 @@ def convert_all(model, folder: Path, modes) -> list[dict]:
     return converted
 
 
+def convert_onnx(model, folder: Path) -> dict:
+    """``model.onnx`` in ``folder`` (the batch-1 model, as the TFLite rows), or the error."""
+    from facecolab.modelfiles.export import batch_one, quiet
+    from facecolab.modelfiles.onnx_export import to_onnx
+
+    path = folder / "model.onnx"
+    try:
+        with quiet():
+            path.write_bytes(to_onnx(batch_one(model)))
+    except (ImportError, ValueError) as error:
+        return {"error": str(error)}
+    return {"path": str(path)}
+
+
 def worker_command(args, kind: str, end_to_end: bool, **options) -> list:
     command = [sys.executable, Path(__file__), "--worker", kind, "--size", args.size]
     command += ["--warmup", args.warmup, "--repeats", args.repeats]
     command += ["--max-seconds", args.max_seconds] + (["--end-to-end"] if end_to_end else [])
     for name, value in options.items():
         command += [f"--{name}", *(value if isinstance(value, list) else [value])]
-    return command
+    return command + (["--no-onnx"] if args.no_onnx else [])
 
 
 def time_entry(
@@ -265,6 +287,15 @@ def time_entry(
             row = run_json(command)
             size = Path(converted["path"]).stat().st_size / 1e6
             rows.append(base | flatten(row, backend, count, file_mb=size))
+    converted = keras_row.get("onnx")
+    if converted and "error" in converted:
+        rows.append(base | {"backend": "onnxruntime", "error": converted["error"]})
+    elif converted:
+        command = worker_command(
+            args, "onnx", end_to_end, file=converted["path"], threads=args.threads
+        )
+        size = Path(converted["path"]).stat().st_size / 1e6
+        rows.append(base | flatten(run_json(command), "onnxruntime", args.threads, file_mb=size))
     print(f"{entry['model']} {entry['variant']}: done", file=sys.stderr, flush=True)
     return rows
 
@@ -377,7 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=90.0,
         help="stop a slow row's timing after this long once it has 30 runs (default 90)",
     )
-    parser.add_argument("--threads", type=int, default=2, help="TFLite threads (default 2)")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="TFLite and ONNX Runtime threads (default 2)"
+    )
     parser.add_argument(
         "--portrait-threads",
         type=int,
@@ -388,8 +421,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quantize", nargs="*", default=list(QUANTIZE), choices=QUANTIZE)
     parser.add_argument("--no-portrait", action="store_true", help="registry models only")
     parser.add_argument("--no-registry", action="store_true", help="portrait models only")
+    parser.add_argument("--no-onnx", action="store_true", help="no ONNX Runtime rows")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a check that every backend runs: the proposed fast portrait step and the shipped "
+        "portrait models, one registry model (mobilenetv2_unet unless --models), float "
+        "TFLite only, 5 warm-up and 20 timed runs",
+    )
     parser.add_argument("--out", help="write the results as JSON here")
-    parser.add_argument("--worker", choices=("keras", "tflite"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("keras", "tflite", "onnx"), help=argparse.SUPPRESS)
     parser.add_argument("--entry", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--end-to-end", action="store_true", help=argparse.SUPPRESS)
@@ -402,11 +443,19 @@ def main(argv=None) -> list[dict]:
         return [worker(args)]
     from facecolab.models import MODELS
 
+    if args.quick:
+        args.models = args.models or ["mobilenetv2_unet"]
+        args.quantize, args.portrait_threads = ["none"], [args.threads]
+        args.warmup, args.repeats = 5, 20
     args.models = args.models or sorted(MODELS)
     load_before = load_average()
     wheel, model = mediapipe_model()
     python = mediapipe_python(wheel)
     portrait, registry = entries(args)
+    if args.quick:
+        portrait = [
+            entry for entry in portrait if "proposed" in entry["variant"] or "manifest" in entry
+        ]
     portrait = [] if args.no_portrait else portrait
     registry = [] if args.no_registry else registry
     first = time_mediapipe(python, model, args)
@@ -425,6 +474,7 @@ def main(argv=None) -> list[dict]:
         "warmup": args.warmup,
         "repeats": args.repeats,
         "tflite_threads": args.threads,
+        "onnxruntime_threads": None if args.no_onnx else args.threads,
         "mediapipe_wheel": wheel.name,
         "mediapipe_wheel_sha256": sha256(wheel),
         "mediapipe_model_sha256": MEDIAPIPE_MODEL_SHA256,

@@ -92,13 +92,14 @@ def test_saved_model_serves_the_keras_probabilities(portrait, tmp_path):
         ("m.tflite", None, "tflite"),
         ("exports/m", None, "saved_model"),
         ("m.tflite", "tflite", "tflite"),
-        ("m.onnx", None, "say --format"),
+        ("m.onnx", None, "onnx"),
+        ("m.pb", None, "say --format"),
         ("m.keras", "tflite", "tflite exports are written to .tflite"),
         ("m.tflite", "saved_model", "a folder name without a suffix"),
     ],
 )
 def test_export_format_follows_or_checks_the_suffix(destination, fmt, expected):
-    if expected in ("keras", "tflite", "saved_model"):
+    if expected in ("keras", "tflite", "onnx", "saved_model"):
         assert export_format(destination, fmt) == expected
     else:
         with pytest.raises(ValueError, match=expected):

@@ -476,10 +476,11 @@ def _add_export(sub) -> None:
         help=HELP["export"],
         description="Export a model for inference: a portable .weights.npz (loads on every "
         "supported Keras; what weights/ ships), a .keras file without optimiser state, a "
-        ".tflite file (float32, or quantised: float16 weights, dynamic-range int8 weights, or "
-        "full int8 calibrated on --calib images), or a SavedModel folder. With --compare (or "
-        "--calib) a TFLite export is run on those images beside the Keras model and its mIoU "
-        "against Keras' labels is reported.",
+        ".tflite file with model metadata for MediaPipe Tasks and LiteRT (float32, or quantised: "
+        "float16 weights, dynamic-range int8 weights, or full int8 calibrated on --calib "
+        "images), an .onnx file for ONNX Runtime (opset 13; needs facecolab[onnx]), or a "
+        "SavedModel folder. With --compare (or --calib) a TFLite or ONNX export is run on those "
+        "images beside the Keras model and its mIoU against Keras' labels is reported.",
     )
     parser.add_argument(
         "--model",
@@ -490,7 +491,8 @@ def _add_export(sub) -> None:
     parser.add_argument(
         "--format",
         choices=("weights", *EXPORT_FORMATS),
-        help="default: from --out's suffix (.weights.npz, .keras, .tflite; none: saved_model)",
+        help="default: from --out's suffix (.weights.npz, .keras, .tflite, .onnx; none: "
+        "saved_model)",
     )
     parser.add_argument(
         "--out",
@@ -518,7 +520,8 @@ def _add_export(sub) -> None:
     parser.add_argument(
         "--compare",
         metavar="DIR",
-        help="images on which to measure the TFLite export's mIoU against Keras (default: --calib)",
+        help="images on which to measure the TFLite or ONNX export's mIoU against Keras "
+        "(default: --calib)",
     )
     parser.add_argument(
         "--split",
@@ -528,6 +531,11 @@ def _add_export(sub) -> None:
         "--calib-split",
         help="when --calib is a prepared folder: the split to calibrate on (e.g. train, so "
         "the compared split stays unseen)",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="let Keras and the converters print (signature dumps, converter logs)",
     )
     _add_aspect(parser, "calibration and comparison images")
     add_threads_option(parser)
@@ -548,8 +556,14 @@ def _export_destination(args, opened) -> Path:
 
 
 def _run_export(args) -> int:
-    from facecolab.modelfiles.export import agreement, export_model, read_images
+    from facecolab.modelfiles.export import (
+        agreement,
+        export_model,
+        read_images,
+        segmenter_metadata,
+    )
     from facecolab.modelfiles.load import export_portable, open_model
+    from facecolab.modelfiles.manifest import listed_name
     from facecolab.modelfiles.portable import is_portable
     from facecolab.modelfiles.runner import keras_runner, load_runner
 
@@ -564,6 +578,10 @@ def _run_export(args) -> int:
         return 0
     if args.dtype != "float32":
         raise ValueError(f"{destination}: --dtype and its precisions apply to .weights.npz exports")
+    name = listed_name(opened.path) if opened.path.is_file() else None
+    metadata = segmenter_metadata(
+        opened.model, name or _model_stem(opened.path), dataset=opened.dataset
+    )
     path = export_model(
         opened.model,
         output_file(destination) if destination.suffix else destination,
@@ -573,12 +591,14 @@ def _run_export(args) -> int:
         _aspect(args, opened),
         args.calib_count,
         args.calib_split,
+        metadata,
+        args.verbose,
     )
     size = sum(p.stat().st_size for p in [path, *path.rglob("*")] if p.is_file())
     print(f"wrote {path} ({size / 1e6:.2f} MB)")
     compare = args.compare or args.calib
     compare_split = args.split if args.compare else args.split or args.calib_split
-    if compare and path.suffix == ".tflite":
+    if compare and path.suffix in (".tflite", ".onnx"):
         images = read_images(compare, args.calib_count, compare_split)
         scores = agreement(
             keras_runner(opened.model),
@@ -587,7 +607,8 @@ def _run_export(args) -> int:
             _aspect(args, opened),
         )
         print(
-            f"TFLite ({args.quantize}) vs Keras on {scores['images']} images of {compare}: "
+            f"{'ONNX' if path.suffix == '.onnx' else f'TFLite ({args.quantize})'} vs Keras on "
+            f"{scores['images']} images of {compare}: "
             f"mIoU {100 * scores['mean_iou']:.2f} % (cost {100 * (1 - scores['mean_iou']):.2f} "
             f"points), same label on {100 * scores['pixel_agreement']:.2f} % of pixels"
         )

@@ -1,5 +1,5 @@
-"""Deployment exports of a Keras model: TFLite (float or quantised) and SavedModel, and what a
-conversion costs in agreement with Keras.
+"""Deployment exports of a Keras model: TFLite (float or quantised, with model metadata),
+ONNX and SavedModel, and what a conversion costs in agreement with Keras.
 
 TFLite files are converted with ``tf.lite.TFLiteConverter`` (part of every supported
 TensorFlow, no extra install) from a batch-1 copy of the model: with static shapes XNNPACK
@@ -15,12 +15,24 @@ export their main output only. Input and output stay ``float32`` in every mode, 
 ``int8``: int8 weights and activations (integer-only kernels), calibrated on a
     representative set of images fitted to the model input as at inference.
 
+Deployed files (:func:`export_tflite`, :func:`export_onnx`) are made for the runtimes people
+deploy with, taken as they are (MediaPipe Tasks' ``ImageSegmenter``, LiteRT, ONNX Runtime):
+input ``image`` float32 ``(1, h, w, 3)`` RGB in [0, 1]; output class probabilities float32
+``(1, h, w, C)``, one channel per class of the label map, summing to 1: a sigmoid model's
+one channel ``p`` becomes ``[1 - p, p]`` (:func:`deploy_model`), so a runtime's argmax is the
+class id. A TFLite file carries the standard model metadata
+(``facecolab.modelfiles.tflite_metadata``: normalisation, image size, colour space, label
+map, name, version, author, licence). ONNX (``facecolab.modelfiles.onnx_export``) needs the
+optional extra ``facecolab[onnx]``.
+
 :func:`agreement` measures a conversion against Keras: mIoU between the two models' label
 maps, Keras' taken as the truth, over the same images at their original size.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import re
 import warnings
@@ -30,18 +42,26 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from facecolab.constants import VERSION
 from facecolab.data.imageio import read_image
 from facecolab.data.inputs import input_images
+from facecolab.data.specs import SPECS
 from facecolab.fsutil import atomic_write_bytes
 from facecolab.measures.metrics import confusion_matrix, mean_iou, pixel_accuracy
 from facecolab.modelfiles.load import export_for_inference
+from facecolab.modelfiles.manifest import read_manifest
+from facecolab.modelfiles.onnx_export import ONNX_SUFFIX, to_onnx
 from facecolab.modelfiles.runner import TFLITE_SUFFIX, as_runner, model_input_size, model_inputs
+from facecolab.modelfiles.tflite_metadata import SegmenterMetadata, add_metadata
 from facecolab.models import has_mc_dropout, main_output, without_mc_dropout
 
 QUANTIZE_MODES = ("none", "float16", "dynamic", "int8")
 CALIBRATION_IMAGES = 100  # representative images read for int8 calibration
 # Export format → file suffix ("" = a folder).
-EXPORT_FORMATS = {"keras": ".keras", "tflite": ".tflite", "saved_model": ""}
+EXPORT_FORMATS = {"keras": ".keras", "tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}
+# Metadata of a model the manifest says nothing about (facecolab's own licence: the code's).
+DEFAULT_AUTHOR = "facecolab"
+DEFAULT_LICENSE = "MIT (facecolab); the weights follow the terms of the data they were trained on"
 
 
 def batch_one(model):
@@ -52,6 +72,34 @@ def batch_one(model):
     return keras.Model(inputs, single(inputs), name=single.name)
 
 
+def deploy_model(model):
+    """:func:`batch_one` with one output channel per class: a sigmoid model's ``(1, h, w, 1)``
+    ``p`` becomes ``(1, h, w, 2)`` ``[1 - p, p]``, so every deployed file's channels match
+    its label map and a runtime's argmax (MediaPipe's category mask) is the class id."""
+    single = batch_one(model)
+    if int(single.outputs[0].shape[-1]) != 1:
+        return single
+    probability = single.outputs[0]
+    both = keras.layers.Concatenate(name="probabilities")([1.0 - probability, probability])
+    return keras.Model(single.inputs, both, name=single.name)
+
+
+@contextlib.contextmanager
+def quiet(verbose: bool = False):
+    """Keras' and the converters' console output (signature dumps, ``TensorSpec`` lines)
+    swallowed unless ``verbose``; on an error it is printed, as it may say why."""
+    if verbose:
+        yield
+        return
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            yield
+    except Exception:
+        print(captured.getvalue(), end="")
+        raise
+
+
 def calibration_inputs(
     images: Iterable[np.ndarray], input_size, aspect: str = "stretch"
 ) -> list[np.ndarray]:
@@ -60,13 +108,21 @@ def calibration_inputs(
     return [model_inputs([image], input_size, aspect) for image in images]
 
 
-def to_tflite(model, quantize: str = "none", calibration: Sequence[np.ndarray] = ()) -> bytes:
-    """The TFLite flatbuffer of a Keras model.
+def to_tflite(
+    model,
+    quantize: str = "none",
+    calibration: Sequence[np.ndarray] = (),
+    deploy: bool = False,
+    verbose: bool = False,
+) -> bytes:
+    """The TFLite flatbuffer of a Keras model (no metadata: :func:`export_tflite` adds it).
 
     Args:
         model: a ``keras.Model`` with a fixed input size.
         quantize: one of ``QUANTIZE_MODES`` (module docstring).
         calibration: ``float32 (1, h, w, 3)`` inputs for ``int8`` (:func:`calibration_inputs`).
+        deploy: one output channel per class (:func:`deploy_model`), else the model's own.
+        verbose: let the converter print (Keras' signature dump) instead of :func:`quiet`.
 
     Raises:
         ValueError: unknown mode, ``int8`` without calibration inputs, or a model the
@@ -81,7 +137,9 @@ def to_tflite(model, quantize: str = "none", calibration: Sequence[np.ndarray] =
             "int8 quantisation needs representative images: pass --calib DIR (a folder of "
             "photos like those the model will see)"
         )
-    converter = tf.lite.TFLiteConverter.from_keras_model(batch_one(model))
+    converter = tf.lite.TFLiteConverter.from_keras_model(
+        deploy_model(model) if deploy else batch_one(model)
+    )
     if quantize != "none":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantize == "float16":
@@ -90,7 +148,8 @@ def to_tflite(model, quantize: str = "none", calibration: Sequence[np.ndarray] =
         converter.representative_dataset = lambda: ([x] for x in calibration)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     try:
-        with warnings.catch_warnings():  # int8 with float32 input: expected, not a problem
+        with warnings.catch_warnings(), quiet(verbose):
+            # int8 with float32 input: expected, not a problem
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
             return converter.convert()
     except Exception as error:  # the converter raises its own ConverterError, among others
@@ -120,10 +179,14 @@ def export_tflite(
     aspect: str = "stretch",
     calib_count: int = CALIBRATION_IMAGES,
     calib_split: str | None = None,
+    metadata: SegmenterMetadata | None = None,
+    verbose: bool = False,
 ) -> Path:
-    """Write ``model`` (a ``keras.Model``) as a ``.tflite`` file (:func:`to_tflite`);
-    ``int8`` calibrates on the first ``calib_count`` images of ``calib_dir`` (of its split
-    ``calib_split`` when it is a prepared folder)."""
+    """Write ``model`` (a ``keras.Model``) as a ``.tflite`` file for deployment
+    (:func:`to_tflite` of :func:`deploy_model`) with its model metadata (``metadata``, default
+    :func:`segmenter_metadata` of the model alone); ``int8`` calibrates on the first
+    ``calib_count`` images of ``calib_dir`` (of its split ``calib_split`` when it is a
+    prepared folder)."""
     destination = Path(destination)
     if destination.suffix != TFLITE_SUFFIX:
         raise ValueError(f"{destination}: TFLite exports are {TFLITE_SUFFIX} files")
@@ -131,20 +194,74 @@ def export_tflite(
     if quantize == "int8" and calib_dir is not None:
         images = read_images(calib_dir, calib_count, calib_split)
         calibration = calibration_inputs(images, model_input_size(model), aspect)
-    flatbuffer = to_tflite(model, quantize, calibration)
+    flatbuffer = to_tflite(model, quantize, calibration, deploy=True, verbose=verbose)
+    metadata = metadata or segmenter_metadata(model)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(destination, flatbuffer)
+    atomic_write_bytes(destination, add_metadata(flatbuffer, metadata))
     return destination
 
 
-def export_saved_model(model, destination) -> Path:
+def export_onnx(
+    model, destination, metadata: SegmenterMetadata | None = None, verbose: bool = False
+) -> Path:
+    """Write ``model`` (a ``keras.Model``) as an ``.onnx`` file for deployment
+    (``facecolab.modelfiles.onnx_export.to_onnx`` of :func:`deploy_model`, with ``metadata``,
+    default :func:`segmenter_metadata` of the model alone)."""
+    destination = Path(destination)
+    if destination.suffix != ONNX_SUFFIX:
+        raise ValueError(f"{destination}: ONNX exports are {ONNX_SUFFIX} files")
+    metadata = metadata or segmenter_metadata(model)
+    with quiet(verbose):
+        data = to_onnx(deploy_model(model), metadata)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(destination, data)
+    return destination
+
+
+def segmenter_metadata(
+    model, name: str | None = None, class_names=None, dataset: str | None = None
+) -> SegmenterMetadata:
+    """The metadata of a deployed ``model``: name, description, version, author and licence
+    from ``weights/manifest.json`` when ``name`` is an entry of it (its ``author`` and
+    ``license``, else facecolab's defaults), class names from ``class_names``, else the
+    entry's, else ``dataset``'s spec, else ``class_0`` … (one per output class)."""
+    entry = read_manifest().get(name or "", {})
+    channels = int(main_output(model).outputs[0].shape[-1])
+    classes = 2 if channels == 1 else channels
+    names = class_names or entry.get("class_names")
+    if names is None and dataset in SPECS and len(SPECS[dataset].class_names) == classes:
+        names = SPECS[dataset].class_names
+    names = tuple(names or (f"class_{index}" for index in range(classes)))
+    if len(names) != classes:
+        raise ValueError(f"the model predicts {classes} classes, the label map names {len(names)}")
+    name = name or model.name
+    version = f"facecolab {VERSION}"
+    if entry.get("sha256"):
+        version += f", weights sha256 {entry['sha256'][:12]}"
+    description = f"{name}: face segmentation, {classes} classes ({', '.join(names)})"
+    if entry.get("model"):
+        description += f"; {entry['model']}"
+    return SegmenterMetadata(
+        name=name,
+        description=description,
+        version=version,
+        author=entry.get("author", DEFAULT_AUTHOR),
+        license=entry.get("license", DEFAULT_LICENSE),
+        class_names=names,
+        input_size=model_input_size(model),
+        model_activation="sigmoid" if channels == 1 else "softmax",
+    )
+
+
+def export_saved_model(model, destination, verbose: bool = False) -> Path:
     """Write ``model``'s main output as a TensorFlow SavedModel folder: signature
     ``serving_default`` maps ``float32 (B, h, w, 3)`` in [0, 1] to the probabilities (for TF
     Serving, TF.js or another converter)."""
     destination = Path(destination)
     if destination.exists():
         raise FileExistsError(f"{destination}: already exists; SavedModels are written whole")
-    main_output(model).export(str(destination), format="tf_saved_model", verbose=False)
+    with quiet(verbose):
+        main_output(model).export(str(destination), format="tf_saved_model", verbose=verbose)
     return destination
 
 
@@ -174,19 +291,34 @@ def export_model(
     aspect: str = "stretch",
     calib_count: int = CALIBRATION_IMAGES,
     calib_split: str | None = None,
+    metadata: SegmenterMetadata | None = None,
+    verbose: bool = False,
 ) -> Path:
     """Write ``model`` (a ``keras.Model``) in format ``fmt`` (default: from ``destination``'s
     suffix, :func:`export_format`): ``keras`` (``facecolab.modelfiles.load.export_for_inference``),
-    ``tflite`` (:func:`export_tflite`, the only one that takes ``quantize``) or
-    ``saved_model`` (:func:`export_saved_model`)."""
+    ``tflite`` (:func:`export_tflite`, the only one that takes ``quantize``), ``onnx``
+    (:func:`export_onnx`; both take ``metadata``) or ``saved_model``
+    (:func:`export_saved_model`); the converters print only when ``verbose``."""
     fmt = export_format(destination, fmt)
     if fmt != "tflite" and quantize != "none":
         raise ValueError(f"quantisation applies to TFLite exports only, not {fmt}")
     if fmt == "keras":
         return export_for_inference(model, destination)
     if fmt == "saved_model":
-        return export_saved_model(model, destination)
-    return export_tflite(model, destination, quantize, calib_dir, aspect, calib_count, calib_split)
+        return export_saved_model(model, destination, verbose)
+    if fmt == "onnx":
+        return export_onnx(model, destination, metadata, verbose)
+    return export_tflite(
+        model,
+        destination,
+        quantize,
+        calib_dir,
+        aspect,
+        calib_count,
+        calib_split,
+        metadata,
+        verbose,
+    )
 
 
 def agreement(reference, candidate, images: Iterable[np.ndarray], aspect: str = "stretch") -> dict:

@@ -177,6 +177,40 @@ def add_to_manifest(name: str, path, weights_dir=None, **info) -> dict:
     return entry
 
 
+def pretrained_export(name: str, fmt: str = "tflite", weights_dir=None) -> Path:
+    """The verified ready-made deployment file of manifest entry ``name``: its
+    ``exports[fmt]`` record (``file``, ``sha256``, ``size_bytes``, ``source``), e.g. the
+    ``.tflite`` with model metadata that ships beside the weights, so a user who only wants
+    that file needs neither TensorFlow nor Keras.
+
+    Raises:
+        FileNotFoundError: no such entry, no such export of it, or its file is missing.
+        ValueError: the file's sha256 differs from the record's.
+    """
+    folder = _weights_dir(weights_dir)
+    manifest = read_manifest(weights_dir)
+    exports = manifest.get(name, {}).get("exports", {})
+    if fmt not in exports:
+        shipped = sorted(
+            f"{key} ({fmt_})"
+            for key, entry in manifest.items()
+            for fmt_ in entry.get("exports", {})
+        )
+        raise FileNotFoundError(
+            f"{folder / MANIFEST_NAME}: no {fmt} export of {name!r} ships "
+            f"(those that do: {', '.join(shipped) or 'none'}); write one with "
+            f"facecolab export --model {name} --format {fmt}"
+        )
+    record = exports[fmt]
+    path = contained(folder, record["file"], f"{folder / MANIFEST_NAME}: {name} {fmt} file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the {fmt} export of {name!r} is missing")
+    found = sha256_file(path)
+    if found != record["sha256"]:
+        raise ValueError(f"{path}: sha256 {found}, the manifest expects {record['sha256']}")
+    return path
+
+
 def _how_to_get(name: str, entry: dict, path: Path) -> str:
     source = entry["source"]
     if _is_url(source):

@@ -1,6 +1,7 @@
-"""One inference runner for every model file: Keras or TFLite by file suffix, one API.
+"""One inference runner for every model file: Keras, TFLite or ONNX by file suffix, one API.
 
-:func:`load_runner` opens ``.tflite`` files with the TFLite interpreter and everything else
+:func:`load_runner` opens ``.tflite`` files with the TFLite interpreter, ``.onnx`` files with
+ONNX Runtime (the optional extra ``facecolab[onnx]``) and everything else
 (``.keras``, ``.h5``, ``.weights.h5``, a run folder, a ``weights/manifest.json`` name) with
 Keras through ``facecolab.modelfiles.load.open_model``. Either way the :class:`Runner` takes
 ``uint8 (H, W, 3)`` RGB images of any size and returns class probabilities at each image's
@@ -30,6 +31,7 @@ from facecolab.constants import DEFAULT_THREADS
 from facecolab.data.resize import fit_geometry, resize_image
 from facecolab.measures.metrics import class_probabilities
 from facecolab.modelfiles.load import open_model
+from facecolab.modelfiles.onnx_export import ONNX_SUFFIX
 from facecolab.models.mc_dropout import has_mc_dropout, require_mc_dropout, without_mc_dropout
 
 TFLITE_SUFFIX = ".tflite"
@@ -94,7 +96,7 @@ class Runner:
             item is that, for deep-supervision models).
         input_size: ``(h, w)`` of the model input.
         output_channels: ``C`` of the model output (1 for a sigmoid model).
-        backend: ``"keras"`` or ``"tflite"``.
+        backend: ``"keras"``, ``"tflite"`` or ``"onnx"``.
         path: the file it was loaded from, if any.
         dataset: the dataset spec name it was trained on, if known.
         run_config: its training config, if known.
@@ -250,17 +252,56 @@ def tflite_runner(path, threads: int = DEFAULT_THREADS) -> Runner:
     return Runner(forward, (height, width), int(target["shape"][-1]), "tflite", path=path)
 
 
+def onnx_runner(path, threads: int = DEFAULT_THREADS) -> Runner:
+    """A :class:`Runner` over an ``.onnx`` file (``facecolab export --format onnx``: float32
+    NHWC input in [0, 1], probabilities out) run by ONNX Runtime on the CPU with ``threads``
+    threads, one image per run (``pip install 'facecolab[onnx]'``)."""
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise ImportError(
+            f"{path}: running ONNX models needs onnxruntime: pip install 'facecolab[onnx]' "
+            f"({error})"
+        ) from None
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: model file not found")
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as error:  # onnxruntime's own exception types
+        raise ValueError(f"{path}: not a readable ONNX model ({error})") from None
+    (source,) = session.get_inputs()
+    target = session.get_outputs()[0]
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        outputs = [session.run([target.name], {source.name: image[None]})[0][0] for image in batch]
+        return np.stack(outputs)
+
+    height, width = (int(side) for side in source.shape[1:3])
+    return Runner(forward, (height, width), int(target.shape[-1]), "onnx", path=path)
+
+
 def load_runner(
     name_or_path, threads: int = DEFAULT_THREADS, config=None, mc_samples: int = 1
 ) -> Runner:
-    """A :class:`Runner` for a ``.tflite`` file (TFLite interpreter, ``threads`` CPU threads)
-    or anything ``facecolab.modelfiles.load.open_model`` opens (Keras: a model file, a run folder
-    or a
-    ``weights/manifest.json`` name; ``config`` describes a weights-only file; ``mc_samples``
-    as in :func:`keras_runner`)."""
-    if Path(name_or_path).suffix.lower() == TFLITE_SUFFIX:
+    """A :class:`Runner` for a ``.tflite`` file (TFLite interpreter, ``threads`` CPU threads),
+    an ``.onnx`` file (ONNX Runtime) or anything ``facecolab.modelfiles.load.open_model``
+    opens (Keras: a model file, a run folder or a ``weights/manifest.json`` name; ``config``
+    describes a weights-only file; ``mc_samples`` as in :func:`keras_runner`)."""
+    suffix = Path(name_or_path).suffix.lower()
+    if suffix in (TFLITE_SUFFIX, ONNX_SUFFIX):
         if mc_samples != 1:
             raise ValueError(f"{name_or_path}: Monte-Carlo sampling needs the Keras model")
+        if suffix == ONNX_SUFFIX:
+            return onnx_runner(name_or_path, threads)
         return tflite_runner(name_or_path, threads)
 
     opened = open_model(name_or_path, config)
