@@ -282,18 +282,10 @@ def _model_stem(path: Path) -> str:
 
 
 def _aspect(args, opened) -> str:
-    """``--aspect``; else ``letterbox`` for a person / background model (whole photos of any
-    shape, never squashed, as the portrait and webcam apps feed them); else the training
-    config's; else ``stretch``."""
-    from facecolab.data import SPECS
-    from facecolab.data.specs import PERSON_CLASSES
+    """``--aspect``, else ``facecolab.workflows.predict.default_aspect`` of the model."""
+    from facecolab.workflows.predict import default_aspect
 
-    if args.aspect:
-        return args.aspect
-    spec = SPECS.get(opened.dataset or "")
-    if spec is not None and spec.class_names == PERSON_CLASSES:
-        return "letterbox"
-    return ((opened.run_config or {}).get("data") or {}).get("aspect") or "stretch"
+    return args.aspect or default_aspect(opened.dataset, opened.run_config)
 
 
 def _check_dataset_option(opened, dataset: str) -> None:

@@ -34,6 +34,7 @@ from facecolab.models.mc_dropout import require_mc_dropout
 from facecolab.viz import overlay, plot_uncertainty
 from facecolab.workflows.face_detection import FaceDetector
 from facecolab.workflows.faces import (
+    WHOLE_PHOTO_DATASETS,
     FaceParse,
     crop_square,
     face_crops,
@@ -53,6 +54,15 @@ class NoFaceWarning(UserWarning):
 
 def no_face_message(what) -> str:
     return f"{what}: no face found; parsed the whole image (pre-aligned crop? --no-face-crop)"
+
+
+def default_aspect(dataset: str | None, run_config: dict | None = None) -> str:
+    """How a photo meets a model when the caller does not say: ``letterbox`` for a person /
+    background model (whole photos of any shape, never squashed), else the model's training
+    config's aspect, else ``stretch``."""
+    if dataset in WHOLE_PHOTO_DATASETS:
+        return "letterbox"
+    return ((run_config or {}).get("data") or {}).get("aspect") or "stretch"
 
 
 def face_framing(model, face_crop: bool = True, dataset: str | None = None):
@@ -102,7 +112,7 @@ def predict(
     model,
     images,
     *,
-    aspect: str = "stretch",
+    aspect: str | None = None,
     batch_size: int = 8,
     face_crop: bool = True,
     dataset: str | None = None,
@@ -115,7 +125,8 @@ def predict(
             (``.keras``, ``.weights.npz``, ``.tflite``), a run folder or a shipped name
             (``"p2_unet_celebamask_mini"``).
         images: one image (``uint8 (H, W, 3)`` array or a path) or a sequence of them.
-        aspect: how a photo meets the model's input: ``stretch``, ``letterbox`` or ``crop``.
+        aspect: how a photo meets the model's input: ``stretch``, ``letterbox`` or ``crop``;
+            default :func:`default_aspect` (``letterbox`` for a portrait model).
         face_crop: a face model parses each face found, cropped as its training faces were
             (:func:`parse_faces`); a photo without a face is parsed whole with a
             :class:`NoFaceWarning`. ``False`` for pre-aligned face crops. Whole-photo
@@ -135,6 +146,7 @@ def predict(
     batch = [images] if single else list(images)
     arrays = [read_image(item) if isinstance(item, str | Path) else item for item in batch]
     runner = as_runner(model)
+    aspect = aspect or default_aspect(dataset or runner.dataset, runner.run_config)
     framing = face_framing(runner, face_crop, dataset)
     if framing is None:
         if details:

@@ -21,9 +21,13 @@ from pathlib import Path
 from facecolab.config import config_file, load_config
 from facecolab.data import DatasetFormat, Item, get_format
 from facecolab.data.sample import write_sample
+from facecolab.data.specs import PERSON_CLASSES
+from facecolab.modelfiles.load import load_pretrained
 from facecolab.modelfiles.manifest import entry_config, read_manifest
 from facecolab.models import MODELS
-from facecolab.workflows.evaluate import format_reference
+from facecolab.viz import overlay, prediction_grid, tile, with_legend
+from facecolab.workflows.evaluate import format_reference, predict_items
+from facecolab.workflows.predict import predict
 
 SAMPLE_COUNT = 24
 # A run on the sample is short: tens of steps, where the configs' settings are made for
@@ -187,3 +191,30 @@ def real_validation_items(name: str, limit: int = 3):
     options = data.get("format_options") or {}
     items = fmt.list_items(root, split, seed=config.get("seed", 0), **options)[:limit]
     return fmt, items, data.get("aspect", "stretch")
+
+
+def shipped_on_real_photos(name: str, limit: int = 3) -> list:
+    """Pictures (PIL) of shipped model ``name`` on real photos, whatever a notebook trained:
+    a few of its validation photos against their ground truth when that data is on this
+    machine (:func:`real_validation_items`), and NASA's public-domain portrait of Eileen
+    Collins (``skimage.data.astronaut()``) parsed as ``facecolab.predict`` parses any photo
+    (faces found and framed as the model's training faces; a portrait model letterboxed),
+    with a legend."""
+    from skimage import data as skimage_data
+
+    model = load_pretrained(name)
+    config = entry_config(name, read_manifest()[name])
+    dataset, relabel = config["data"]["dataset"], config["data"].get("relabel")
+    spec = get_format(dataset, relabel).spec
+    pictures = []
+    real = real_validation_items(name, limit)
+    if real is not None:
+        fmt, items, aspect = real
+        predictions = list(predict_items(model, fmt, items, aspect))
+        pictures.append(prediction_grid(predictions, spec.palette(), spec.class_names))
+    photo = skimage_data.astronaut()
+    whole = spec.class_names == PERSON_CLASSES
+    label = predict(model, photo, dataset=spec.name, aspect="letterbox" if whole else "stretch")
+    picture = tile([[photo, overlay(photo, label, spec.palette())]])
+    pictures.append(with_legend(picture, spec.class_names, spec.palette()))
+    return pictures

@@ -185,6 +185,7 @@ from IPython.display import Markdown, display
 import facecolab
 from facecolab.measures.metrics import format_table
 from facecolab.workflows.evaluate import comparison_table, write_evaluation
+from facecolab.workflows.sample_mode import SMOKE_CHECK
 
 results = {
     name: facecolab.evaluate(model, PREPARED, config["data"]["test_split"])
@@ -198,8 +199,11 @@ for name, result in results.items():
         title=name,
     )
     display(Markdown(f"### {name}\n\n" + format_table(result)))
-display(Markdown(configs["PSPNet"]["reference"]["source"]))
-Markdown(comparison_table(results, configs["PSPNet"]["reference"]))
+if DATA_ROOT is None:
+    display(Markdown(SMOKE_CHECK))
+else:
+    display(Markdown(configs["PSPNet"]["reference"]["source"]))
+    display(Markdown(comparison_table(results, configs["PSPNet"]["reference"])))
 
 # %% [markdown]
 # ## Predict
@@ -233,3 +237,23 @@ for name in predictions:
         Markdown(f"### {name}"),
         prediction_grid(predictions[name], spec.palette(), spec.class_names),
     )
+
+# %% [markdown]
+# ## The shipped model on real photos
+#
+# Whatever `PRETRAINED` says, this section shows the shipped PSPNet
+# (`PRETRAINED_NAMES["PSPNet"]`) on real photos: its
+# validation figures as `weights/manifest.json` records them (with the command that measured
+# them), a few of its validation photos against their ground truth when that dataset is on this
+# machine, and NASA's public-domain portrait of astronaut Eileen Collins
+# (`skimage.data.astronaut()`), parsed as `facecolab.predict` parses any photo: the face found
+# and framed as the model's training faces were.
+
+# %%
+from IPython.display import Markdown, display
+
+from facecolab.workflows.sample_mode import shipped_figures, shipped_on_real_photos
+
+display(Markdown(shipped_figures(PRETRAINED_NAMES["PSPNet"])))
+for picture in shipped_on_real_photos(PRETRAINED_NAMES["PSPNet"]):
+    display(picture)

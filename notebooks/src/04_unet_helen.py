@@ -159,12 +159,13 @@ from IPython.display import Image, Markdown, display
 
 import facecolab
 from facecolab.measures.metrics import format_table
-from facecolab.workflows.evaluate import format_reference, write_evaluation
+from facecolab.workflows.evaluate import write_evaluation
+from facecolab.workflows.sample_mode import score_notes
 
 result = facecolab.evaluate(model, PREPARED, config["data"]["test_split"])
 written = write_evaluation(result, f"{WORK_DIR}/evaluation", config["reference"])
 display(Markdown(format_table(result)))
-display(Markdown(format_reference(result, config["reference"])))
+display(Markdown(score_notes(result, config, DATA_ROOT)))
 Image(filename=str(written["confusion_matrix"]))
 
 # %% [markdown]
@@ -223,4 +224,23 @@ predict_files(
 GT_DIR = test_items[0].label_paths[0].parent
 scores = score_folders(PRED_DIR, GT_DIR, read_label_names(find_label_names(GT_DIR)))
 display(Markdown(format_report(scores)))
-Markdown(format_reference(scores["metrics"], config["reference"]))
+Markdown(score_notes(scores["metrics"], config, DATA_ROOT))
+
+# %% [markdown]
+# ## The shipped model on real photos
+#
+# Whatever `PRETRAINED` says, this section shows the shipped `PRETRAINED_NAME` on real photos: its
+# validation figures as `weights/manifest.json` records them (with the command that measured
+# them), a few of its validation photos against their ground truth when that dataset is on this
+# machine, and NASA's public-domain portrait of astronaut Eileen Collins
+# (`skimage.data.astronaut()`), parsed as `facecolab.predict` parses any photo: the face found
+# and framed as the model's training faces were.
+
+# %%
+from IPython.display import Markdown, display
+
+from facecolab.workflows.sample_mode import shipped_figures, shipped_on_real_photos
+
+display(Markdown(shipped_figures(PRETRAINED_NAME)))
+for picture in shipped_on_real_photos(PRETRAINED_NAME):
+    display(picture)

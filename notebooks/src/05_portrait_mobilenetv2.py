@@ -159,12 +159,13 @@ from IPython.display import Image, Markdown, display
 
 import facecolab
 from facecolab.measures.metrics import format_table
-from facecolab.workflows.evaluate import format_reference, write_evaluation
+from facecolab.workflows.evaluate import write_evaluation
+from facecolab.workflows.sample_mode import score_notes
 
 result = facecolab.evaluate(model, PREPARED, config["data"]["test_split"])
 written = write_evaluation(result, f"{WORK_DIR}/evaluation", config["reference"])
 display(Markdown(format_table(result)))
-display(Markdown(format_reference(result, config["reference"])))
+display(Markdown(score_notes(result, config, DATA_ROOT)))
 Image(filename=str(written["confusion_matrix"]))
 
 # %% [markdown]
@@ -228,3 +229,22 @@ from facecolab.apps.webcam import person_alpha, render
 
 alpha = person_alpha(model, first.image)
 tile([[render(first.image, alpha, mode) for mode in ("mask", "blur", "cutout")]])
+
+# %% [markdown]
+# ## The shipped model on real photos
+#
+# Whatever `PRETRAINED` says, this section shows the shipped `PRETRAINED_NAME` on real photos: its
+# validation figures as `weights/manifest.json` records them (with the command that measured
+# them), a few of its validation photos against their ground truth when that dataset is on this
+# machine, and NASA's public-domain portrait of astronaut Eileen Collins
+# (`skimage.data.astronaut()`), parsed as `facecolab.predict` parses any photo: the whole
+# photo, letterboxed.
+
+# %%
+from IPython.display import Markdown, display
+
+from facecolab.workflows.sample_mode import shipped_figures, shipped_on_real_photos
+
+display(Markdown(shipped_figures(PRETRAINED_NAME)))
+for picture in shipped_on_real_photos(PRETRAINED_NAME):
+    display(picture)
