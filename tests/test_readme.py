@@ -1,4 +1,4 @@
-"""Every shell command of README.md works as written, in its cheapest form.
+"""Every shell command of README.md and docs/*.md works as written, in its cheapest form.
 
 The commands are read from the README itself (its ``bash`` blocks, and inline code that
 starts with ``python`` or ``bash``), so a new or changed command is checked without editing
@@ -23,6 +23,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
+# The README and the user pages split from it: every shell command in them is checked.
+USER_PAGES = ("usage", "notebooks", "results", "benchmarks", "deploy")
+DOCS = [README, *(REPO / "docs" / f"{page}.md" for page in USER_PAGES)]
 
 # Script files that are a thin shell over a package module's parser.
 WRAPPERS = {
@@ -46,7 +49,7 @@ def readme_commands(text: str) -> list[str]:
     return list(dict.fromkeys(commands))
 
 
-COMMANDS = readme_commands(README.read_text())
+COMMANDS = list(dict.fromkeys(c for doc in DOCS for c in readme_commands(doc.read_text())))
 
 
 def test_the_readme_documents_the_main_commands():
@@ -164,3 +167,11 @@ def test_every_entry_point_answers_help_from_the_checkout():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == [f"{entry} -> 0 True" for entry in entries]
+
+
+def test_the_readme_starts_fast():
+    """The README stays a front page (≤ 12 KB); results and benchmarks live in docs/."""
+    assert len(README.read_bytes()) <= 12 * 1024
+    for page in ("docs/usage.md", "docs/results.md", "docs/benchmarks.md", "docs/models/"):
+        assert f"]({page})" in README.read_text()
+        assert (REPO / page).exists()
