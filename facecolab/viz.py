@@ -295,6 +295,19 @@ def plot_uncertainty(
     palette: np.ndarray | None = None,
     title: str | None = None,
 ) -> Path:
+    """:func:`uncertainty_figure` written to ``out_path`` (PNG)."""
+    figure = uncertainty_figure(image, labels, entropy, mutual_information, palette, title)
+    return _save_figure(figure, out_path)
+
+
+def uncertainty_figure(
+    image: np.ndarray,
+    labels: np.ndarray,
+    entropy: np.ndarray,
+    mutual_information: np.ndarray,
+    palette: np.ndarray | None = None,
+    title: str | None = None,
+):
     """Four panels: ``uint8 (H, W, 3)`` image, label overlay, predictive entropy and mutual
     information (``float (H, W)``, nats) with their colour bars, each map scaled by
     :func:`display_range` so a few very uncertain pixels do not leave the rest black."""
@@ -320,7 +333,16 @@ def plot_uncertainty(
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    return _save_figure(figure, out_path)
+    return figure
+
+
+def figure_array(figure) -> np.ndarray:
+    """``uint8 (h, w, 3)`` pixels of a matplotlib ``Figure`` (drawn by Agg, no display)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def plot_reliability(diagrams: Mapping, title: str | None = None):

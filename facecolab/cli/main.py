@@ -38,6 +38,7 @@ HELP = {
     "python -m facecolab.apps.webcam)",
     "demo": "the main job: a smoke-test training on the bundled sample, then every shipped "
     "model on real photos, on one page (OUT/index.html)",
+    "serve": "a browser demo of the shipped models (Gradio, CPU; pip install 'facecolab[app]')",
 }
 
 
@@ -630,6 +631,34 @@ def _run_demo(args) -> int:
     return 0
 
 
+def _add_serve(sub) -> None:
+    parser = sub.add_parser("serve", help=HELP["serve"])
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    parser.add_argument("--port", type=positive_int, default=7860, help="port (default 7860)")
+    parser.add_argument(
+        "--models", nargs="+", metavar="NAME", help="shipped models offered (default: all of them)"
+    )
+    parser.set_defaults(handler=_run_serve)
+
+
+def _run_serve(args) -> int:
+    from facecolab.apps.serve import server_environment
+
+    server_environment()  # before Gradio is imported: it reads its temporary folder then
+    try:
+        from facecolab.apps.serve_ui import serve
+    except ImportError as error:
+        raise ValueError(
+            f"the browser demo needs Gradio: pip install 'facecolab[app]' ({error})"
+        ) from None
+    serve(args.host, args.port, args.models)
+    return 0
+
+
 # Subcommand → the function adding its parser, in the order --help lists them.
 SUBCOMMANDS = {
     "prepare": _add_prepare,
@@ -641,6 +670,7 @@ SUBCOMMANDS = {
     "export": _add_export,
     "webcam": _add_webcam,
     "demo": _add_demo,
+    "serve": _add_serve,
 }
 
 
