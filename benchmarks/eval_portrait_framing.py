@@ -82,6 +82,7 @@ def mediapipe_masks(photos, work: Path) -> list[np.ndarray]:
     from bench_inference import mediapipe_model, mediapipe_python
 
     wheel, model = mediapipe_model()
+    work.mkdir(parents=True, exist_ok=True)
     listing = work / "photos.txt"
     listing.write_text("".join(f"{path}\n" for path, _ in photos))
     out = work / "masks"

@@ -24,7 +24,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 # The README and the user pages split from it: every shell command in them is checked.
-USER_PAGES = ("usage", "notebooks", "results", "benchmarks", "deploy")
+USER_PAGES = ("usage", "notebooks", "results", "benchmarks", "deploy", "serve")
 DOCS = [README, *(REPO / "docs" / f"{page}.md" for page in USER_PAGES)]
 
 # Script files that are a thin shell over a package module's parser.
