@@ -146,8 +146,10 @@ def int_in(low: int, high: int):
 
     def parse(text: str) -> int:
         value = _integer(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be {low} to {high}, got {value}")
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, got {value}")
         return value
 
     parse.__name__ = f"whole number in [{low}, {high}]"

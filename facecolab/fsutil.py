@@ -86,12 +86,10 @@ def read_json(path, what: str = "JSON file"):
 
     Raises:
         FileNotFoundError: no such file (callers that expect one say how to make it).
-        ValueError: the file is not valid JSON (or not UTF-8, or a folder); the message names
-            it and ``what`` it is.
+        ValueError: the file is not valid JSON (or not UTF-8); the message names it and
+            ``what`` it is.
     """
     path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path}: {what} is a folder, not a file")
     try:
         return json.loads(path.read_text())
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors

@@ -133,6 +133,14 @@ def save_outputs(app: str, pictures: dict, inputs, overwrite: bool) -> None:
             atomic_write_bytes(path, data)
 
 
+def check_app_outputs(app: str, args, outputs) -> None:
+    """The output policy (:func:`save_outputs`) checked before any work: each output's place
+    and that no output is an input or a file ``app`` did not write (without
+    ``--overwrite``)."""
+    for path in outputs:
+        output_file(path, app_inputs(args), overwrite=args.overwrite, command=app)
+
+
 def app_inputs(args, runner=None) -> list:
     """The files an app reads: ``--image``, ``--background`` (a file), ``--source``, and the
     model's file (``runner.path``) or ``--model`` as given."""

@@ -23,6 +23,7 @@ from facecolab.apps.common import (
     add_face_crop_option,
     app_inputs,
     app_parser,
+    check_app_outputs,
     load_photo_and_model,
     output_path,
     palette_of,
@@ -122,6 +123,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with pixel_limit(args.max_pixels):
+            check_app_outputs("face_parsing", args, [output_path(args.out, args.image, args.view)])
             image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
             label = photo_labels(model, image, args.face_crop, args.aspect, args.image)
             picture = render(

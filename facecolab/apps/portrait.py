@@ -20,6 +20,7 @@ from facecolab.apps.common import (
     USER_ERRORS,
     app_inputs,
     app_parser,
+    check_app_outputs,
     load_image,
     load_photo_and_model,
     output_path,
@@ -135,6 +136,7 @@ def main(argv=None) -> int:
     out = output_path(args.out, args.image, "portrait")
     try:
         with pixel_limit(args.max_pixels):
+            check_app_outputs("portrait", args, [out, mask_path(out)])
             image, model, _ = load_photo_and_model(args.image, args.model)
             mask = portrait_mask(model, image, args.threshold)
             pictures = {

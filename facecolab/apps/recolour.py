@@ -27,6 +27,7 @@ from facecolab.apps.common import (
     add_face_crop_option,
     app_inputs,
     app_parser,
+    check_app_outputs,
     load_photo_and_model,
     output_path,
     photo_labels,
@@ -217,6 +218,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with pixel_limit(args.max_pixels):
+            check_app_outputs("recolour", args, [output_path(args.out, args.image, args.part)])
             image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
             if spec is None:
                 raise ValueError(
