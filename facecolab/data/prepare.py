@@ -231,7 +231,7 @@ def prepare(
         try:
             _remove_stale_temporaries(out)
             listed = {item.key for items in items_by_split.values() for item in items}
-            prepare_record.remove_stale(out, listed, items_by_split)
+            prepare_record.remove_stale(out, listed, items_by_split, wanted_settings["splits"])
             summary = _run_jobs(
                 name, fmt, items_by_split, out, size, aspect, workers, strict, progress
             )
