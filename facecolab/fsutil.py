@@ -156,11 +156,12 @@ def check_outputs(outputs=(), inputs=(), *, overwrite=False, command="facecolab"
             subfolder is fine), is a folder, or is a file this command did not write (without
             ``overwrite``); the message names the output, the input and what to do.
     """
-    read_files, read_folders = {}, {}
+    read_files, read_folders, listed = {}, {}, {}  # listed: folders given, every file read
     for given in inputs:
         path = _resolved(given)
         if path.is_dir():
             read_folders.setdefault(path, given)
+            listed.setdefault(path, given)
         elif path.exists():
             read_files.setdefault(path, given)
             read_folders.setdefault(path.parent, given)
@@ -175,10 +176,10 @@ def check_outputs(outputs=(), inputs=(), *, overwrite=False, command="facecolab"
             )
     for given in outputs:
         path = _resolved(given)
-        if path in read_files:
+        if path in read_files or (path.parent in listed and path.is_file()):
+            source = read_files.get(path) or listed[path.parent]
             raise OutputError(
-                f"{given}: output file is an input of {command} ({read_files[path]}); "
-                "choose another output"
+                f"{given}: output file is an input of {command} ({source}); choose another output"
             )
         if path.is_dir():
             raise OutputError(f"{given}: output file is a folder")

@@ -74,6 +74,11 @@ def _decode(
                 image = ImageOps.exif_transpose(image)
     except FileNotFoundError:
         raise
+    except Image.DecompressionBombError:
+        raise ValueError(
+            f"{path}: image of more than {2 * Image.MAX_IMAGE_PIXELS} pixels is larger than "
+            f"the limit of {_MAX_PIXELS.get()} (a decompression bomb?)"
+        ) from None
     except Exception as error:
         if str(error).startswith(f"{path}: "):
             raise
