@@ -81,7 +81,7 @@ def contained(base, relative, what: str) -> Path:
     return path
 
 
-def read_json(path, what: str = "JSON file"):
+def read_json(path, what: str | None = None):
     """The JSON value in file ``path``.
 
     Raises:
@@ -93,7 +93,8 @@ def read_json(path, what: str = "JSON file"):
     try:
         return json.loads(path.read_text())
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise ValueError(f"{path}: {what} is not valid JSON ({error})") from None
+        usable = f", so not a usable {what}" if what else ""
+        raise ValueError(f"{path}: not valid JSON{usable} ({error})") from None
 
 
 def _resolved(path) -> Path:

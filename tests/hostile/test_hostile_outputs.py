@@ -789,7 +789,7 @@ def test_resume_with_a_bad_config_names_it(capsys, tmp_path, content):
     before = snapshot(tmp_path)
     code, _, err = facecolab(capsys, "train", "--resume", run)
     assert code == 2
-    one_line_error(err, r"run/config\.json: run config is not valid JSON")
+    one_line_error(err, r"run/config\.json: not valid JSON, so not a usable run config")
     assert snapshot(tmp_path) == before
 
 
