@@ -48,6 +48,7 @@ class DataSettings:
     val_split: str = "val"
     test_split: str = "test"
     cache: bool | str = True  # decoded samples in memory (True), in a file (its path), or not
+    skip_bad: bool = False  # leave out prepared items that are empty, unreadable, mis-sized
     one_hot: bool = False  # labels as one-hot (B, H, W, C) instead of ids (B, H, W)
     format_options: dict = field(default_factory=dict)  # the reader's list_items options
 
@@ -239,6 +240,7 @@ TYPES: dict[tuple[str, ...], tuple] = {
     ("data", "test_split"): (_split_name, "a split name"),
     ("data", "cache"): (lambda v: isinstance(v, bool) or _text(v), "true, false or a file"),
     ("data", "one_hot"): (lambda v: isinstance(v, bool), "true or false"),
+    ("data", "skip_bad"): (lambda v: isinstance(v, bool), "true or false"),
     ("data", "format_options"): (lambda v: isinstance(v, dict), "an object"),
     ("model", "name"): (_text, "a model name"),
     ("model", "initial_weights"): (

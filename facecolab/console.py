@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import re
 import sys
 import tempfile
 from pathlib import Path
 
-from facecolab.constants import DEFAULT_THREADS
+from facecolab.constants import DEFAULT_THREADS, MAX_PIXELS, MAX_THREADS
 
 LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 ABSL_RECORD = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] ")
@@ -140,12 +141,58 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def int_in(low: int, high: int):
+    """An argparse type: a whole number in ``[low, high]``."""
+
+    def parse(text: str) -> int:
+        value = _integer(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, got {value}")
+        return value
+
+    parse.__name__ = f"whole number in [{low}, {high}]"
+    return parse
+
+
+def float_in(low: float, high: float, *, high_open: bool = False):
+    """An argparse type: a finite number in ``[low, high]`` (``[low, high)`` with
+    ``high_open``); ``nan`` and ``inf`` are refused."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        inside = low <= value < high if high_open else low <= value <= high
+        if not math.isfinite(value) or not inside:
+            bracket = ")" if high_open else "]"
+            raise argparse.ArgumentTypeError(f"must be in [{low}, {high}{bracket}, got {text}")
+        return value
+
+    parse.__name__ = f"number in [{low}, {high}]"
+    return parse
+
+
 def add_threads_option(parser: argparse.ArgumentParser) -> None:
     """``--threads``: CPU threads of a ``.tflite`` model
-    (``facecolab.modelfiles.runner.tflite_runner``)."""
+    (``facecolab.modelfiles.runner.tflite_runner``), 1 to ``constants.MAX_THREADS``."""
     parser.add_argument(
         "--threads",
-        type=int,
+        type=int_in(1, MAX_THREADS),
         default=DEFAULT_THREADS,
-        help=f"CPU threads of a .tflite model (default {DEFAULT_THREADS})",
+        help=f"CPU threads of a .tflite model (default {DEFAULT_THREADS}, at most {MAX_THREADS})",
+    )
+
+
+def add_max_pixels_option(parser: argparse.ArgumentParser) -> None:
+    """``--max-pixels``: the largest image (width × height) a command decodes
+    (``facecolab.data.imageio.pixel_limit``)."""
+    parser.add_argument(
+        "--max-pixels",
+        type=int_in(1, 2**40),
+        default=MAX_PIXELS,
+        metavar="N",
+        help=f"refuse images of more pixels than this, before decoding (default {MAX_PIXELS})",
     )

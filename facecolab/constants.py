@@ -15,6 +15,14 @@ as 25600 would exhaust memory before any message).
 ``DEFAULT_THREADS``: CPU threads of a TFLite model unless told otherwise (this project's CPUs
 have 2 cores; XNNPACK scales to about that).
 
+``MAX_PIXELS``: the default limit on the pixels of one image a command decodes (about 50 MP,
+a 8660 × 5770 photo; ``--max-pixels`` changes it). It is checked on the file's header, before
+any pixel is decoded, so a decompression bomb is refused before it takes memory.
+
+``MAX_THREADS``, ``MAX_WORKERS``, ``MAX_BATCH``, ``MAX_SAMPLES``: the caps of ``--threads``,
+``prepare --workers``, ``--batch-size`` and Monte-Carlo ``--samples`` (more starts nothing
+faster and ends in an abort or out of memory).
+
 ``VERSION``: the package's version (``facecolab.__version__``; ``pyproject.toml`` says the same,
 which ``tests/test_package.py`` checks).
 """
@@ -24,3 +32,8 @@ IGNORE_INDEX = 255
 KERAS_PACKAGE = "facecolab"
 MAX_SIDE = 8192
 DEFAULT_THREADS = 2
+MAX_PIXELS = 50_000_000
+MAX_THREADS = 64
+MAX_WORKERS = 64
+MAX_BATCH = 1024
+MAX_SAMPLES = 1000

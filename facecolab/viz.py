@@ -9,6 +9,7 @@ touch pyplot's global state or need a display, so the library works headless.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from PIL import Image
 from facecolab.data.imageio import read_grey, read_image
 from facecolab.data.prepare import dataset_spec, split_files
 from facecolab.data.resize import resize_image
+from facecolab.fsutil import atomic_write_bytes
 
 MIN_TILE_HEIGHT = 160
 UNCERTAINTY_QUANTILE = 0.99  # uncertainty maps saturate above this quantile
@@ -180,8 +182,9 @@ def training_curves(run_dir):
 
 def _save_figure(figure, out_path) -> Path:
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out_path, dpi=100)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, dpi=100, format=out_path.suffix.lstrip(".") or "png")
+    atomic_write_bytes(out_path, buffer.getvalue())
     return out_path
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 from facecolab.apps import webcam
 from facecolab.cli.main import main as facecolab_main
 from facecolab.data.imageio import read_image
+from facecolab.fsutil import RECORD_NAME
 from facecolab.modelfiles.export import export_tflite
 from facecolab.models import build_model
 from facecolab.workflows import video
@@ -122,7 +123,7 @@ def test_webcam_frames_folder_to_frames_folder_without_opencv(
     argv = ["webcam", "-m", model_files["tflite"], "--source", clip["frames"], "--out", out]
     argv += ["--no-window", "--mode", "mask", "--max-frames", "4"]
     assert facecolab_main([str(a) for a in argv]) == 0
-    shown = sorted(out.iterdir())
+    shown = sorted(p for p in out.iterdir() if p.name != RECORD_NAME)
     assert [p.name for p in shown] == [f"frame_{i:06d}.png" for i in range(4)]
     assert read_image(shown[0]).shape == (HEIGHT, WIDTH, 3)
     assert "4 frames in" in capsys.readouterr().out
@@ -134,8 +135,8 @@ def test_webcam_frames_folder_to_frames_folder_without_opencv(
         (["--source", "nowhere.mp4"], "nowhere.mp4: no such video file"),
         (["--source", "{junk}"], "cannot be read as a video"),
         (["--source", "63"], "camera 63 cannot be opened"),
-        (["--source", "{frames}", "--smooth", "1.5"], "--smooth must be in [0, 1)"),
         (["--source", "{frames}", "--out", "x.txt"], "a folder of frames"),
+        (["--source", "{frames}"], "--no-window without --out would show and write nothing"),
     ],
 )
 def test_webcam_errors_exit_non_zero_with_one_line(clip, tmp_path, capsys, extra, message):

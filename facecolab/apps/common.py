@@ -9,10 +9,18 @@ from pathlib import Path
 
 import numpy as np
 
+from facecolab.console import add_max_pixels_option
 from facecolab.constants import DEFAULT_THREADS
-from facecolab.data.imageio import read_image
+from facecolab.data.imageio import encode_image, read_image
+from facecolab.data.imageio import save_image as write_image
 from facecolab.data.specs import SPECS, DatasetSpec, get_spec
-from facecolab.fsutil import describe, output_file
+from facecolab.fsutil import (
+    atomic_write_bytes,
+    check_outputs,
+    describe,
+    held_output_file,
+    output_file,
+)
 from facecolab.modelfiles.runner import as_runner, load_runner
 from facecolab.viz import generic_palette
 from facecolab.workflows.face_detection import FaceDetector
@@ -108,13 +116,37 @@ def load_image(path) -> np.ndarray:
 
 
 def save_image(array: np.ndarray, path) -> Path:
-    """Write ``uint8 (H, W[, 3])`` to ``path`` (format from the suffix), creating folders
-    (``fsutil.output_file`` checks the place first)."""
-    from PIL import Image
-
+    """Write ``uint8 (H, W[, 3])`` to ``path`` (format from the suffix), atomically, creating
+    folders (``fsutil.output_file`` checks the place first)."""
     path = output_file(path)
-    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path)
-    return path
+    return write_image(array, path)
+
+
+def save_outputs(app: str, pictures: dict, inputs, overwrite: bool) -> None:
+    """Write ``{path: uint8 (H, W[, 3])}`` under the output policy
+    (``fsutil.check_outputs``): all encoded and checked against ``inputs`` before the first
+    byte is written, then each atomically, recorded as ``app``'s."""
+    check_outputs(list(pictures), inputs, overwrite=overwrite, command=app)
+    encoded = {Path(path): encode_image(array, path) for path, array in pictures.items()}
+    for path, data in encoded.items():
+        with held_output_file(path, inputs, overwrite=overwrite, command=app):
+            atomic_write_bytes(path, data)
+
+
+def check_app_outputs(app: str, args, outputs) -> None:
+    """The output policy (:func:`save_outputs`) checked before any work: each output's place
+    and that no output is an input or a file ``app`` did not write (without
+    ``--overwrite``)."""
+    for path in outputs:
+        output_file(path, app_inputs(args), overwrite=args.overwrite, command=app)
+
+
+def app_inputs(args, runner=None) -> list:
+    """The files an app reads: ``--image``, ``--background`` (a file), ``--source``, and the
+    model's file (``runner.path``) or ``--model`` as given."""
+    given = [getattr(args, name, None) for name in ("image", "background", "source", "model")]
+    found = [Path(text) for text in given if text and Path(text).exists()]
+    return found + ([runner.path] if runner is not None and runner.path else [])
 
 
 def app_parser(app: str, doc: str, image_help: str | None = None) -> argparse.ArgumentParser:
@@ -127,7 +159,19 @@ def app_parser(app: str, doc: str, image_help: str | None = None) -> argparse.Ar
     if image_help is not None:
         parser.add_argument("-i", "--image", required=True, help=image_help)
     parser.add_argument("-m", "--model", required=True, help=MODEL_HELP)
+    add_overwrite_option(parser)
+    add_max_pixels_option(parser)
     return parser
+
+
+def add_overwrite_option(parser: argparse.ArgumentParser) -> None:
+    """``--overwrite``: replace output files this command did not write (the output policy,
+    ``fsutil.check_outputs``; inputs are never replaced)."""
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing output files this command did not write (never an input)",
+    )
 
 
 def add_dataset_option(parser: argparse.ArgumentParser, used_for: str) -> None:

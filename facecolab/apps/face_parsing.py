@@ -21,14 +21,17 @@ from facecolab.apps.common import (
     USER_ERRORS,
     add_dataset_option,
     add_face_crop_option,
+    app_inputs,
     app_parser,
+    check_app_outputs,
     load_photo_and_model,
     output_path,
     palette_of,
     photo_labels,
     report_error,
-    save_image,
+    save_outputs,
 )
+from facecolab.data.imageio import pixel_limit
 from facecolab.data.resize import ASPECT_MODES
 from facecolab.viz import colorize, overlay
 from facecolab.workflows.predict import predict_labels
@@ -119,13 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
-        label = photo_labels(model, image, args.face_crop, args.aspect, args.image)
-        picture = render(
-            image, label, args.view, palette_of(spec), spec.class_names if spec else None
-        )
-        out = output_path(args.out, args.image, args.view)
-        save_image(picture, out)
+        with pixel_limit(args.max_pixels):
+            check_app_outputs("face_parsing", args, [output_path(args.out, args.image, args.view)])
+            image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
+            label = photo_labels(model, image, args.face_crop, args.aspect, args.image)
+            picture = render(
+                image, label, args.view, palette_of(spec), spec.class_names if spec else None
+            )
+            out = output_path(args.out, args.image, args.view)
+            save_outputs("face_parsing", {out: picture}, app_inputs(args, model), args.overwrite)
     except USER_ERRORS as error:
         return report_error("face_parsing", error)
     print(f"wrote {out}")

@@ -18,13 +18,17 @@ import numpy as np
 
 from facecolab.apps.common import (
     USER_ERRORS,
+    app_inputs,
     app_parser,
+    check_app_outputs,
     load_image,
     load_photo_and_model,
     output_path,
     report_error,
-    save_image,
+    save_outputs,
 )
+from facecolab.console import float_in
+from facecolab.data.imageio import pixel_limit
 from facecolab.data.resize import resize_image
 from facecolab.modelfiles.runner import as_runner
 
@@ -112,7 +116,12 @@ def add_background_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--background", default="blur", help="blur, white or a background image file (default blur)"
     )
-    parser.add_argument("--threshold", type=float, default=THRESHOLD)
+    parser.add_argument(
+        "--threshold",
+        type=float_in(0, 1),
+        default=THRESHOLD,
+        help=f"P(person) above which a pixel is the person, 0 … 1 (default {THRESHOLD})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,10 +135,15 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     out = output_path(args.out, args.image, "portrait")
     try:
-        image, model, _ = load_photo_and_model(args.image, args.model)
-        mask = portrait_mask(model, image, args.threshold)
-        save_image(composite(image, mask, args.background), out)
-        save_image(mask * np.uint8(255), mask_path(out))
+        with pixel_limit(args.max_pixels):
+            check_app_outputs("portrait", args, [out, mask_path(out)])
+            image, model, _ = load_photo_and_model(args.image, args.model)
+            mask = portrait_mask(model, image, args.threshold)
+            pictures = {
+                out: composite(image, mask, args.background),
+                mask_path(out): mask * np.uint8(255),
+            }
+            save_outputs("portrait", pictures, app_inputs(args, model), args.overwrite)
     except USER_ERRORS as error:
         return report_error("portrait", error)
     print(f"wrote {out} and {mask_path(out)} (person: {100 * mask.mean():.1f}% of the pixels)")

@@ -25,19 +25,24 @@ from facecolab.apps.common import (
     USER_ERRORS,
     add_dataset_option,
     add_face_crop_option,
+    app_inputs,
     app_parser,
+    check_app_outputs,
     load_photo_and_model,
     output_path,
     photo_labels,
     report_error,
-    save_image,
+    save_outputs,
 )
+from facecolab.console import float_in
+from facecolab.data.imageio import pixel_limit
 from facecolab.data.resize import ASPECT_MODES
 
 PART_CLASSES: dict[str, tuple[str, ...]] = {
     "lips": ("u_lip", "l_lip", "ulip", "llip"),
     "hair": ("hair",),
 }
+MAX_FEATHER = 1000  # px; wider than any face part at MAX_PIXELS
 SHARPEN_SIGMA = 1.0  # px; the scale of detail the unsharp mask restores
 _HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
 
@@ -100,6 +105,8 @@ def soft_mask(label: np.ndarray, class_ids: Sequence[int], feather: float) -> np
     """``float32 (H, W)`` weight of the change: 0 outside the parts, rising to 1 over
     ``feather`` pixels inside their border (chessboard distance), so the recoloured region
     blends into its surroundings without touching them."""
+    if not 0 <= feather <= MAX_FEATHER:  # also refuses nan
+        raise ValueError(f"feather must be 0 to {MAX_FEATHER} pixels, got {feather}")
     inside = np.isin(label, np.asarray(class_ids))
     steps = int(np.ceil(feather))
     if steps <= 0:
@@ -108,6 +115,8 @@ def soft_mask(label: np.ndarray, class_ids: Sequence[int], feather: float) -> np
     eroded = inside
     for _ in range(steps - 1):
         eroded = _erode(eroded)
+        if not eroded.any():  # nothing deeper: the rest of the steps add nothing
+            break
         depth += eroded
     return np.minimum(depth / feather, 1.0).astype(np.float32)
 
@@ -186,12 +195,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--part", required=True, choices=sorted(PART_CLASSES))
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--colour", "--color", help="target colour, e.g. '#aa0033'")
-    target.add_argument("--hue-shift", type=float, help="turn the hue by this many degrees")
-    parser.add_argument("--strength", type=float, default=0.8, help="0 … 1 (default 0.8)")
-    parser.add_argument(
-        "--feather", type=float, help="soft edge width in px (default 1%% of the shorter side)"
+    target.add_argument(
+        "--hue-shift", type=float_in(-360, 360), help="turn the hue by this many degrees"
     )
-    parser.add_argument("--sharpen", type=float, default=0.5, help="unsharp amount (0: off)")
+    parser.add_argument("--strength", type=float_in(0, 1), default=0.8, help="0 … 1 (default 0.8)")
+    parser.add_argument(
+        "--feather",
+        type=float_in(0, MAX_FEATHER),
+        help=f"soft edge width in px, at most {MAX_FEATHER} (default 1%% of the shorter side)",
+    )
+    parser.add_argument(
+        "--sharpen", type=float_in(0, 10), default=0.5, help="unsharp amount, 0 … 10 (0: off)"
+    )
     parser.add_argument("-o", "--out", help="output image (default <stem>_<part>.png)")
     add_dataset_option(parser, "class names")
     parser.add_argument("--aspect", default="stretch", choices=ASPECT_MODES)
@@ -202,26 +217,28 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
-        if spec is None:
-            raise ValueError(
-                f"{args.model}: cannot tell which dataset the model was trained "
-                "on; pass --dataset (e.g. celebamask_hq)"
+        with pixel_limit(args.max_pixels):
+            check_app_outputs("recolour", args, [output_path(args.out, args.image, args.part)])
+            image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
+            if spec is None:
+                raise ValueError(
+                    f"{args.model}: cannot tell which dataset the model was trained "
+                    "on; pass --dataset (e.g. celebamask_hq)"
+                )
+            ids = part_class_ids(spec.class_names, args.part)
+            label = photo_labels(model, image, args.face_crop, args.aspect, args.image)
+            result = recolour(
+                image,
+                label,
+                ids,
+                colour=args.colour,
+                hue_shift=args.hue_shift,
+                strength=args.strength,
+                feather=args.feather,
+                sharpen=args.sharpen,
             )
-        ids = part_class_ids(spec.class_names, args.part)
-        label = photo_labels(model, image, args.face_crop, args.aspect, args.image)
-        result = recolour(
-            image,
-            label,
-            ids,
-            colour=args.colour,
-            hue_shift=args.hue_shift,
-            strength=args.strength,
-            feather=args.feather,
-            sharpen=args.sharpen,
-        )
-        out = output_path(args.out, args.image, args.part)
-        save_image(result, out)
+            out = output_path(args.out, args.image, args.part)
+            save_outputs("recolour", {out: result}, app_inputs(args, model), args.overwrite)
     except USER_ERRORS as error:
         return report_error("recolour", error)
     found = np.isin(label, ids).mean()

@@ -21,15 +21,26 @@ a frames folder out (``--out DIR --no-window``) work without it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from facecolab.apps.common import USER_ERRORS, app_parser, load_app_model, load_image, report_error
+from facecolab.apps.common import (
+    USER_ERRORS,
+    app_inputs,
+    app_parser,
+    load_app_model,
+    load_image,
+    report_error,
+)
 from facecolab.apps.portrait import composite, portrait_probability
 from facecolab.apps.recolour import parse_colour
-from facecolab.console import add_threads_option
+from facecolab.console import add_threads_option, float_in, int_in
+from facecolab.data.imageio import pixel_limit
+from facecolab.fsutil import held_output_file, output_folder
 from facecolab.workflows.video import Window, open_sink, open_source
 
 MODES = ("blur", "replace", "cutout", "mask")
@@ -249,38 +260,67 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--smooth",
-        type=float,
         default=DEFAULT_SMOOTHING,
+        type=float_in(0, 1, high_open=True),
         metavar="ALPHA",
         help="share of the previous mask kept in each frame's, against flicker (0: off; "
         f"default {DEFAULT_SMOOTHING})",
     )
     add_threads_option(parser)
-    parser.add_argument("--max-frames", type=int, help="stop after this many frames")
+    parser.add_argument("--max-frames", type=int_in(1, 10**9), help="stop after this many frames")
     return parser
+
+
+def held_output(out: Path, inputs, overwrite: bool):
+    """The output policy for ``--out`` (``fsutil``): a video file, or a folder of frames
+    whose existing ``frame_*.png`` this command must have written (else ``--overwrite``)."""
+    if out.suffix:
+        return held_output_file(out, inputs, overwrite=overwrite, command="webcam")
+    frames = sorted(path.name for path in out.glob("frame_*.png")) if out.is_dir() else []
+    return output_folder(out, command="webcam", inputs=inputs, outputs=frames, overwrite=overwrite)
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     source = sink = window = None
+    complete = False
     try:
-        if not 0 <= args.smooth < 1:
-            raise ValueError(f"--smooth must be in [0, 1), got {args.smooth}")
-        background = parse_background(args.background) if args.mode == "replace" else "white"
-        # Everything that can fail fast (camera, file, OpenCV) before the slow model load.
-        source = open_source(args.source)
-        sink = open_sink(args.out, source.fps) if args.out else None
-        window = None if args.no_window else Window(WINDOW)
-        runner, _ = load_app_model(args.model, threads=args.threads)
-        summary = run(
-            runner, source, args.mode, background, args.smooth, sink, window, args.max_frames
-        )
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(pixel_limit(args.max_pixels))
+            background = parse_background(args.background) if args.mode == "replace" else "white"
+            # Everything that can fail fast (camera, file, OpenCV) before the slow model load.
+            source = open_source(args.source)
+            stack.callback(source.close)
+            if args.out:
+                sink = open_sink(args.out, source.fps)  # writes nothing before a frame
+                with held_output(Path(args.out), app_inputs(args), args.overwrite):
+                    pass  # checked now, held below (the model's own file is an input too)
+            elif args.no_window:
+                raise ValueError("--no-window without --out would show and write nothing")
+            window = None if args.no_window else Window(WINDOW)
+            runner, _ = load_app_model(args.model, threads=args.threads)
+            if args.out:
+                inputs = app_inputs(args, runner)
+                stack.enter_context(held_output(Path(args.out), inputs, args.overwrite))
+            try:
+                summary = run(
+                    runner,
+                    source,
+                    args.mode,
+                    background,
+                    args.smooth,
+                    sink,
+                    window,
+                    args.max_frames,
+                )
+                complete = summary.frames > 0
+            finally:
+                if window is not None:
+                    window.close()
+                if sink is not None:
+                    sink.close(complete)
     except (ImportError, *USER_ERRORS) as error:
         return report_error("webcam", error)
-    finally:
-        for closable in (source, sink, window):
-            if closable is not None:
-                closable.close()
     if summary.frames == 0:
         return report_error("webcam", ValueError(f"{args.source}: no frame could be read"))
     written = f"; wrote {args.out}" if args.out else ""

@@ -15,14 +15,22 @@ option, bad or missing input, an unwritable output), reported in one line on std
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
 
-from facecolab.console import add_threads_option, positive_int, start_tensorflow
+from facecolab.console import (
+    add_max_pixels_option,
+    add_threads_option,
+    int_in,
+    start_tensorflow,
+)
+from facecolab.constants import MAX_BATCH, MAX_PIXELS, MAX_SAMPLES
+from facecolab.data.imageio import pixel_limit
 from facecolab.data.resize import ASPECT_MODES
 from facecolab.data.splits import check_split_name
-from facecolab.fsutil import describe, output_file, output_folder
+from facecolab.fsutil import describe, held_output_file, output_folder
 
 # One line per subcommand, shown by `facecolab --help`.
 HELP = {
@@ -64,6 +72,12 @@ def _add_train(sub) -> None:
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
     parser.add_argument("--strategy", default="auto", choices=STRATEGIES)
     parser.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="leave out prepared items that are empty, unreadable or of another size (counted "
+        "on stderr; default: the first is an error naming its file)",
+    )
+    parser.add_argument(
         "overrides",
         nargs="*",
         metavar="KEY=VALUE",
@@ -81,7 +95,8 @@ def _run_train(args) -> int:
     else:
         if not args.config:
             raise ValueError("train needs --config FILE (or --resume RUN_DIR)")
-        config = load_config(args.config, args.overrides)
+        overrides = [*args.overrides, *(["data.skip_bad=true"] if args.skip_bad else [])]
+        config = load_config(args.config, overrides)
         run_dir = args.run_dir or f"runs/{config['name']}"
         metrics = train(config, run_dir, strategy=args.strategy)
     print(json.dumps({k: metrics[k] for k in ("pixel_accuracy", "mean_iou") if k in metrics}))
@@ -112,9 +127,30 @@ def _add_model_arguments(parser, config_help: str) -> None:
     )
     parser.add_argument("--config", metavar="FILE", help=config_help)
     parser.add_argument(
-        "--batch-size", type=positive_int, default=8, help="images per forward pass"
+        "--batch-size",
+        type=int_in(1, MAX_BATCH),
+        default=8,
+        help=f"images per forward pass (at most {MAX_BATCH})",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_output_options(parser)
+
+
+def add_output_options(parser) -> None:
+    """``--overwrite`` (the output policy, ``fsutil.check_outputs``) and ``--max-pixels``."""
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing output files this command did not write (never an input)",
+    )
+    add_max_pixels_option(parser)
+
+
+def model_inputs(args, opened) -> list:
+    """The files a model-running command reads besides its data: the model file (and so its
+    run folder) and ``--config``."""
+    given = [opened.path, args.model, getattr(args, "config", None)]
+    return [Path(path) for path in given if path and Path(path).exists()]
 
 
 def _add_aspect(parser, what: str) -> None:
@@ -136,7 +172,7 @@ def _add_inference_options(parser) -> None:
     )
     parser.add_argument(
         "--mc-samples",
-        type=positive_int,
+        type=int_in(1, MAX_SAMPLES),
         default=1,
         metavar="N",
         help="a Monte-Carlo dropout model (Bayesian SegNet): average N stochastic passes "
@@ -240,7 +276,11 @@ def _run_evaluate(args) -> int:
     out = Path(args.out or f"outputs/evaluate/{_model_stem(runner.path)}-{args.split}")
     extras = [f"{args.tta} TTA"] * (args.tta != "none")
     extras += [f"MC mean of {args.mc_samples}"] * (args.mc_samples > 1)
-    with output_folder(out):
+    inputs = [*model_inputs(args, runner), *data_folders(data)]
+    outputs = ("metrics.json", "confusion_matrix.png")
+    with output_folder(
+        out, command="evaluate", inputs=inputs, outputs=outputs, overwrite=args.overwrite
+    ):
         if args.raw or not (data / "dataset.json").exists():
             name, relabel = _raw_layout(args, runner)
             result = evaluate_raw(
@@ -274,6 +314,13 @@ def _run_evaluate(args) -> int:
         print(f"\n{format_reference(result, reference)}")
     print("\nwrote " + ", ".join(str(p) for p in written.values()))
     return 0
+
+
+def data_folders(data: Path) -> list[Path]:
+    """``data`` and every folder under it: the folders a dataset's files are read from."""
+    if not data.is_dir():
+        return [data]
+    return [data, *(path for path in data.rglob("*") if path.is_dir())]
 
 
 def _model_stem(path: Path) -> str:
@@ -372,7 +419,16 @@ def _run_predict(args) -> int:
     palette = _palette(args.dataset or runner.dataset) if args.overlay else None
     selected = select_inputs(args.input, args.split)
     _report_inputs(args.input, selected)
-    with output_folder(args.out, ("overlays",) if args.overlay else ()):
+    names = [f"{name}.png" for name in selected.names]
+    names += [f"overlays/{name}.jpg" for name in selected.names] if args.overlay else []
+    with output_folder(
+        args.out,
+        ("overlays",) if args.overlay else (),
+        command="predict",
+        inputs=[*model_inputs(args, runner), args.input, *selected.paths],
+        outputs=[*names, "faces.json"],
+        overwrite=args.overwrite,
+    ):
         written = predict_files(
             runner,
             selected.paths,
@@ -424,7 +480,7 @@ def _add_uncertainty(sub) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
         "--samples",
-        type=positive_int,
+        type=int_in(1, MAX_SAMPLES),
         default=50,
         help="forward passes per image (default: 50, as Bayesian SegNet)",
     )
@@ -444,7 +500,14 @@ def _run_uncertainty(args) -> int:
         _check_dataset_option(opened, args.dataset)
     selected = select_inputs(args.input, args.split)
     _report_inputs(args.input, selected)
-    with output_folder(args.out):
+    stems = [path.stem for path in selected.paths]
+    with output_folder(
+        args.out,
+        command="uncertainty",
+        inputs=[*model_inputs(args, opened), args.input, *selected.paths],
+        outputs=[f"{stem}{suffix}" for stem in stems for suffix in (".npz", ".png")],
+        overwrite=args.overwrite,
+    ):
         written = predict_mc_files(
             opened.model,
             selected.paths,
@@ -506,7 +569,7 @@ def _add_export(sub) -> None:
     parser.add_argument("--calib", metavar="DIR", help="representative images (int8)")
     parser.add_argument(
         "--calib-count",
-        type=int,
+        type=int_in(1, 100_000),
         default=CALIBRATION_IMAGES,
         help=f"images read from --calib and --compare (default {CALIBRATION_IMAGES})",
     )
@@ -532,6 +595,7 @@ def _add_export(sub) -> None:
     )
     _add_aspect(parser, "calibration and comparison images")
     add_threads_option(parser)
+    add_output_options(parser)
     parser.set_defaults(handler=_run_export)
 
 
@@ -549,6 +613,7 @@ def _export_destination(args, opened) -> Path:
 
 
 def _run_export(args) -> int:
+    from facecolab.data.inputs import input_images
     from facecolab.modelfiles.export import (
         agreement,
         export_model,
@@ -563,34 +628,47 @@ def _run_export(args) -> int:
     opened = open_model(args.model, args.config)
     destination = _export_destination(args, opened)
     portable = args.format == "weights" or (args.format is None and is_portable(destination))
-    if portable:
-        if args.quantize != "none" or args.calib or args.compare:
-            raise ValueError("--quantize, --calib and --compare apply to TFLite exports")
-        path = export_portable(args.model, output_file(destination), args.config, args.dtype)
-        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
-        return 0
-    if args.dtype != "float32":
+    if portable and (args.quantize != "none" or args.calib or args.compare):
+        raise ValueError("--quantize, --calib and --compare apply to TFLite exports")
+    if not portable and args.dtype != "float32":
         raise ValueError(f"{destination}: --dtype and its precisions apply to .weights.npz exports")
-    name = listed_name(opened.path) if opened.path.is_file() else None
-    metadata = segmenter_metadata(
-        opened.model, name or _model_stem(opened.path), dataset=opened.dataset
-    )
-    path = export_model(
-        opened.model,
-        output_file(destination) if destination.suffix else destination,
-        args.format,
-        args.quantize,
-        args.calib,
-        _aspect(args, opened),
-        args.calib_count,
-        args.calib_split,
-        metadata,
-        args.verbose,
-    )
-    size = sum(p.stat().st_size for p in [path, *path.rglob("*")] if p.is_file())
-    print(f"wrote {path} ({size / 1e6:.2f} MB)")
     compare = args.compare or args.calib
     compare_split = args.split if args.compare else args.split or args.calib_split
+    # Every argument checked before the first byte: the image folders are listed now.
+    inputs = model_inputs(args, opened)
+    if args.calib:
+        inputs += [args.calib, *input_images(args.calib, args.calib_split)]
+    if compare:
+        inputs += [compare, *input_images(compare, compare_split)]
+    if not destination.suffix and not portable:  # a SavedModel folder
+        if destination.exists() and not args.overwrite:
+            raise ValueError(f"{destination}: exists; pass --overwrite to replace it")
+        held = contextlib.nullcontext(destination)
+    else:
+        held = held_output_file(destination, inputs, overwrite=args.overwrite, command="export")
+    with held:
+        if portable:
+            path = export_portable(args.model, destination, args.config, args.dtype)
+            print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+            return 0
+        name = listed_name(opened.path) if opened.path.is_file() else None
+        metadata = segmenter_metadata(
+            opened.model, name or _model_stem(opened.path), dataset=opened.dataset
+        )
+        path = export_model(
+            opened.model,
+            destination,
+            args.format,
+            args.quantize,
+            args.calib,
+            _aspect(args, opened),
+            args.calib_count,
+            args.calib_split,
+            metadata,
+            args.verbose,
+        )
+    size = sum(p.stat().st_size for p in [path, *path.rglob("*")] if p.is_file())
+    print(f"wrote {path} ({size / 1e6:.2f} MB)")
     if compare and path.suffix in (".tflite", ".onnx"):
         images = read_images(compare, args.calib_count, compare_split)
         scores = agreement(
@@ -620,7 +698,7 @@ def _add_demo(sub) -> None:
         help=HELP["demo"],
     )
     parser.add_argument("--out", default="outputs/demo", help="output folder")
-    parser.add_argument("--epochs", type=positive_int, default=8, help="epochs on the sample")
+    parser.add_argument("--epochs", type=int_in(1, 10_000), default=8, help="epochs on the sample")
     parser.set_defaults(handler=_run_demo)
 
 
@@ -638,7 +716,7 @@ def _add_serve(sub) -> None:
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1: this machine only)",
     )
-    parser.add_argument("--port", type=positive_int, default=7860, help="port (default 7860)")
+    parser.add_argument("--port", type=int_in(1, 65535), default=7860, help="port (default 7860)")
     parser.add_argument(
         "--models", nargs="+", metavar="NAME", help="shipped models offered (default: all of them)"
     )
@@ -698,7 +776,8 @@ def main(argv=None) -> int:
     args = build_parser(command).parse_args(argv)
     args.command_argv = argv[1:]  # the subcommand's own arguments (for delegating parsers)
     try:
-        return args.handler(args)
+        with pixel_limit(getattr(args, "max_pixels", MAX_PIXELS)):
+            return args.handler(args)
     except Exception as error:
         message = user_error(error)
         if message is None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from facecolab.console import non_negative_int, positive_int
-from facecolab.constants import MAX_SIDE
+from facecolab.console import int_in, non_negative_int, positive_int
+from facecolab.constants import MAX_SIDE, MAX_WORKERS
 from facecolab.data.labels import RELABEL_TABLES
 from facecolab.data.prepare import PrepareOptions, PrepareSummary, prepare
 from facecolab.data.readers import FORMATS
@@ -60,7 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=non_negative_int, default=0, help="seed for seeded splits")
     parser.add_argument(
-        "--workers", type=positive_int, default=None, help="processes (default: all cores)"
+        "--workers",
+        type=int_in(1, MAX_WORKERS),
+        default=None,
+        help=f"processes (default: all cores; at most {MAX_WORKERS})",
     )
     parser.add_argument("--strict", action="store_true", help="stop at the first bad item")
     parser.add_argument("--aspect", choices=ASPECT_MODES, default="stretch")

@@ -15,7 +15,7 @@ from PIL import Image
 
 from facecolab.data.augment import AugmentConfig, augment_batch, draw_params
 from facecolab.data.labels import check_ids
-from facecolab.data.prepare import dataset_spec, read_dataset_info, split_files
+from facecolab.data.prepare import checked_split_files, dataset_spec, read_dataset_info
 from facecolab.data.resize import resize_image, resize_mask
 
 
@@ -61,12 +61,13 @@ class PreparedBatches(keras.utils.PyDataset):
         outputs: int = 1,
         epoch: int = 0,
         workers: int = 1,
+        skip_bad: bool = False,
     ):
         super().__init__(workers=workers, use_multiprocessing=False)
         info = read_dataset_info(prepared_dir)
         self.spec = dataset_spec(prepared_dir)
         size = tuple(int(v) for v in (info["size"] if image_size is None else image_size))
-        image_paths, label_paths = split_files(prepared_dir, split)
+        image_paths, label_paths = checked_split_files(prepared_dir, split, skip_bad)
         self.images = np.stack([resize_image(_read(p, "RGB"), size) for p in image_paths])
         labels = (check_ids(_read(p, "L"), self.spec.num_classes, str(p)) for p in label_paths)
         self.labels = np.stack([resize_mask(label, size) for label in labels])

@@ -5,35 +5,83 @@ Images in memory are ``uint8 (H, W, 3)`` RGB; label maps are ``uint8 (H, W)`` cl
 one channel (``constants.IGNORE_INDEX`` = no class). A file that cannot be read as such is a
 ``ValueError`` naming it; a missing one stays ``FileNotFoundError``.
 
-Ground floor: numpy and PIL only, no other facecolab module.
+numpy and PIL; writes go through ``fsutil`` (atomic, the output policy).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import contextvars
+import io
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
+
+from facecolab.constants import MAX_PIXELS
+from facecolab.fsutil import atomic_write_bytes
+
+# The pixel limit of the readers (width × height), checked on the header before decoding; a
+# command's --max-pixels sets it for its run (pixel_limit).
+_MAX_PIXELS = contextvars.ContextVar("max_pixels", default=MAX_PIXELS)
 
 # Photos a folder listing takes (predict, video frames, dataset folder layouts).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp")
 # Label maps: lossless formats only (a JPEG would invent ids on every edge).
 LABEL_SUFFIXES = (".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff")
+# Suffixes the writers take (``save_image``): lossless first.
+WRITE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
 # Integer modes wider than 8 bits (16-bit PNG/TIFF open as "I;16", 16-bit PGM as "I"): their
 # values span 0..65535, which PIL's own convert("RGB") clips to 255 instead of scaling.
 WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
 
 
-def _decode(path: Path, what: str, to_array: Callable[[Image.Image], np.ndarray]) -> np.ndarray:
-    """``to_array`` of the decoded file; ``ValueError`` naming the file if it cannot decode
-    (PIL raises several types for corrupt files). A missing file stays ``FileNotFoundError``."""
+@contextlib.contextmanager
+def pixel_limit(max_pixels: int) -> Iterator[None]:
+    """Within the block the readers refuse images of more than ``max_pixels`` pixels."""
+    token = _MAX_PIXELS.set(int(max_pixels))
     try:
+        yield
+    finally:
+        _MAX_PIXELS.reset(token)
+
+
+def check_pixels(path, width: int, height: int) -> None:
+    """``ValueError`` naming ``path`` when ``width × height`` exceeds the pixel limit."""
+    limit = _MAX_PIXELS.get()
+    if width * height > limit:
+        raise ValueError(
+            f"{path}: image of {width} x {height} = {width * height} pixels is larger than "
+            f"the limit of {limit} (--max-pixels N to allow it)"
+        )
+
+
+def _decode(
+    path: Path, what: str, to_array: Callable[[Image.Image], np.ndarray], upright: bool = False
+) -> np.ndarray:
+    """``to_array`` of the decoded file; ``ValueError`` naming the file if it cannot decode
+    (PIL raises several types for corrupt files), is empty or is over the pixel limit (read
+    from the header, before decoding). ``upright``: turned as its EXIF orientation says (a
+    phone photo). A missing file stays ``FileNotFoundError``."""
+    try:
+        if Path(path).is_file() and Path(path).stat().st_size == 0:
+            raise ValueError("empty file, 0 bytes")
         with Image.open(path) as image:
+            check_pixels(path, *image.size)
             image.load()
+            if upright:
+                image = ImageOps.exif_transpose(image)
     except FileNotFoundError:
         raise
+    except Image.DecompressionBombError:
+        raise ValueError(
+            f"{path}: image of more than {2 * Image.MAX_IMAGE_PIXELS} pixels is larger than "
+            f"the limit of {_MAX_PIXELS.get()} (a decompression bomb?)"
+        ) from None
     except Exception as error:
+        if str(error).startswith(f"{path}: "):
+            raise
         raise ValueError(f"{path}: cannot read {what} ({error})") from error
     return to_array(image)
 
@@ -91,10 +139,11 @@ def _ids(image: Image.Image, path: Path, colours) -> np.ndarray:
 
 
 def read_image(path) -> np.ndarray:
-    """``uint8 (H, W, 3)`` RGB from any image file; raises ``ValueError`` naming the file if
-    it cannot decode or its mode has no faithful 8-bit RGB (32-bit float)."""
+    """``uint8 (H, W, 3)`` RGB from any image file, upright as its EXIF orientation says;
+    raises ``ValueError`` naming the file if it cannot decode, exceeds the pixel limit
+    (:func:`pixel_limit`) or its mode has no faithful 8-bit RGB (32-bit float)."""
     path = Path(path)
-    return _decode(path, "image", lambda image: _rgb(image, path))
+    return _decode(path, "image", lambda image: _rgb(image, path), upright=True)
 
 
 def read_grey(path, colours=None) -> np.ndarray:
@@ -150,9 +199,28 @@ def list_images(path) -> list[Path]:
     return files
 
 
+def encode_image(array: np.ndarray, path, **options) -> bytes:
+    """``uint8 (H, W[, 3])`` encoded in the format ``path``'s suffix names (PNG, JPEG, …);
+    an unknown suffix is a ``ValueError`` naming ``path`` and the accepted suffixes."""
+    suffix = Path(path).suffix.lower()
+    formats = Image.registered_extensions()
+    if suffix not in WRITE_SUFFIXES or suffix not in formats:
+        raise ValueError(
+            f"{path}: unknown image file extension {suffix or '(none)'!r}; use one of "
+            f"{', '.join(WRITE_SUFFIXES)}"
+        )
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(buffer, formats[suffix], **options)
+    return buffer.getvalue()
+
+
+def save_image(array: np.ndarray, path, **options) -> Path:
+    """Write ``uint8 (H, W[, 3])`` to ``path`` (format from the suffix), atomically."""
+    data = encode_image(array, path, **options)
+    atomic_write_bytes(path, data)
+    return Path(path)
+
+
 def save_label_map(label: np.ndarray, path) -> Path:
-    """``uint8 (H, W)`` ids → single-channel PNG (ids as grey values, lossless)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(label, dtype=np.uint8), mode="L").save(path)
-    return path
+    """``uint8 (H, W)`` ids → single-channel PNG (ids as grey values, lossless), atomically."""
+    return save_image(np.asarray(label, dtype=np.uint8), path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -230,7 +231,7 @@ def prepare(
         try:
             _remove_stale_temporaries(out)
             listed = {item.key for items in items_by_split.values() for item in items}
-            prepare_record.remove_stale(out, listed, items_by_split)
+            prepare_record.remove_stale(out, listed, items_by_split, wanted_settings["splits"])
             summary = _run_jobs(
                 name, fmt, items_by_split, out, size, aspect, workers, strict, progress
             )
@@ -362,6 +363,55 @@ def split_files(prepared_dir, split: str) -> tuple[list[Path], list[Path]]:
     images = [root / "images" / f"{k}.jpg" for k in keys]
     labels = [root / "labels" / f"{k}.png" for k in keys]
     return images, labels
+
+
+def _pair_problem(image: Path, label: Path, size) -> str | None:
+    """Why a prepared item cannot be trained on (``None`` when it can): read from the files'
+    headers only, so a whole split is checked in seconds."""
+    sizes = []
+    for path in (image, label):
+        try:
+            if path.stat().st_size == 0:
+                return f"{path}: empty file (0 bytes)"
+            with Image.open(path) as opened:
+                sizes.append(opened.size[::-1])
+        except FileNotFoundError:
+            return f"{path}: missing"
+        except Exception as error:
+            return f"{path}: cannot read ({error})"
+    if list(sizes[1]) != list(size) or list(sizes[0]) != list(size):
+        wrong = label if list(sizes[1]) != list(size) else image
+        got = sizes[1] if wrong == label else sizes[0]
+        return f"{wrong}: {got[0]}x{got[1]} where the prepared size is {size[0]}x{size[1]}"
+    return None
+
+
+def checked_split_files(prepared_dir, split: str, skip_bad: bool = False):
+    """:func:`split_files` with every item checked (:func:`_pair_problem`): a bad one is a
+    ``ValueError`` naming its file, or, with ``skip_bad``, left out with a count on stderr."""
+    images, labels = split_files(prepared_dir, split)
+    size = read_dataset_info(prepared_dir)["size"]
+    kept, bad = ([], []), []
+    for image, label in zip(images, labels, strict=True):
+        problem = _pair_problem(image, label, size)
+        if problem is None:
+            kept[0].append(image)
+            kept[1].append(label)
+        elif not skip_bad:
+            raise ValueError(
+                f"{problem}; prepare the folder again, or skip bad items (train --skip-bad)"
+            )
+        else:
+            bad.append(problem)
+    if bad:
+        print(
+            f"warning: skipped {len(bad)} bad items of split {split!r} of {prepared_dir} "
+            f"(e.g. {bad[0]})",
+            file=sys.stderr,
+        )
+    if not kept[0]:
+        raise ValueError(f"{prepared_dir}: every item of split {split!r} is bad")
+    return kept
 
 
 def relabel_prepared(prepared_dir, out, relabel: str) -> dict:

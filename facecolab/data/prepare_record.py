@@ -10,11 +10,12 @@ the split lists are rewritten at the end of every run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 from facecolab.data.specs import DatasetSpec
-from facecolab.data.splits import SPLIT_SUFFIX
+from facecolab.data.splits import SPLIT_SUFFIX, read_split_list
 from facecolab.fsutil import OutputError, atomic_write_bytes
 
 STARTED = ".prepare-started.json"
@@ -125,19 +126,25 @@ def forget_if_empty(out: Path) -> None:
         mark_finished(out)
 
 
-def remove_stale(out: Path, keys: set[str], splits) -> list[Path]:
-    """Delete prepared files whose key is not in ``keys`` and split lists not in ``splits``
-    (left by an earlier run over a root that has changed since); returns what was removed."""
+def remove_stale(out: Path, keys: set[str], splits, recorded_splits) -> list[Path]:
+    """Delete what an earlier run over a root that has changed since wrote and this run will
+    not: prepared files of keys its split lists name but ``keys`` does not, and the lists of
+    ``recorded_splits`` (the record's) not in ``splits``. Anything prepare's own record does
+    not name (a file the user put there) is kept. Returns what was removed."""
+    lists = [out / "splits" / f"{split}{SPLIT_SUFFIX}" for split in recorded_splits]
+    written: set[str] = set()
+    for path in lists:
+        if path.is_file():
+            with contextlib.suppress(ValueError, OSError):  # unreadable: names nothing
+                written.update(read_split_list(path))
     stale = [
         path
         for folder, suffix in OUTPUT_FILES.items()
         if (out / folder).is_dir()
         for path in (out / folder).glob(f"*{suffix}")
-        if path.name[: -len(suffix)] not in keys
+        if path.name[: -len(suffix)] in written - keys
     ]
-    if (out / "splits").is_dir():
-        wanted = {f"{split}{SPLIT_SUFFIX}" for split in splits}
-        stale += [p for p in (out / "splits").glob(f"*{SPLIT_SUFFIX}") if p.name not in wanted]
+    stale += [path for path in lists if path.is_file() and path.stem not in set(splits)]
     for path in stale:
         path.unlink()
     return stale

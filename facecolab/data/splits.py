@@ -43,7 +43,26 @@ def split_list_bytes(keys) -> bytes:
 
 def read_split_list(path) -> list[str]:
     """The keys of split list ``path``, in order; empty lines are skipped and a trailing
-    ``\\r`` (a list edited on Windows) is dropped (keys never end in one: it is escaped)."""
+    ``\\r`` (a list edited on Windows) is dropped (keys never end in one: it is escaped).
+
+    Raises:
+        ValueError: a line holds a path rather than a key (:func:`check_key`), named by line.
+    """
     text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
-    lines = (line.removesuffix("\r") for line in text.split("\n"))
-    return [decode_key(line) for line in lines if line]
+    keys = []
+    for line_no, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
+        if line:
+            keys.append(check_key(decode_key(line), f"{path}:{line_no}"))
+    return keys
+
+
+def check_key(key: str, where: str) -> str:
+    """``key`` if it is a file stem; a path (``../x``, ``/etc/x``), an empty name or a hidden
+    one is a ``ValueError`` naming ``where`` (the list and line): keys are never paths."""
+    if "/" in key or "\x00" in key or key.startswith("."):
+        raise ValueError(
+            f"{where}: key {key!r} is not a file name (a path, or starting with '.'); "
+            "split lists hold item keys, never paths"
+        )
+    return key

@@ -9,6 +9,7 @@ and the rest is applied to each batch by ``augment.apply_params`` in ``keras.ops
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
@@ -17,7 +18,7 @@ import tensorflow as tf
 from facecolab.constants import IGNORE_INDEX
 from facecolab.data.augment import INDEX, PARAMS, AugmentConfig, apply_params, draw_params
 from facecolab.data.imageio import read_image
-from facecolab.data.prepare import read_dataset_info, split_files
+from facecolab.data.prepare import checked_split_files, read_dataset_info
 from facecolab.data.readers import get_format
 from facecolab.data.resize import resize_image, resize_mask, tf_resize_image, tf_resize_mask
 from facecolab.data.specs import DatasetSpec
@@ -60,6 +61,7 @@ def make_dataset(
     cache: bool | str = True,
     repeat: bool = False,
     drop_remainder: bool = False,
+    skip_bad: bool = False,
 ) -> tf.data.Dataset:
     """Batches of ``(image float32 (B, H, W, 3) in [0, 1], label)`` from a prepared folder.
 
@@ -69,11 +71,14 @@ def make_dataset(
         image_size: ``(H, W)`` to resize to (image bilinear, label nearest); default: as
             prepared.
         batch_size, augment_config, one_hot, shuffle, seed, cache, repeat, drop_remainder:
-            see :func:`batch_samples`.
+            see :func:`batch_samples`; a cache file is per split and folder
+            (:func:`cache_file`).
+        skip_bad: leave out items whose files are empty, unreadable or of another size
+            (counted on stderr); else the first is a ``ValueError`` naming it.
     """
     info = read_dataset_info(prepared_dir)
     spec = DatasetSpec.from_dict(info["spec"])
-    images, labels = split_files(prepared_dir, split)
+    images, labels = checked_split_files(prepared_dir, split, skip_bad)
     size = [int(v) for v in (info["size"] if image_size is None else image_size)]
 
     # File-system bytes: a file name need not be valid UTF-8, which a string tensor requires.
@@ -103,10 +108,21 @@ def make_dataset(
         one_hot=one_hot,
         shuffle=shuffle,
         seed=seed,
-        cache=cache,
+        cache=cache_file(cache, prepared_dir, split, size),
         repeat=repeat,
         drop_remainder=drop_remainder,
     )
+
+
+def cache_file(cache: bool | str, *source) -> bool | str:
+    """``cache``, or for a file name that name made unique to ``source`` (folder, split,
+    size): one file shared by the training and validation data would serve the training
+    samples as validation, and a file left by other data would serve stale samples."""
+    if not isinstance(cache, str) or not cache:
+        return cache
+    folder, *rest = source
+    key = repr([os.path.realpath(str(folder)), *map(str, rest)]).encode()
+    return f"{cache}.{hashlib.sha256(key).hexdigest()[:12]}"
 
 
 def make_raw_dataset(
@@ -160,7 +176,7 @@ def make_raw_dataset(
         one_hot=one_hot,
         shuffle=shuffle,
         seed=seed,
-        cache=cache,
+        cache=cache_file(cache, root, name, split, size, aspect),
         repeat=repeat,
         drop_remainder=drop_remainder,
     )

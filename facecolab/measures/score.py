@@ -18,6 +18,7 @@ numpy and PIL only until scoring starts, so ``python f1_score.py --help`` answer
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from facecolab.constants import IGNORE_INDEX
 from facecolab.data.imageio import LABEL_SUFFIXES, read_grey
 from facecolab.data.prepare import dataset_spec, split_files
 from facecolab.data.specs import SPECS, DatasetSpec
-from facecolab.fsutil import atomic_write_bytes, describe, input_folder, output_file
+from facecolab.fsutil import atomic_write_bytes, describe, held_output_file, input_folder
 from facecolab.measures.metrics import confusion_matrix, format_table, summarize
 
 LABEL_TAG = "_label"
@@ -318,6 +319,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "are the ids seen). The report names the file used.",
     )
     parser.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --json file this command did not write (never an input)",
+    )
     return parser
 
 
@@ -334,11 +340,22 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Score with parsed ``args``; print the report, write JSON when asked (its place is
     checked before scoring)."""
-    out = output_file(args.json) if args.json else None
     prepared = Path(args.gt, "dataset.json")
     labels = Path(args.labels) if args.labels else None
     if labels is None and not prepared.is_file():
         labels = find_label_names(args.gt)
+    inputs = [args.pred, args.gt, prepared, *([labels] if labels else [])]
+    inputs += [path for path in Path(args.gt).glob("*") if path.is_dir()]
+    held = (
+        held_output_file(args.json, inputs, overwrite=args.overwrite, command="score")
+        if args.json
+        else contextlib.nullcontext()
+    )
+    with held as out:
+        return _score(args, labels, prepared, out)
+
+
+def _score(args, labels, prepared, out) -> int:
     class_names = read_label_names(labels) if labels else None
     result = score_folders(args.pred, args.gt, class_names, args.split)
     result["label_names"] = str(labels or (prepared if prepared.is_file() else "")) or None

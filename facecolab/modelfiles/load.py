@@ -34,10 +34,10 @@ import keras
 from facecolab.config import TrainingConfig, resolve_config
 from facecolab.data.labels import label_set_name
 from facecolab.data.specs import get_spec
-from facecolab.fsutil import read_json
+from facecolab.fsutil import atomic_write_bytes, read_json
 from facecolab.modelfiles.manifest import listed_name, pretrained_path, read_manifest
 from facecolab.modelfiles.portable import is_portable, load_portable, read_portable, save_portable
-from facecolab.modelfiles.save import WEIGHTS_SUFFIX, save_model_atomic
+from facecolab.modelfiles.save import WEIGHTS_SUFFIX, save_model_atomic, save_weights_atomic
 from facecolab.models import build_model  # importing the registry registers the custom layers
 
 MODEL_CONFIG_FORMAT = "facecolab.model-config"
@@ -65,14 +65,13 @@ def save_weights_with_config(model, path, builder_name: str, builder_kwargs: dic
     path = Path(path)
     if not path.name.endswith(WEIGHTS_SUFFIX):
         raise ValueError(f"{path}: weights files must end with {WEIGHTS_SUFFIX}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save_weights(path)
+    save_weights_atomic(model, path)
     sidecar = {
         "format": MODEL_CONFIG_FORMAT,
         "builder": builder_name,
         "kwargs": _jsonable(builder_kwargs),
     }
-    sidecar_path(path).write_text(json.dumps(sidecar, indent=2) + "\n")
+    atomic_write_bytes(sidecar_path(path), (json.dumps(sidecar, indent=2) + "\n").encode())
     return path
 
 

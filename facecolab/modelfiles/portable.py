@@ -237,7 +237,16 @@ def read_portable(path) -> tuple[dict, list[np.ndarray]]:
             f"{path}: holds {len(members)} arrays, its header names {len(expected)} weights; "
             "download or export it again"
         )
-    return header, [members[key] for key in expected]
+    arrays = [members[key] for key in expected]
+    for name, array in zip(header["names"], arrays, strict=True):
+        if array.dtype.kind not in "fiub":
+            raise ValueError(f"{path}: weight {name} is not numbers ({array.dtype})")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(
+                f"{path}: weight {name} holds NaN or infinite values (a diverged or damaged "
+                "model); download or export it again"
+            )
+    return header, arrays
 
 
 def _header(path: Path, text: str) -> dict:

@@ -9,36 +9,28 @@ registry, in ``facecolab.modelfiles.load.load_model_any``.
 from __future__ import annotations
 
 import io
-import os
-from pathlib import Path
 
 import numpy as np
 
-from facecolab.fsutil import atomic_write_bytes
+from facecolab.fsutil import atomic_path, atomic_write_bytes
 
 WEIGHTS_SUFFIX = ".weights.h5"
 
 
-def _tmp_name(path: Path) -> Path:
-    # Keras picks the format from the suffix, so the temporary name keeps it.
-    suffix = WEIGHTS_SUFFIX if path.name.endswith(WEIGHTS_SUFFIX) else path.suffix
-    return path.with_name(f".tmp-{os.getpid()}-{path.name}{suffix}")
-
-
 def save_model_atomic(model, path) -> None:
-    """``model.save(path)`` (``.keras``, ``.h5``) through a temporary file + rename."""
-    path = Path(path)
-    tmp = _tmp_name(path)
-    model.save(tmp)
-    os.replace(tmp, path)
+    """``model.save(path)`` (``.keras``, ``.h5``) through a temporary file + rename; the
+    temporary file keeps the suffix (Keras picks the format from it) and is removed on any
+    exit (``fsutil.atomic_path``)."""
+    with atomic_path(path, keep_suffix=True) as tmp:
+        tmp.unlink()  # Keras refuses some existing targets; it creates the file itself
+        model.save(tmp)
 
 
 def save_weights_atomic(model, path) -> None:
     """``model.save_weights(path)`` (``*.weights.h5``) through a temporary file + rename."""
-    path = Path(path)
-    tmp = _tmp_name(path)
-    model.save_weights(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path, keep_suffix=True) as tmp:
+        tmp.unlink()
+        model.save_weights(tmp)
 
 
 def atomic_save_npz(path, arrays) -> None:

@@ -11,6 +11,7 @@ with a warning naming it.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import sys
@@ -19,10 +20,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from facecolab.console import progress_bar
-from facecolab.data.imageio import read_image, save_label_map
+from facecolab.data.imageio import read_image, save_image, save_label_map
 from facecolab.fsutil import atomic_write_bytes
 from facecolab.modelfiles.runner import (
     as_runner,
@@ -230,8 +230,7 @@ def predict_files(
         written.append(save_label_map(label, out_dir / f"{name}.png"))
         if palette is not None:
             target = out_dir / OVERLAY_FOLDER / f"{name}.jpg"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(overlay(image, label, palette)).save(target, quality=92)
+            save_image(overlay(image, label, palette), target, quality=92)
     if framing is not None:
         atomic_write_bytes(out_dir / FACES_FILE, json.dumps(record, indent=1).encode())
     return written
@@ -329,7 +328,9 @@ def predict_mc_files(
                 "faces": np.int64(faces),
                 "fallback": np.bool_(fallback),
             }
-            np.savez_compressed(out_dir / f"{path.stem}.npz", **arrays)
+            buffer = io.BytesIO()
+            np.savez_compressed(buffer, **arrays)
+            atomic_write_bytes(out_dir / f"{path.stem}.npz", buffer.getvalue())
             plot_uncertainty(
                 image,
                 arrays["labels"],

@@ -36,7 +36,7 @@ from facecolab.data.host_pipeline import PreparedBatches
 from facecolab.data.labels import label_set_name
 from facecolab.data.prepare import PrepareOptions, dataset_spec, prepare, read_dataset_info
 from facecolab.data.specs import get_spec
-from facecolab.fsutil import atomic_write_bytes, contained, output_folder
+from facecolab.fsutil import atomic_write_bytes, contained, output_folder, read_json
 from facecolab.measures.keras_metrics import MeanIoUMetric, PixelAccuracyMetric
 from facecolab.measures.losses import build_loss
 from facecolab.modelfiles.compat import check_model_classes, check_prepared_dataset
@@ -410,7 +410,12 @@ def make_training_data(
     The train split is reshuffled every epoch (seeded), augmenting or not, by the data itself;
     ``fit`` is told ``shuffle=False``, as Keras ignores it for a dataset, with a warning."""
     data = settings.data
-    common = {"batch_size": batch_size, "image_size": data.image_size, "one_hot": data.one_hot}
+    common = {
+        "batch_size": batch_size,
+        "image_size": data.image_size,
+        "one_hot": data.one_hot,
+        "skip_bad": data.skip_bad,
+    }
     augment_config = settings.augment_config
     if keras.backend.backend() != "tensorflow":
         workers = max(1, min(8, os.cpu_count() or 1))
@@ -571,7 +576,7 @@ def train(
         saved = run_dir / "config.json"
         if not saved.is_file():
             raise FileNotFoundError(f"{saved}: nothing to resume in {run_dir}")
-        config = resolve_config(json.loads(saved.read_text()), source=str(saved))
+        config = resolve_config(read_json(saved, "run config"), source=str(saved))
     else:
         config = resolve_config(config)
     settings = TrainingConfig.from_dict(config)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facecolab.data.imageio import list_images, read_image
+from facecolab.data.imageio import check_pixels, list_images, read_image, save_image
+from facecolab.fsutil import atomic_path
 
 CV2_MISSING = (
     "needs OpenCV: pip install opencv-python (or pip install 'facecolab[webcam]'); "
@@ -67,6 +68,13 @@ class CaptureSource:
             if isinstance(source, int):
                 raise ValueError(f"camera {source} cannot be opened (is it connected and free?)")
             raise ValueError(f"{source}: cannot be read as a video (unknown or damaged format)")
+        width = int(self.capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+        height = int(self.capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        try:
+            check_pixels(source, width, height)
+        except ValueError:
+            self.capture.release()
+            raise
         rate = self.capture.get(cv2.CAP_PROP_FPS)
         self.fps = float(rate) if rate and rate > 0 else FOLDER_FPS
         self.description = what
@@ -104,30 +112,42 @@ def open_source(source: str):
 
 class VideoSink:
     """Frames written to a video file by ``cv2.VideoWriter``, opened at the first frame (whose
-    size every frame must have)."""
+    size every frame must have), into a temporary file that :meth:`close` renames to
+    ``path`` (``fsutil.atomic_path``): ``close(complete=False)`` (an error) removes it."""
 
     def __init__(self, path, fps: float):
         self.path = Path(path)
         self.fps = fps
         self._cv2 = require_cv2(f"writing {self.path.suffix} video")
         self._writer = None
+        self._atomic = None
 
     def write(self, frame: np.ndarray) -> None:
         cv2 = self._cv2
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._atomic = atomic_path(self.path, keep_suffix=True)
+            tmp = self._atomic.__enter__()
             code = FOURCC.get(self.path.suffix.lower(), "mp4v")
             height, width = frame.shape[:2]
             self._writer = cv2.VideoWriter(
-                str(self.path), cv2.VideoWriter_fourcc(*code), self.fps, (width, height)
+                str(tmp), cv2.VideoWriter_fourcc(*code), self.fps, (width, height)
             )
             if not self._writer.isOpened():
+                self.close(complete=False)
                 raise ValueError(f"{self.path}: OpenCV cannot write this video format")
         self._writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 
-    def close(self) -> None:
+    def close(self, complete: bool = True) -> None:
         if self._writer is not None:
             self._writer.release()
+            self._writer = None
+        if self._atomic is not None:
+            atomic, self._atomic = self._atomic, None
+            if complete:
+                atomic.__exit__(None, None, None)
+            else:
+                stop = RuntimeError("video not finished")
+                atomic.__exit__(type(stop), stop, None)
 
 
 class FolderSink:
@@ -138,13 +158,10 @@ class FolderSink:
         self.count = 0
 
     def write(self, frame: np.ndarray) -> None:
-        from PIL import Image
-
-        self.path.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(frame).save(self.path / f"frame_{self.count:06d}.png")
+        save_image(frame, self.path / f"frame_{self.count:06d}.png")
         self.count += 1
 
-    def close(self) -> None:
+    def close(self, complete: bool = True) -> None:
         """Nothing to release (symmetry with :class:`VideoSink`)."""
 
 

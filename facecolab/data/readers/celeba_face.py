@@ -15,6 +15,7 @@ from facecolab.data.imageio import read_grey
 from facecolab.data.labels import threshold
 from facecolab.data.readers.base import DatasetFormat, Item, require
 from facecolab.data.specs import get_spec
+from facecolab.fsutil import contained
 
 SPEC = get_spec("celeba_face")
 SPLIT_FILES = {"train": "Train1000.txt", "val": "Dev200.txt", "test": "Test200.txt"}
@@ -58,8 +59,10 @@ def list_items(
             raise ValueError(
                 f"{list_path}:{line_no}: expected 'image_path label_path', got {line!r}"
             )
-        image_path = image_dir / fields[0]
-        items.append(Item(image_path.stem, image_path, (label_dir / fields[1],)))
+        where = f"{list_path}:{line_no}:"
+        image_path = contained(image_dir, fields[0], f"{where} image path")
+        label_path = contained(label_dir, fields[1], f"{where} label path")
+        items.append(Item(image_path.stem, image_path, (label_path,)))
     return items
 
 

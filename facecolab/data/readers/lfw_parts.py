@@ -13,6 +13,7 @@ from pathlib import Path
 from facecolab.data.imageio import colours_to_ids, read_image
 from facecolab.data.readers.base import DatasetFormat, Item, require
 from facecolab.data.specs import get_spec
+from facecolab.fsutil import contained
 
 SPEC = get_spec("lfw_parts")
 SPLIT_FILES = {"train": "parts_train.txt", "val": "parts_validation.txt", "test": "parts_test.txt"}
@@ -35,11 +36,15 @@ def list_items(root, split: str, seed: int = 0, fractions=None) -> list[Item]:
             raise ValueError(f"{list_path}:{line_no}: expected '<Name> <N>', got {line!r}")
         name, number = parts[0], int(parts[1])
         stem = f"{name}_{number:04d}"
+        contained(masks, stem, f"{list_path}:{line_no}: name")
         mask = next(
             (masks / (stem + s) for s in MASK_SUFFIXES if (masks / (stem + s)).exists()),
             masks / (stem + MASK_SUFFIXES[0]),
         )
-        items.append(Item(stem, root / "lfw_funneled" / name / f"{stem}.jpg", (mask,)))
+        image = contained(
+            root / "lfw_funneled", f"{name}/{stem}.jpg", f"{list_path}:{line_no}: name"
+        )
+        items.append(Item(stem, image, (mask,)))
     return items
 
 
