@@ -153,6 +153,22 @@ def model_inputs(args, opened) -> list:
     return [Path(path) for path in given if path and Path(path).exists()]
 
 
+def _add_image_inputs(parser) -> None:
+    """The model, the images and the output folder of ``predict`` and ``uncertainty``."""
+    _add_model_arguments(parser, "training config of a weights-only model")
+    parser.add_argument(
+        "--input",
+        required=True,
+        help="an image, a folder of images, or a prepared folder with --split",
+    )
+    parser.add_argument(
+        "--split",
+        help="with a prepared --input folder (data_prep/load_data.py output): predict that "
+        "split's images only",
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+
+
 def _add_aspect(parser, what: str) -> None:
     parser.add_argument(
         "--aspect",
@@ -362,18 +378,7 @@ def _add_predict(sub) -> None:
         "original size (probabilities resized, then argmax) and optional "
         "colour overlays in overlays/.",
     )
-    _add_model_arguments(parser, "training config of a weights-only model")
-    parser.add_argument(
-        "--input",
-        required=True,
-        help="an image, a folder of images, or a prepared folder with --split",
-    )
-    parser.add_argument(
-        "--split",
-        help="with a prepared --input folder (data_prep/load_data.py output): predict that "
-        "split's images only",
-    )
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    _add_image_inputs(parser)
     parser.add_argument("--overlay", action="store_true", help="also write colour overlays")
     parser.add_argument(
         "--dataset",
@@ -466,18 +471,7 @@ def _add_uncertainty(sub) -> None:
         "a <stem>.png figure, at the image's original size. The model needs "
         "always-on dropout (e.g. bayesian=True / mc_dropout=True).",
     )
-    _add_model_arguments(parser, "training config of a weights-only model")
-    parser.add_argument(
-        "--input",
-        required=True,
-        help="an image, a folder of images, or a prepared folder with --split",
-    )
-    parser.add_argument(
-        "--split",
-        help="with a prepared --input folder (data_prep/load_data.py output): predict that "
-        "split's images only",
-    )
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    _add_image_inputs(parser)
     parser.add_argument(
         "--samples",
         type=int_in(1, MAX_SAMPLES),
