@@ -268,6 +268,22 @@ def test_recolour_cli_writes_the_image(tmp_path, face):
     assert np.median(circular_distance(hue, 0.0)) < 0.03
 
 
+def test_recolour_cli_without_the_part_says_so_and_writes_nothing(tmp_path, face, capsys):
+    """A 19-class model that sees only skin: no hair to recolour is an error, not a silent
+    copy of the photo."""
+    bias = np.zeros(19)
+    bias[1] = 10
+    path = tmp_path / "skin.keras"
+    pixel_model(np.zeros((3, 19)), bias, classes=19).save(path)
+    image_path = tmp_path / "face.png"
+    Image.fromarray(face[0]).save(image_path)
+    out = tmp_path / "red.png"
+    argv = cli("-i", image_path, "-m", path, "--part", "hair", "--colour", "#ff0000", "-o", out)
+    assert recolour.main(argv + ["--no-face-crop"]) == 2
+    assert "finds no hair in this photo" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_spec_for_model_checks_the_class_count(three_class_path):
     model = pixel_model(np.eye(3), np.zeros(3), classes=3)
     assert spec_for_model(model).name == "lfw_parts"

@@ -24,6 +24,7 @@ from PIL import Image
 from facecolab.apps.portrait import composite, portrait_probability
 from facecolab.apps.recolour import part_class_ids, recolour
 from facecolab.data.specs import get_spec
+from facecolab.fsutil import atomic_path, atomic_write_bytes
 from facecolab.modelfiles.load import load_pretrained, open_model
 from facecolab.modelfiles.manifest import (
     default_weights_dir,
@@ -68,10 +69,10 @@ def parse_astronaut(out_dir: Path, weights_name: str = "lfw_parts_unet") -> Path
     photo = data.astronaut()
     label = parse_faces(model, photo, FaceDetector(), framing_of(dataset=spec.name)).label
     out_dir.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(label).save(out_dir / "astronaut_label.png")
+    _save(label, out_dir / "astronaut_label.png")
     path = out_dir / "astronaut_overlay.png"
     side_by_side = np.concatenate([photo, overlay(photo, label, spec.palette(), 0.45)], axis=1)
-    Image.fromarray(side_by_side).save(path)
+    _save(side_by_side, path)
     shares = np.bincount(label.ravel(), minlength=spec.num_classes) / label.size
     print(
         "astronaut: class shares "
@@ -99,8 +100,8 @@ def parse_and_recolour_astronaut(
         "parsing": out_dir / "astronaut_parsing_19.png",
         "recoloured": out_dir / "astronaut_recoloured.png",
     }
-    Image.fromarray(overlay(photo, label, spec.palette(), 0.5)).save(written["parsing"])
-    Image.fromarray(recoloured).save(written["recoloured"])
+    _save(overlay(photo, label, spec.palette(), 0.5), written["parsing"])
+    _save(recoloured, written["recoloured"])
     present = [spec.class_names[i] for i in np.unique(label) if i]
     print(f"astronaut, 19 classes: found {', '.join(present)}; hair and lips recoloured")
     return written
@@ -148,8 +149,10 @@ class ModelCard:
 
 
 def _save(array: np.ndarray, path: Path) -> Path:
+    """``array`` as an image at ``path``, written atomically (``fsutil.atomic_path``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path)
+    with atomic_path(path, keep_suffix=True) as temporary:
+        Image.fromarray(array).save(temporary)
     return path
 
 
@@ -297,7 +300,7 @@ def write_page(out_dir: Path, cards: list[ModelCard], rows: list[dict], sample: 
         )
     parts.append("</body></html>")
     page = out_dir / "index.html"
-    page.write_text("\n".join(parts), encoding="utf-8")
+    atomic_write_bytes(page, "\n".join(parts).encode("utf-8"))
     return page
 
 
@@ -347,7 +350,7 @@ def run_demo(
         "models": {c.name: [str(p.path) for p in c.pictures] for c in cards},
         "run_dir": str(out_dir / "run"),
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_bytes(out_dir / "summary.json", json.dumps(summary, indent=2).encode())
     print(
         f"Done. Open {page.resolve()} — every shipped model on real photos, the results "
         "table and the smoke test, on one page."

@@ -227,6 +227,11 @@ def main(argv=None) -> int:
                 )
             ids = part_class_ids(spec.class_names, args.part)
             label = photo_labels(model, image, args.face_crop, args.aspect, args.image)
+            if not np.isin(label, ids).any():
+                raise ValueError(
+                    f"{args.image}: the model finds no {args.part} in this photo, so there is "
+                    "nothing to recolour (nothing was written)"
+                )
             result = recolour(
                 image,
                 label,

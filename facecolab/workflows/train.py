@@ -604,13 +604,13 @@ def _train(settings: TrainingConfig, run_dir: Path, resume: bool, strategy: str,
                 restore_checkpoint(model, run_dir / CHECKPOINT, state)
             elif settings.model.initial_weights:
                 load_initial_weights(model, settings.model.initial_weights)
-        if not resume:  # once data and model are known to fit: a refused run leaves no record
-            record = json.dumps(settings.to_dict(), indent=2).encode()
-            atomic_write_bytes(run_dir / "config.json", record)
         initial_epoch = state["epoch"] if state else 0
         train_data, val_data = make_training_data(
             settings, folder, settings.batch_size * replicas, len(model.outputs), initial_epoch
         )
+        if not resume:  # once data (every item checked) and model fit: a refused run leaves none
+            record = json.dumps(settings.to_dict(), indent=2).encode()
+            atomic_write_bytes(run_dir / "config.json", record)
         if state:
             _truncate_history(run_dir / "history.csv", state["epoch"])
         stopped_early = bool(state and (state.get("early_stopping") or {}).get("stopped_epoch"))

@@ -723,6 +723,7 @@ def test_train_on_a_bad_item_names_the_file(capsys, tmp_path, prepared_copy):
     code, _, err = facecolab(capsys, "train", "--config", config, "--run-dir", tmp_path / "run")
     assert code == 2
     one_line_error(err, rf"{path.name}: empty file \(0 bytes\); .+--skip-bad")
+    assert "config.json" not in files(tmp_path / "run")  # a refused run leaves no record
 
 
 # ---- E. silent wrong results -------------------------------------------------------------------
