@@ -48,6 +48,15 @@ DATA_ROOT/
   lfw_funneled/<Name>/<Name>_<NNNN>.jpg              250x250 photos
   parts_lfw_funneled_gt_images/<Name>_<NNNN>.ppm     blue background, green skin, red hair
   parts_train.txt  parts_validation.txt  parts_test.txt   '<Name> <N>' per line""",
+    "ccp_fullbody": """\
+DATA_ROOT/                                 (Clothing Co-Parsing full-body photos)
+  images/ccp_NNNN.jpg                      one standing person each, head to feet
+  masks/ccp_NNNN.png                       0 background, 1 person (bystanders unlabelled)""",
+    "people": """\
+DATA_ROOT/                                 any of the three (the names of ../shared/data)
+  portrait_shen/                           the EG1800 layout (Images/, Labels/, lists)
+  ccp_fullbody/                            images/, masks/
+  celebamask_mini/                         the CelebAMask-HQ layout (every part = person)""",
 }
 
 
