@@ -159,7 +159,7 @@ def distribution_scope(distribution):
     restored after."""
     if distribution is None:
         yield
-    elif isinstance(distribution, keras.distribution.Distribution):
+    elif isinstance(distribution, keras.distribution.DataParallel):
         previous = keras.distribution.distribution()
         keras.distribution.set_distribution(distribution)
         try:
@@ -728,7 +728,7 @@ def _train(settings: TrainingConfig, run_dir: Path, resume: bool, strategy: str,
             _truncate_history(run_dir / "history.csv", state["epoch"])
         stopped_early = bool(state and (state.get("early_stopping") or {}).get("stopped_epoch"))
         # JAX's data parallelism is a global Keras setting that fit and evaluation read too.
-        jax_parallel = isinstance(distribution, keras.distribution.Distribution)
+        jax_parallel = isinstance(distribution, keras.distribution.DataParallel)
         with distribution_scope(distribution if jax_parallel else None):
             if initial_epoch < settings.epochs and not stopped_early:
                 model.fit(
