@@ -59,7 +59,8 @@ def config_for(model: str) -> dict:
         config = load_config(path)
         if config["model"]["name"] == model:
             return config
-    raw = {"name": model, "data": {"dataset": "celebamask_hq", "root": "-"}, "model": {"name": model}}
+    data = {"dataset": "celebamask_hq", "root": "-"}
+    raw = {"name": model, "data": data, "model": {"name": model}}
     return resolve_config(raw, source=model)
 
 
@@ -187,8 +188,8 @@ def main(argv=None) -> int:
         for name in names:
             try:
                 record = bench_model(name, args, Path(work))
-            except ImportError as error:  # an optional package (segmentation-models)
-                print(f"{name}: skipped ({error})", file=sys.stderr)
+            except (ImportError, ValueError) as error:  # an optional package; a size misfit
+                print(f"{name}: skipped ({str(error).splitlines()[0]})", file=sys.stderr)
                 continue
             records.append(record)
             print(f"{name}: {record['seconds_per_epoch']:.2f} s/epoch", file=sys.stderr)

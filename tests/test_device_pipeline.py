@@ -33,7 +33,7 @@ def test_same_seed_gives_the_same_batch(celebamask_prepared):
     assert not np.array_equal(a[0], c[0])
     assert a[0].dtype == np.float32 and a[0].shape == (4, 64, 64, 3)
     assert a[1].dtype == np.int32 and a[1].shape == (4, 64, 64)
-    assert 0.0 <= a[0].min() and a[0].max() <= 1.0
+    assert a[0].min() >= 0.0 and a[0].max() <= 1.0
 
 
 @pytest.mark.parametrize("config", [GEOMETRY, FULL], ids=["geometry", "full"])
