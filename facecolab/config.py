@@ -50,6 +50,10 @@ class DataSettings:
     cache: bool | str = True  # decoded samples in memory (True), in a file (its path), or not
     skip_bad: bool = False  # leave out prepared items that are empty, unreadable, mis-sized
     one_hot: bool = False  # labels as one-hot (B, H, W, C) instead of ids (B, H, W)
+    # Where batches are made: "tf" (tf.data), "host" (PyDataset), "device" (the split held on
+    # the accelerator, augmented there) or "auto" (device on an accelerator, else tf on
+    # TensorFlow and host elsewhere); see data/device_pipeline.py.
+    pipeline: str = "auto"
     format_options: dict = field(default_factory=dict)  # the reader's list_items options
 
 
@@ -95,6 +99,9 @@ class CallbackSettings:
     early_stopping: dict | None = None  # keras.callbacks.EarlyStopping options
     tensorboard: bool = False
     time_limit_minutes: float | None = None
+    # The resume checkpoint: after the first epoch, then once this many seconds have passed
+    # since the last one (at an epoch's end), and at the end of training; 0 = every epoch.
+    checkpoint_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,11 @@ class TrainingConfig:
     steps_per_epoch: int | None = None
     seed: int = 0
     mixed_precision: bool | str = "auto"  # True, False or "auto" (mixed on a GPU)
+    # Train steps per compiled call (Keras' steps_per_execution; 1 on PyTorch, which has none).
+    steps_per_execution: int = 1
+    # The Keras backend measured fastest for this model (benchmarks/bench_backends.py); the
+    # GPU plan (scripts/gpu/train_plan.py) runs the config under it. Weights stay portable.
+    backend_hint: str | None = None
     reference: dict = field(default_factory=dict)  # a seed's reported numbers
 
     @classmethod
@@ -170,6 +182,8 @@ CHOICES: dict[tuple[str, ...], tuple] = {
     ("optimizer", "name"): ("adam", "adamw", "sgd"),
     ("schedule", "name"): ("constant", "cosine"),
     ("mixed_precision",): ("auto", True, False),
+    ("data", "pipeline"): ("auto", "tf", "host", "device"),
+    ("backend_hint",): (None, "jax", "tensorflow", "torch"),
 }
 
 
@@ -274,6 +288,11 @@ TYPES: dict[tuple[str, ...], tuple] = {
         lambda v: v is None or (_is_number(v) and v > 0),
         "null or a number of minutes > 0",
     ),
+    ("callbacks", "checkpoint_seconds"): (
+        lambda v: _is_number(v) and v >= 0,
+        "a number of seconds >= 0",
+    ),
+    ("steps_per_execution",): _whole(1),
     ("batch_size",): _whole(1),
     ("epochs",): _whole(1),
     ("steps_per_epoch",): _optional(_whole(1)),

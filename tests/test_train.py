@@ -321,3 +321,51 @@ def test_initial_weights_come_from_a_model_of_the_same_architecture(tmp_path):
     wider = build_model("unet", (32, 32, 3), 3, depth=1, base_filters=4)
     with pytest.raises(ValueError, match=r"donor\.keras.*do not fit"):
         load_initial_weights(wider, str(tmp_path / "donor.keras"))
+
+
+JAX_PARALLEL_SCRIPT = """
+import json, sys
+import jax, keras
+from facecolab.workflows.train import replicas_of, select_strategy, train
+
+strategy = select_strategy("auto")
+metrics = train(json.loads(sys.argv[1]), sys.argv[2], strategy="auto", verbose=0)
+print(json.dumps({"devices": len(jax.devices()), "replicas": replicas_of(strategy),
+                  "kind": type(strategy).__name__, "pixel_accuracy": metrics["pixel_accuracy"]}))
+"""
+
+
+@pytest.mark.slow
+def test_jax_data_parallel_on_two_cpu_devices(celebamask_prepared, tmp_path):
+    config = tiny_config(celebamask_prepared, epochs=1, batch_size=2)
+    config["data"]["pipeline"] = "device"
+    env = {
+        **subprocess_env(),
+        "KERAS_BACKEND": "jax",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+    }
+    run_dir = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-c", JAX_PARALLEL_SCRIPT, json.dumps(config), str(run_dir)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    report = json.loads(result.stdout.decode().strip().splitlines()[-1])
+    assert report == report | {"devices": 2, "replicas": 2, "kind": "DataParallel"}
+    assert 0.0 <= report["pixel_accuracy"] <= 1.0
+    assert history_epochs(run_dir) == [0]
+    assert state(run_dir)["epoch"] == 1
+
+
+def test_checkpoints_by_wall_time(celebamask_prepared, tmp_path):
+    """With a long checkpoint interval the first epoch and the last are written, not those
+    between; the history still has every epoch."""
+    callbacks = {"tensorboard": False, "monitor": "val_mean_iou", "checkpoint_seconds": 3600}
+    config = tiny_config(celebamask_prepared, epochs=3, callbacks=callbacks)
+    run_dir = tmp_path / "run"
+    train(config, run_dir, verbose=0)
+    assert history_epochs(run_dir) == [0, 1, 2]
+    assert state(run_dir)["epoch"] == 3

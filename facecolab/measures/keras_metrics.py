@@ -61,6 +61,13 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
     ``[0, C)`` (the ignore label) are skipped. ``result()`` is :attr:`reduce` of the matrix
     (mean IoU here); :meth:`matrix` gives the counts. Counts are float64 variables (float32
     on JAX, see ``_COUNT_DTYPE``), so they sum correctly across replicas.
+
+    ``shared``: another confusion-matrix metric whose matrix this one reads instead of
+    counting its own, so training reports mean IoU and pixel accuracy from ONE matrix per step
+    (:func:`training_metrics`). Keras does not flatten a compiled metric's dict ``result()``
+    into the logs (``CompileMetrics.result`` stores it under the metric's name, checked on
+    3.15), hence two metrics over one variable rather than one metric with two results. The
+    link is not serialised: a reloaded metric counts for itself (correct, just counted twice).
     """
 
     reduce = staticmethod(mean_iou)
@@ -72,10 +79,20 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         ignore_index: int = IGNORE_INDEX,
         name: str | None = None,
         dtype=None,
+        shared: ConfusionMatrixMetric | None = None,
     ):
         super().__init__(name=name or self.default_name, dtype=dtype)
         self.num_classes = int(num_classes)
         self.ignore_index = int(ignore_index)
+        if shared is not None:
+            if (shared.num_classes, shared.ignore_index) != (self.num_classes, self.ignore_index):
+                raise ValueError("a shared confusion matrix needs the same classes and ignore id")
+            # Untracked (object.__setattr__): the variable stays the owner's alone, so Keras
+            # resets and syncs it once.
+            object.__setattr__(self, "shared", shared)
+            object.__setattr__(self, "counts", shared.counts)
+            return
+        self.shared = None
         self.counts = self.add_variable(
             shape=(self.num_classes, self.num_classes),
             initializer="zeros",
@@ -86,6 +103,8 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         if sample_weight is not None:
             raise ValueError(f"{type(self).__name__} counts pixels; sample_weight unsupported")
+        if self.shared is not None:
+            return  # the owner of the matrix counts this step
         num_classes = self.num_classes
         truth = ops.reshape(sparse_labels(y_true, y_pred, self.ignore_index), (-1,))
         prediction = ops.reshape(ops.cast(predicted_labels(y_pred), "int32"), (-1,))
@@ -96,6 +115,10 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         ones = ops.ones_like(pairs)
         counts = ops.segment_sum(ones, pairs, num_segments=num_classes**2 + 1)[: num_classes**2]
         self.counts.assign_add(ops.reshape(ops.cast(counts, self.counts.dtype), self.counts.shape))
+
+    def reset_state(self):
+        if self.shared is None:
+            super().reset_state()
 
     def result(self):
         counts = ops.cast(ops.convert_to_tensor(self.counts), "float32")
@@ -126,3 +149,10 @@ class PixelAccuracyMetric(ConfusionMatrixMetric):
 
     reduce = staticmethod(pixel_accuracy)
     default_name = "pixel_accuracy"
+
+
+def training_metrics(num_classes: int, ignore_index: int = IGNORE_INDEX) -> list:
+    """``[PixelAccuracyMetric, MeanIoUMetric]`` over one confusion matrix: the matrix is
+    counted once per step (by the mean-IoU metric) and both results are read from it."""
+    owner = MeanIoUMetric(num_classes, ignore_index)
+    return [PixelAccuracyMetric(num_classes, ignore_index, shared=owner), owner]

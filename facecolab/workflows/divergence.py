@@ -1,7 +1,10 @@
 """Stop a training run at the first non-finite number, before anything records it.
 
-:class:`NonFiniteGuard` goes first in the callback list. It checks the loss after every batch
-and, at the end of every epoch, the epoch's losses and every weight and optimiser variable.
+:class:`NonFiniteGuard` goes first in the callback list. At the end of every epoch it checks
+the epoch's losses (a mean over the batches, so one non-finite batch makes it non-finite) and
+every weight and optimiser variable. It reads nothing after a batch: a per-step read would make
+the host wait for the accelerator at every step (and keeps Keras from dispatching callbacks
+asynchronously), so training never stalls for it; a diverged epoch is caught at its end.
 On the first NaN or infinity it ends the other callbacks (their ``on_train_end`` closes the
 CSV log and TensorBoard writers) and raises :class:`TrainingDivergedError`: because it runs first,
 the CSV row, the resume checkpoint and ``model_best.keras`` of the bad epoch are never
@@ -49,19 +52,18 @@ class NonFiniteGuard(keras.callbacks.Callback):
         if self.last_good is None:
             self.last_good = epoch  # epochs finished before this run (resume) or 0
 
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not _finite(loss):
-            self._stop(f"the loss is {float(loss)} after batch {batch + 1}")
-
     def on_epoch_end(self, epoch, logs=None):
         for name, value in (logs or {}).items():
             if name.endswith("loss") and not _finite(value):
-                self._stop(f"{name} is {float(value)}")
+                self._stop(f"the {name} is {float(value)} (the epoch's mean)")
         optimizer = self.model.optimizer
         variables = [*self.model.weights, *(optimizer.variables if optimizer else [])]
-        for variable in variables:
-            if not np.isfinite(keras.ops.convert_to_numpy(variable)).all():
+        variables = [v for v in variables if "float" in keras.backend.standardize_dtype(v.dtype)]
+        # One flag per variable reduced where it lives, then one transfer to the host.
+        ops = keras.ops
+        flags = ops.stack([ops.all(ops.isfinite(ops.convert_to_tensor(v))) for v in variables])
+        for variable, finite in zip(variables, ops.convert_to_numpy(flags), strict=True):
+            if not finite:
                 self._stop(f"variable {variable.path} holds NaN or infinite values")
         self.last_good = epoch + 1
 

@@ -2,9 +2,11 @@
 
 ``train(config, run_dir)`` prepares the data if needed, builds the model under a
 distribution strategy, and fits with checkpoints that make any interruption resumable:
-after every epoch the weights, optimiser state and callback state are written atomically to
-``RUN/checkpoint/``; ``train(..., resume=True)`` continues from there and ends with the same
-epoch count. A run folder holds::
+after the first epoch, then at the end of an epoch once ``callbacks.checkpoint_seconds`` have
+passed since the last one, and at the end of training, the weights, optimiser state and
+callback state are written atomically to ``RUN/checkpoint/``; ``train(..., resume=True)``
+continues from the last one (epochs after it are redone) and ends with the same epoch count.
+A run folder holds::
 
     config.json          the resolved config
     model_best.keras     best epoch by callbacks.monitor
@@ -32,12 +34,13 @@ import keras
 import numpy as np
 
 from facecolab.config import OptimizerSettings, ScheduleSettings, TrainingConfig, resolve_config
+from facecolab.data.device_pipeline import DeviceBatches
 from facecolab.data.host_pipeline import PreparedBatches
 from facecolab.data.labels import label_set_name
 from facecolab.data.prepare import PrepareOptions, dataset_spec, prepare, read_dataset_info
 from facecolab.data.specs import get_spec
 from facecolab.fsutil import atomic_write_bytes, contained, output_folder, read_json
-from facecolab.measures.keras_metrics import MeanIoUMetric, PixelAccuracyMetric
+from facecolab.measures.keras_metrics import training_metrics
 from facecolab.measures.losses import build_loss
 from facecolab.modelfiles.compat import check_model_classes, check_prepared_dataset
 from facecolab.modelfiles.load import load_model_any, load_pretrained, open_model
@@ -51,6 +54,7 @@ from facecolab.workflows.evaluate import evaluate_prepared
 
 CHECKPOINT = "checkpoint"
 STRATEGIES = ("auto", "one", "mirrored", "tpu")
+PIPELINES = ("auto", "tf", "host", "device")
 
 
 def prepared_dir(config: dict | TrainingConfig) -> Path:
@@ -94,17 +98,34 @@ def on_gpu() -> bool:
     return False
 
 
-def select_strategy(name: str = "auto"):
-    """A ``tf.distribute`` strategy on TensorFlow; ``None`` (one device) on other backends.
+def on_accelerator() -> bool:
+    """Whether the Keras backend computes on a GPU or TPU (JAX and TensorFlow see TPUs)."""
+    if keras.backend.backend() == "jax":
+        import jax
 
-    ``auto``: TPU if one resolves, MirroredStrategy over several GPUs, else the default.
-    ``one``: the default strategy; ``mirrored``: all visible GPUs (or CPUs); ``tpu``.
+        return jax.default_backend() in ("gpu", "tpu")
+    return on_gpu()
+
+
+def select_strategy(name: str = "auto"):
+    """A ``tf.distribute`` strategy on TensorFlow; on JAX a
+    ``keras.distribution.DataParallel`` over the devices (``None`` with one device, or
+    ``one``); ``None`` on PyTorch. :func:`distribution_scope` applies either.
+
+    ``auto``: TPU if one resolves, MirroredStrategy over several GPUs, else the default (JAX:
+    data parallel over all devices when there are several). ``one``: the default strategy;
+    ``mirrored``: all visible GPUs (or CPUs; JAX: all devices); ``tpu``.
     """
     if name not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}; got {name!r}")
+    if keras.backend.backend() == "jax" and name in ("auto", "mirrored"):
+        devices = keras.distribution.list_devices()
+        if len(devices) > 1 or name == "mirrored":
+            return keras.distribution.DataParallel(devices=devices)
+        return None
     if keras.backend.backend() != "tensorflow":
         if name not in ("auto", "one"):
-            raise ValueError(f"strategy {name!r} needs the TensorFlow backend")
+            raise ValueError(f"strategy {name!r} needs the TensorFlow or JAX backend")
         return None
     import tensorflow as tf
 
@@ -120,6 +141,34 @@ def select_strategy(name: str = "auto"):
     if name == "mirrored" or (name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def replicas_of(distribution) -> int:
+    """Devices a strategy of :func:`select_strategy` splits each batch over."""
+    if distribution is None:
+        return 1
+    if isinstance(distribution, keras.distribution.DataParallel):
+        return len(distribution.device_mesh.devices.reshape(-1))
+    return distribution.num_replicas_in_sync
+
+
+@contextlib.contextmanager
+def distribution_scope(distribution):
+    """Within the block, models are built under ``distribution``: a ``tf.distribute``
+    strategy's scope, or Keras' global distribution set to a JAX ``DataParallel`` and
+    restored after."""
+    if distribution is None:
+        yield
+    elif isinstance(distribution, keras.distribution.DataParallel):
+        previous = keras.distribution.distribution()
+        keras.distribution.set_distribution(distribution)
+        try:
+            yield
+        finally:
+            keras.distribution.set_distribution(previous)
+    else:
+        with distribution.scope():
+            yield
 
 
 @contextlib.contextmanager
@@ -204,15 +253,32 @@ class TimeLimit(keras.callbacks.Callback):
 
 
 class ResumableCheckpoint(keras.callbacks.Callback):
-    """Writes the resume state after each epoch and the best model when the monitor improves.
+    """Writes the resume state by wall time and the best model when the monitor improves.
+
+    The state is written after the first epoch, after any later epoch that ends ``seconds``
+    or more after the last write (0: every epoch; a checkpoint costs a host copy of every
+    variable, which a fast accelerator would otherwise wait on each epoch), and when training
+    ends between epochs (the last epoch, early stopping, the time limit) — not when a
+    non-finite guard stops it inside an epoch, whose weights are not to be kept.
 
     State = model weights, optimiser variables, epoch, learning rate, best value and the
     counters of the plateau/early-stopping callbacks, each file written atomically and the
     state JSON last, so a kill at any instant leaves the previous whole checkpoint.
     """
 
-    def __init__(self, run_dir: Path, monitor: str, stateful_callbacks: dict, state=None):
+    def __init__(
+        self,
+        run_dir: Path,
+        monitor: str,
+        stateful_callbacks: dict,
+        state=None,
+        seconds: float = 0.0,
+    ):
         super().__init__()
+        self.seconds = float(seconds)
+        self.last_write: float | None = None  # monotonic time of this run's last write
+        self.unsaved: int | None = None  # a finished epoch not yet written
+        self.in_epoch = False
         self.run_dir = run_dir
         self.folder = run_dir / CHECKPOINT
         self.monitor = monitor
@@ -233,13 +299,30 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         for name, callback in self.stateful.items():
             for attr, value in ((self.restore_state or {}).get(name) or {}).items():
                 setattr(callback, attr, value)
+        self.last_write, self.unsaved, self.in_epoch = None, None, False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.in_epoch = True
 
     def on_epoch_end(self, epoch, logs=None):
+        self.in_epoch = False
         logs = logs or {}
         value = logs.get(self.monitor)
         if self.improved(value):
             self.best = float(value)
             save_model_atomic(self.model, self.run_dir / "model_best.keras")
+        due = self.last_write is None or time.monotonic() - self.last_write >= self.seconds
+        if due or epoch + 1 >= (self.params or {}).get("epochs", epoch + 1):
+            self.write(epoch)
+        else:
+            self.unsaved = epoch
+
+    def on_train_end(self, logs=None):
+        if self.unsaved is not None and not self.in_epoch:
+            self.write(self.unsaved)
+
+    def write(self, epoch: int) -> None:
+        """The resume state of the finished ``epoch`` (0-based), written atomically."""
         self.folder.mkdir(parents=True, exist_ok=True)
         # Epoch-stamped files, then the state naming them: until state.json is replaced it
         # still names the previous epoch's files, which are removed only after that.
@@ -259,6 +342,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         for stale in (*self.folder.glob("model-*.weights.h5"), *self.folder.glob("optimizer-*")):
             if stale not in (weights, optimizer):
                 stale.unlink()
+        self.last_write, self.unsaved = time.monotonic(), None
 
 
 def _callback_state(callback) -> dict:
@@ -339,7 +423,8 @@ def build_training_model(config: dict | TrainingConfig, num_classes: int) -> ker
     )
     loss = build_loss(settings.loss)
     outputs = len(model.outputs)
-    metrics = [PixelAccuracyMetric(num_classes), MeanIoUMetric(num_classes)]
+    metrics = training_metrics(num_classes)  # one confusion matrix per step for both
+    steps = settings.steps_per_execution if keras.backend.backend() != "torch" else 1
     model.compile(
         optimizer=make_optimizer(settings.optimizer),
         # Deep supervision: every output gets the loss, the first (full size) the metrics.
@@ -347,6 +432,7 @@ def build_training_model(config: dict | TrainingConfig, num_classes: int) -> ker
         metrics=[metrics] + [[]] * (outputs - 1) if outputs > 1 else metrics,
         # XLA slows TensorFlow on a CPU; JAX always compiles (eager JAX is far slower).
         jit_compile="auto" if on_gpu() or keras.backend.backend() != "tensorflow" else False,
+        steps_per_execution=steps,  # PyTorch's trainer has none
     )
     return model
 
@@ -394,18 +480,35 @@ def make_callbacks(settings: TrainingConfig, run_dir: Path, model: keras.Model, 
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     if chosen.time_limit_minutes:
         callbacks.append(TimeLimit(chosen.time_limit_minutes))
-    callbacks.append(ResumableCheckpoint(run_dir, monitor, stateful, state))
+    seconds = chosen.checkpoint_seconds
+    callbacks.append(ResumableCheckpoint(run_dir, monitor, stateful, state, seconds))
     # First, so a non-finite epoch stops before any other callback records it.
     return [NonFiniteGuard(run_dir, others=callbacks), *callbacks]
+
+
+def choose_pipeline(setting: str = "auto") -> str:
+    """The batch pipeline ``data.pipeline`` names: ``auto`` is ``device`` on an accelerator
+    (the split held and augmented there), else ``tf`` on TensorFlow and ``host`` elsewhere;
+    ``tf`` needs the TensorFlow backend."""
+    if setting not in PIPELINES:
+        raise ValueError(f"data.pipeline must be one of {PIPELINES}; got {setting!r}")
+    if setting == "auto":
+        if on_accelerator():
+            return "device"
+        return "tf" if keras.backend.backend() == "tensorflow" else "host"
+    if setting == "tf" and keras.backend.backend() != "tensorflow":
+        raise ValueError('data.pipeline "tf" needs the TensorFlow backend; use "host" or "device"')
+    return setting
 
 
 def make_training_data(
     settings: TrainingConfig, folder: Path, batch_size: int, outputs: int, epoch: int
 ):
-    """``(train, val)`` batches of a prepared folder: tf.data on TensorFlow
+    """``(train, val)`` batches of a prepared folder, by :func:`choose_pipeline`: tf.data
     (:func:`facecolab.data.tf_pipeline.make_dataset`),
-    :class:`facecolab.data.host_pipeline.PreparedBatches`
-    elsewhere. With ``outputs > 1`` (deep supervision) every output takes the same labels.
+    :class:`facecolab.data.host_pipeline.PreparedBatches` or
+    :class:`facecolab.data.device_pipeline.DeviceBatches` (the val split then too, unaugmented).
+    With ``outputs > 1`` (deep supervision) every output takes the same labels.
 
     The train split is reshuffled every epoch (seeded), augmenting or not, by the data itself;
     ``fit`` is told ``shuffle=False``, as Keras ignores it for a dataset, with a warning."""
@@ -417,7 +520,22 @@ def make_training_data(
         "skip_bad": data.skip_bad,
     }
     augment_config = settings.augment_config
-    if keras.backend.backend() != "tensorflow":
+    pipeline = choose_pipeline(data.pipeline)
+    if pipeline == "device":
+        train_data = DeviceBatches(
+            folder,
+            data.train_split,
+            augment_config=augment_config,
+            shuffle=True,
+            seed=settings.seed,
+            outputs=outputs,
+            epoch=epoch,
+            drop_remainder=True,  # one batch shape: no second compilation of the train step
+            **common,
+        )
+        val_data = DeviceBatches(folder, data.val_split, outputs=outputs, **common)
+        return train_data, val_data
+    if pipeline == "host":
         workers = max(1, min(8, os.cpu_count() or 1))
         train_data = PreparedBatches(
             folder,
@@ -592,13 +710,13 @@ def _train(settings: TrainingConfig, run_dir: Path, resume: bool, strategy: str,
         raise FileExistsError(f"{run_dir} already holds a run: use --resume or a new folder")
     keras.utils.set_random_seed(settings.seed)
     distribution = select_strategy(strategy)
-    replicas = distribution.num_replicas_in_sync if distribution else 1
+    replicas = replicas_of(distribution)
     folder = prepared_dir(settings)
     check_prepared_dataset(settings.data.dataset, folder, read_dataset_info(folder))
     num_classes = dataset_spec(folder).num_classes
 
     with precision_policy(settings.mixed_precision):
-        with distribution.scope() if distribution else contextlib.nullcontext():
+        with distribution_scope(distribution):
             model = build_training_model(settings, num_classes)
             if state:
                 restore_checkpoint(model, run_dir / CHECKPOINT, state)
@@ -614,15 +732,18 @@ def _train(settings: TrainingConfig, run_dir: Path, resume: bool, strategy: str,
         if state:
             _truncate_history(run_dir / "history.csv", state["epoch"])
         stopped_early = bool(state and (state.get("early_stopping") or {}).get("stopped_epoch"))
-        if initial_epoch < settings.epochs and not stopped_early:
-            model.fit(
-                train_data,
-                validation_data=val_data,
-                epochs=settings.epochs,
-                initial_epoch=initial_epoch,
-                steps_per_epoch=settings.steps_per_epoch,
-                shuffle=False,  # the train batches shuffle themselves (make_training_data)
-                callbacks=make_callbacks(settings, run_dir, model, state),
-                verbose=verbose,
-            )
-        return _finish(run_dir, model, settings, folder)
+        # JAX's data parallelism is a global Keras setting that fit and evaluation read too.
+        jax_parallel = isinstance(distribution, keras.distribution.DataParallel)
+        with distribution_scope(distribution if jax_parallel else None):
+            if initial_epoch < settings.epochs and not stopped_early:
+                model.fit(
+                    train_data,
+                    validation_data=val_data,
+                    epochs=settings.epochs,
+                    initial_epoch=initial_epoch,
+                    steps_per_epoch=settings.steps_per_epoch,
+                    shuffle=False,  # the train batches shuffle themselves (make_training_data)
+                    callbacks=make_callbacks(settings, run_dir, model, state),
+                    verbose=verbose,
+                )
+            return _finish(run_dir, model, settings, folder)

@@ -1,21 +1,17 @@
 """Move prepared data to a lent GPU machine and trained weights back, within its transfer
-limits (64 MiB up, 8 files of ≤ 16 MiB down). Used by ``scripts/gpu/train_all.sh``; not part
-of the package.
+limits (64 MiB up, 8 files of ≤ 16 MiB down). Used by ``scripts/gpu/train_plan.py``
+(``--data``), which also packs what comes back; not part of the package.
 
     pack     prepared folders → a small bundle (WebP images, 1-bit PNG masks for 2 classes)
     unpack   bundle → prepared folders (JPEG q95, as ``prepare`` writes), then the relabelled
              CelebAMask-HQ folders by ``facecolab.data.prepare.relabel_prepared``
-    harvest  run folders → one float16 ``.npz`` of each best model's weights + one tgz of
-             the run records (config, history, metrics, curves, log)
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import shutil
-import tarfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -24,7 +20,6 @@ from PIL import Image
 
 WEBP_QUALITY = 80
 RELABELLED = ("celeba_face", "face8", "helen")
-RECORDS = ("config.json", "history.csv", "metrics.json", "curves.png", "train.log", "wall_time.txt")
 
 
 def _to_webp(job):
@@ -86,31 +81,6 @@ def unpack(bundle: Path, data: Path) -> None:
                     relabel_prepared(target, data / f"{folder.name}_{relabel}", relabel)
 
 
-def harvest(runs: Path, out: Path) -> None:
-    from facecolab.modelfiles.load import load_model_any
-
-    with tarfile.open(out / "records.tgz", "w:gz") as records:
-        for run in sorted(p for p in runs.iterdir() if p.is_dir()):
-            for name in RECORDS:
-                if (run / name).exists():
-                    records.add(run / name, f"{run.name}/{name}")
-            best = run / "model_best.keras"
-            if not best.exists():
-                print(f"{run.name}: no model_best.keras")
-                continue
-            model = load_model_any(best)
-            arrays = {}
-            for index, weight in enumerate(model.weights):
-                value = np.asarray(weight)
-                # float16 halves the transfer; any value beyond its range stays float32.
-                fits = np.isfinite(value.astype(np.float16)).all()
-                arrays[f"w{index:04d}"] = value.astype(np.float16) if fits else value
-            buffer = io.BytesIO()
-            np.savez(buffer, **arrays)
-            (out / f"{run.name}.npz").write_bytes(buffer.getvalue())
-            print(f"{run.name}: {len(arrays)} arrays, {len(buffer.getvalue()) / 2**20:.1f} MiB")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,16 +90,11 @@ def main() -> None:
     u = sub.add_parser("unpack")
     u.add_argument("bundle", type=Path)
     u.add_argument("data", type=Path)
-    h = sub.add_parser("harvest")
-    h.add_argument("runs", type=Path)
-    h.add_argument("out", type=Path)
     args = parser.parse_args()
     if args.command == "pack":
         pack(args.folders, args.bundle)
-    elif args.command == "unpack":
-        unpack(args.bundle, args.data)
     else:
-        harvest(args.runs, args.out)
+        unpack(args.bundle, args.data)
 
 
 if __name__ == "__main__":
