@@ -181,3 +181,24 @@ def test_a_bad_file_is_answered_in_the_page(chromium, server, tmp_path):
     page.close()
     with urllib.request.urlopen(server, timeout=30) as answer:  # still up
         assert answer.status == 200
+
+
+def test_many_requests_at_once_are_all_answered(server, astronaut):
+    """Twelve portrait requests from six clients at once: Gradio's queue answers every one
+    with a picture, and the server is still up afterwards."""
+    client_module = pytest.importorskip("gradio_client", reason="the app extra is not installed")
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(_):
+        client = client_module.Client(server, verbose=False)
+        picture, info = client.predict(
+            client_module.handle_file(str(astronaut)), api_name="/portrait"
+        )
+        return Image.open(picture).size, info
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(ask, range(12)))
+    assert len(answers) == 12
+    assert all(size[0] == 512 and "ms" in info for size, info in answers)
+    with urllib.request.urlopen(server, timeout=30) as answer:
+        assert answer.status == 200
