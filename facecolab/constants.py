@@ -17,6 +17,10 @@ have 2 cores; XNNPACK scales to about that).
 
 ``VERSION``: the package's version (``facecolab.__version__``; ``pyproject.toml`` says the same,
 which ``tests/test_package.py`` checks).
+
+The choices of command-line options whose work loads Keras (``STRATEGIES`` of ``train``, the
+``export`` formats and quantisations): here, so ``facecolab <command> --help`` lists them
+without importing the modules that use them.
 """
 
 VERSION = "0.1.0"
@@ -24,3 +28,8 @@ IGNORE_INDEX = 255
 KERAS_PACKAGE = "facecolab"
 MAX_SIDE = 8192
 DEFAULT_THREADS = 2
+STRATEGIES = ("auto", "one", "mirrored", "tpu")  # workflows.train's distribution strategies
+QUANTIZE_MODES = ("none", "float16", "dynamic", "int8")  # modelfiles.export's TFLite modes
+CALIBRATION_IMAGES = 100  # representative images read for int8 calibration
+# Export format → file suffix ("" = a folder).
+EXPORT_FORMATS = {"keras": ".keras", "tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}

@@ -52,6 +52,8 @@ CASES = [
     (OTHER_ERROR, 2, False),
     (OTHER_ERROR, 3, True),
     (TRACEBACK, 3, False),
+    ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.", 0, False),
+    ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.", 1, True),
     ("ValueError: data.root: no such folder", 3, False),
 ]
 

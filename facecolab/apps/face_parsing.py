@@ -22,24 +22,17 @@ from facecolab.apps.common import (
     add_dataset_option,
     add_face_crop_option,
     app_parser,
-    load_photo_and_model,
     output_path,
     palette_of,
-    photo_labels,
     report_error,
     save_image,
 )
+from facecolab.console import quiet_backend
 from facecolab.data.resize import ASPECT_MODES
 from facecolab.viz import colorize, overlay
-from facecolab.workflows.predict import predict_labels
 
 VIEWS = ("mask", "overlay", "side_by_side", "parts")
 DIMMED = 0.25  # brightness of the pixels outside the part in the ``parts`` view
-
-
-def parse_face(model, image: np.ndarray, aspect: str = "stretch") -> np.ndarray:
-    """``uint8 (H, W, 3)`` photo, parsed whole → ``uint8 (H, W)`` class ids at its size."""
-    return next(predict_labels(model, [image], aspect=aspect, batch_size=1))
 
 
 def parts_grid(
@@ -103,7 +96,14 @@ def render(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = app_parser("face_parsing", __doc__, image_help="face photo (any size)")
-    parser.add_argument("-v", "--view", default="overlay", choices=VIEWS)
+    parser.add_argument(
+        "-v",
+        "--view",
+        default="overlay",
+        choices=VIEWS,
+        help="mask (class colours), overlay (blended over the photo), side_by_side (photo | "
+        "mask, with a legend) or parts (one panel per part) (default overlay)",
+    )
     parser.add_argument("-o", "--out", help="output PNG (default: <image stem>_<view>.png)")
     add_dataset_option(parser, "colours, names")
     parser.add_argument(
@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_backend(args.verbose)
+    from facecolab.apps.inference import load_photo_and_model, photo_labels
+
     try:
         image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
         label = photo_labels(model, image, args.face_crop, args.aspect, args.image)

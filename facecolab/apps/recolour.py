@@ -26,12 +26,11 @@ from facecolab.apps.common import (
     add_dataset_option,
     add_face_crop_option,
     app_parser,
-    load_photo_and_model,
     output_path,
-    photo_labels,
     report_error,
     save_image,
 )
+from facecolab.console import quiet_backend
 from facecolab.data.resize import ASPECT_MODES
 
 PART_CLASSES: dict[str, tuple[str, ...]] = {
@@ -130,7 +129,7 @@ def recolour(
 
     Args:
         image: ``uint8 (H, W, 3)`` RGB photo.
-        label: ``uint8 (H, W)`` class ids of the photo (e.g. from ``common.photo_labels``).
+        label: ``uint8 (H, W)`` class ids of the photo (e.g. from ``inference.photo_labels``).
         class_ids: the ids to recolour (``part_class_ids``).
         colour: target ``"#rrggbb"`` or ``(r, g, b)``; exactly one of ``colour`` and
             ``hue_shift``.
@@ -183,7 +182,9 @@ def recolour(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = app_parser("recolour", __doc__, image_help="face photo (any size)")
-    parser.add_argument("--part", required=True, choices=sorted(PART_CLASSES))
+    parser.add_argument(
+        "--part", required=True, choices=sorted(PART_CLASSES), help="what to recolour"
+    )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--colour", "--color", help="target colour, e.g. '#aa0033'")
     target.add_argument("--hue-shift", type=float, help="turn the hue by this many degrees")
@@ -194,13 +195,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sharpen", type=float, default=0.5, help="unsharp amount (0: off)")
     parser.add_argument("-o", "--out", help="output image (default <stem>_<part>.png)")
     add_dataset_option(parser, "class names")
-    parser.add_argument("--aspect", default="stretch", choices=ASPECT_MODES)
+    parser.add_argument(
+        "--aspect",
+        default="stretch",
+        choices=ASPECT_MODES,
+        help="how the photo (or each face crop) is fitted to the model's input size "
+        "(default stretch)",
+    )
     add_face_crop_option(parser)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_backend(args.verbose)
+    from facecolab.apps.inference import load_photo_and_model, photo_labels
+
     try:
         image, model, spec = load_photo_and_model(args.image, args.model, args.dataset)
         if spec is None:

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facecolab.apps.common import USER_ERRORS, app_parser, load_app_model, load_image, report_error
-from facecolab.apps.portrait import composite, portrait_probability
+from facecolab.apps.common import USER_ERRORS, app_parser, load_image, report_error
+from facecolab.apps.portrait import composite
 from facecolab.apps.recolour import parse_colour
-from facecolab.console import add_threads_option
+from facecolab.console import add_threads_option, quiet_backend
 from facecolab.workflows.video import Window, open_sink, open_source
 
 MODES = ("blur", "replace", "cutout", "mask")
@@ -157,17 +157,6 @@ def render(
     return shown if fps is None else draw_label(shown, f"{fps:.1f} FPS")
 
 
-def person_alpha(runner, frame: np.ndarray, smoother: MaskSmoother | None = None) -> np.ndarray:
-    """``float32 (H, W)`` soft person mask of one ``uint8 (H, W, 3)`` RGB frame at its full
-    resolution (P(person) of a binary portrait model, a ``facecolab.modelfiles.runner.Runner`` or
-    ``keras.Model``), smoothed by the sequence's ``smoother`` when given."""
-    frame = np.asarray(frame)
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-        raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
-    alpha = portrait_probability(runner, frame)
-    return alpha if smoother is None else smoother.update(alpha, frame)
-
-
 @dataclass
 class Summary:
     """What a run measured: ``frames`` shown in ``seconds`` of wall time (reading, model,
@@ -190,46 +179,6 @@ class Summary:
         )
 
 
-def run(
-    runner,
-    frames,
-    mode: str = "blur",
-    background="white",
-    smoothing: float = DEFAULT_SMOOTHING,
-    sink=None,
-    window=None,
-    max_frames: int | None = None,
-    clock=time.perf_counter,
-) -> Summary:
-    """Segment and composite every frame of ``frames`` (an iterable of RGB frames, e.g. a
-    ``facecolab.workflows.video`` source), writing each to ``sink`` and showing it in ``window``
-    (either
-    may be ``None``) with the measured frame rate drawn on it.
-
-    Memory stays flat however long the stream: one smoothed mask is kept, nothing per frame.
-
-    Returns:
-        The :class:`Summary`; stops at the end of ``frames``, after ``max_frames``, or when
-        the window's quit key is pressed.
-    """
-    smoother = MaskSmoother(smoothing)
-    rate = FrameRate(clock=clock)
-    count, segment_seconds, start = 0, 0.0, clock()
-    for frame in frames:
-        if max_frames is not None and count >= max_frames:
-            break
-        before = clock()
-        alpha = person_alpha(runner, frame, smoother)
-        segment_seconds += clock() - before
-        shown = render(frame, alpha, mode, background, rate.tick())
-        count += 1
-        if sink is not None:
-            sink.write(shown)
-        if window is not None and not window.show(shown):
-            break
-    return Summary(count, clock() - start, segment_seconds)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = app_parser("webcam", __doc__)
     parser.add_argument(
@@ -241,7 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="write the shown frames: a video (.mp4, …) or a folder of PNG frames"
     )
     parser.add_argument("--no-window", action="store_true", help="show nothing (headless)")
-    parser.add_argument("--mode", default="blur", choices=MODES)
+    parser.add_argument(
+        "--mode",
+        default="blur",
+        choices=MODES,
+        help="blur the background, replace it by --background, cut the person out onto "
+        "green, or show the mask itself (default blur)",
+    )
     parser.add_argument(
         "--background",
         default="white",
@@ -263,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     source = sink = window = None
+    quiet_backend(args.verbose)
+    from facecolab.apps.inference import load_app_model, run
+
     try:
         if not 0 <= args.smooth < 1:
             raise ValueError(f"--smooth must be in [0, 1), got {args.smooth}")

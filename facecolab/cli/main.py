@@ -19,7 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from facecolab.console import add_threads_option, positive_int, start_tensorflow
+from facecolab.console import add_threads_option, add_verbose_option, positive_int, quiet_backend
+from facecolab.constants import CALIBRATION_IMAGES, EXPORT_FORMATS, QUANTIZE_MODES, STRATEGIES
 from facecolab.data.resize import ASPECT_MODES
 from facecolab.data.splits import check_split_name
 from facecolab.fsutil import describe, output_file, output_folder
@@ -55,19 +56,30 @@ def split_name(text: str) -> str:
 
 
 def _add_train(sub) -> None:
-    from facecolab.workflows.train import STRATEGIES
-
-    parser = sub.add_parser("train", help=HELP["train"])
+    parser = sub.add_parser(
+        "train",
+        help=HELP["train"],
+        description="Train a model from a JSON config into a run folder (best and last "
+        "model, history, metrics, a checkpoint each epoch); Ctrl-C stops it, and --resume "
+        "RUN_DIR continues from the last checkpoint.",
+    )
     parser.add_argument("--config", help="config JSON (configs/*.json)")
     parser.add_argument("--run-dir", help="output folder (default runs/<config name>)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
-    parser.add_argument("--strategy", default="auto", choices=STRATEGIES)
+    parser.add_argument(
+        "--strategy",
+        default="auto",
+        choices=STRATEGIES,
+        help="devices to train on: auto (every GPU, mirrored, if more than one; else the one "
+        "device), one, mirrored or tpu (default auto)",
+    )
     parser.add_argument(
         "overrides",
         nargs="*",
         metavar="KEY=VALUE",
         help="config overrides, e.g. epochs=2 optimizer.learning_rate=1e-4",
     )
+    add_verbose_option(parser)
     parser.set_defaults(handler=_run_train)
 
 
@@ -114,13 +126,15 @@ def _add_model_arguments(parser, config_help: str) -> None:
         "--batch-size", type=positive_int, default=8, help="images per forward pass"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_verbose_option(parser)
 
 
 def _add_aspect(parser, what: str) -> None:
     parser.add_argument(
         "--aspect",
         choices=ASPECT_MODES,
-        help=f"how {what} are fitted to the model input (default: letterbox for a "
+        help=f"how {what} are fitted to the model input: stretch, letterbox (pad) or crop "
+        "(centre) (default: letterbox for a "
         "person/background model, else the model's training config, else stretch)",
     )
 
@@ -469,8 +483,6 @@ def _run_uncertainty(args) -> int:
 
 
 def _add_export(sub) -> None:
-    from facecolab.modelfiles.export import CALIBRATION_IMAGES, EXPORT_FORMATS, QUANTIZE_MODES
-
     parser = sub.add_parser(
         "export",
         help=HELP["export"],
@@ -509,7 +521,13 @@ def _add_export(sub) -> None:
         default="float32",
         help=".weights.npz precision (float16: half the size; re-measure its metrics)",
     )
-    parser.add_argument("--quantize", choices=QUANTIZE_MODES, default="none", help="TFLite only")
+    parser.add_argument(
+        "--quantize",
+        choices=QUANTIZE_MODES,
+        default="none",
+        help="TFLite precision: none (float32), float16 weights, dynamic (int8 weights) or int8 "
+        "(weights and activations, calibrated on --calib) (default none)",
+    )
     parser.add_argument("--calib", metavar="DIR", help="representative images (int8)")
     parser.add_argument(
         "--calib-count",
@@ -622,12 +640,10 @@ def _add_webcam(sub) -> None:
 
 
 def _add_demo(sub) -> None:
-    parser = sub.add_parser(
-        "demo",
-        help=HELP["demo"],
-    )
+    parser = sub.add_parser("demo", help=HELP["demo"], description=HELP["demo"].capitalize())
     parser.add_argument("--out", default="outputs/demo", help="output folder")
     parser.add_argument("--epochs", type=positive_int, default=8, help="epochs on the sample")
+    add_verbose_option(parser)
     parser.set_defaults(handler=_run_demo)
 
 
@@ -669,12 +685,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv else ""
-    if command in HELP and command not in WITHOUT_MODELS:
-        # Before the subcommand's parser imports its modules: TensorFlow's start-up log lines
-        # filtered as TF_CPP_MIN_LOG_LEVEL asks (2 when unset).
-        start_tensorflow()
     args = build_parser(command).parse_args(argv)
     args.command_argv = argv[1:]  # the subcommand's own arguments (for delegating parsers)
+    if command not in WITHOUT_MODELS:
+        # The arguments are checked (--help and usage errors answered without a backend):
+        # TensorFlow's start-up log lines filtered, Keras's warnings hidden, unless --verbose.
+        quiet_backend(args.verbose)
     try:
         return args.handler(args)
     except Exception as error:

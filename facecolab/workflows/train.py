@@ -32,6 +32,7 @@ import keras
 import numpy as np
 
 from facecolab.config import OptimizerSettings, ScheduleSettings, TrainingConfig, resolve_config
+from facecolab.constants import STRATEGIES
 from facecolab.data.host_pipeline import PreparedBatches
 from facecolab.data.labels import label_set_name
 from facecolab.data.prepare import PrepareOptions, dataset_spec, prepare, read_dataset_info
@@ -50,7 +51,6 @@ from facecolab.workflows.divergence import NonFiniteGuard
 from facecolab.workflows.evaluate import evaluate_prepared
 
 CHECKPOINT = "checkpoint"
-STRATEGIES = ("auto", "one", "mirrored", "tpu")
 
 
 def prepared_dir(config: dict | TrainingConfig) -> Path:
