@@ -3,7 +3,8 @@
 ``python -m facecolab.apps.face_parsing -i face.jpg -m model.keras -v overlay [-o out.png]``
 
 Views: ``mask`` (class colours), ``overlay`` (colours blended over the photo),
-``side_by_side`` (photo | mask) and ``parts`` (one panel per predicted part, with its name).
+``side_by_side`` (photo | mask, with a legend of the classes found below) and ``parts``
+(one panel per predicted part, with its name).
 A face model parses each face it finds, cropped as its training faces were, and pastes the
 labels back (``--no-face-crop``: the photo is a pre-aligned crop, parsed whole). The labels
 are predicted at the model's input size and brought back to the photo's own size
@@ -29,7 +30,7 @@ from facecolab.apps.common import (
 )
 from facecolab.console import quiet_backend
 from facecolab.data.resize import ASPECT_MODES
-from facecolab.viz import colorize, overlay
+from facecolab.viz import colorize, legend, overlay
 
 VIEWS = ("mask", "overlay", "side_by_side", "parts")
 DIMMED = 0.25  # brightness of the pixels outside the part in the ``parts`` view
@@ -79,7 +80,8 @@ def render(
         label: ``uint8 (H, W)`` class ids.
         view: one of ``VIEWS``.
         palette: ``uint8 (256, 3)`` colour per id.
-        class_names: names in id order for the ``parts`` titles (default: the ids).
+        class_names: names in id order for the ``parts`` titles and the ``side_by_side``
+            legend (default: the ids).
     """
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
@@ -90,7 +92,17 @@ def render(
     if view == "overlay":
         return overlay(image, label, palette)
     if view == "side_by_side":
-        return np.concatenate([image, colorize(label, palette)], axis=1)
+        pair = np.concatenate([image, colorize(label, palette)], axis=1)
+        names = list(class_names or ())
+        names += [str(i) for i in range(len(names), int(label.max()) + 1)]
+        absent = [i for i in range(len(names)) if not (label == i).any()]
+        swatch = max(14, pair.shape[0] // 40)
+        key = legend(names, palette, pair.shape[1], swatch=swatch, skip=absent)
+        width = max(pair.shape[1], key.shape[1])
+        canvas = np.full((pair.shape[0] + key.shape[0], width, 3), 255, dtype=np.uint8)
+        canvas[: pair.shape[0], : pair.shape[1]] = pair
+        canvas[pair.shape[0] :, : key.shape[1]] = key
+        return canvas
     return parts_grid(image, label, class_names or ())
 
 
