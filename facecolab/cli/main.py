@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -87,16 +88,32 @@ def _run_train(args) -> int:
     from facecolab.config import load_config
     from facecolab.workflows.train import train
 
-    if args.resume:
-        metrics = train({}, args.resume, resume=True, strategy=args.strategy)
-    else:
-        if not args.config:
-            raise ValueError("train needs --config FILE (or --resume RUN_DIR)")
-        config = load_config(args.config, args.overrides)
-        run_dir = args.run_dir or f"runs/{config['name']}"
-        metrics = train(config, run_dir, strategy=args.strategy)
+    run_dir = args.resume
+    try:
+        if args.resume:
+            metrics = train({}, run_dir, resume=True, strategy=args.strategy)
+        else:
+            if not args.config:
+                raise ValueError("train needs --config FILE (or --resume RUN_DIR)")
+            config = load_config(args.config, args.overrides)
+            run_dir = args.run_dir or f"runs/{config['name']}"
+            metrics = train(config, run_dir, strategy=args.strategy)
+    except KeyboardInterrupt:
+        print(f"\nfacecolab train: {_interrupted(run_dir)}", file=sys.stderr)
+        return 130
     print(json.dumps({k: metrics[k] for k in ("pixel_accuracy", "mean_iou") if k in metrics}))
     return 0
+
+
+def _interrupted(run_dir) -> str:
+    """What to say after Ctrl-C: how to continue the run in ``run_dir`` (or, before it
+    recorded anything, that starting again is all there is)."""
+    if run_dir is None or not (Path(run_dir) / "config.json").is_file():
+        return "interrupted before the run folder held a run; run the same command to start again"
+    return (
+        "interrupted; the finished epochs are kept. Continue with: facecolab train "
+        f"--resume {shlex.quote(str(run_dir))}"
+    )
 
 
 def _add_delegating(sub, name: str, module) -> None:
@@ -269,7 +286,14 @@ def _run_evaluate(args) -> int:
             )
             mode = f"raw {name}{f' relabelled {relabel}' if relabel else ''}, original resolution"
         else:
-            result = evaluate_prepared(runner, data, args.split, args.batch_size, model_names=names)
+            result = evaluate_prepared(
+                runner,
+                data,
+                args.split,
+                args.batch_size,
+                model_names=names,
+                progress=not args.no_progress,
+            )
             mode = "prepared, at the model's input size"
         mode = ", ".join([mode, *extras])
         result = {
