@@ -206,7 +206,10 @@ def test_face_parsing_writes_each_view(tmp_path, face, three_class_path, view, w
     argv = cli("-i", image_path, "-m", three_class_path, "-v", view, "-o", out)
     assert face_parsing.main(argv) == 0
     picture = read_image(out)
-    if width_factor is not None:
+    if view == "side_by_side":  # photo | mask, the legend below
+        assert picture.shape[0] > 96 and picture.shape[1:] == (160, 3)
+        assert (picture[96:] == 255).mean() > 0.5  # a white legend strip
+    elif width_factor is not None:
         assert picture.shape == (96, 80 * width_factor, 3)
     else:
         assert picture.shape[0] > 50 and picture.shape[1] > 50
