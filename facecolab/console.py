@@ -42,7 +42,6 @@ NO_GPU = "failed call to cuInit"
 NVIDIA_DRIVER = Path("/dev/nvidiactl")
 # Where the warnings :func:`quiet_backend` hides come from (``warnings`` module patterns).
 BACKEND_MODULES = (r"keras(\..*)?$", r"tensorflow(\..*)?$", r"absl(\..*)?$")
-BACKEND_WARNINGS = ()
 
 
 def hidden(line: str, level: int, gpu_driver: bool = False) -> bool:
@@ -118,8 +117,6 @@ def quiet_backend(verbose: bool = False) -> None:
     if not verbose:
         for module in BACKEND_MODULES:
             warnings.filterwarnings("ignore", module=module)
-        for category in BACKEND_WARNINGS:
-            warnings.filterwarnings("ignore", category=category)
 
 
 def progress_bar():
