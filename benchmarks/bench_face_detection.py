@@ -14,10 +14,13 @@ A detection is the face when its box centre lies within 0.15 photo widths of the
 of the aligned photo (CelebA-HQ: 0.5 across, 0.55 down; LFW: the middle) and its side is
 0.25-0.9 photo widths. ``found`` = share of photos whose largest detection is the face;
 ``extra`` = other detections per photo (false alarms, as every photo has one face); ``ms`` =
-median wall time of one ``detect`` call. On the full frames the script also measures where
-BlazeFace puts the box in each aligned photo: the framing (crop side / box side) and shift
-(crop centre below the box centre, in crop sides) that reproduce a training crop, the values
-of ``facecolab.workflows.faces.FRAMINGS``.
+median wall time of one ``detect`` call. The script also measures where BlazeFace puts the
+box around each aligned photo's face (the framing: crop side / box side; the shift: crop
+centre below the box centre, in crop sides) that reproduce a training crop: on the full
+frames ("framing_blazeface"), and where they are used, the photos staged at each scale and
+the face found as ``facecolab.workflows.faces.face_crops`` finds it ("framing_in_photos";
+its "used" medians are ``facecolab.workflows.faces.FRAMINGS``; ``--framing-only`` measures
+just these).
 
     python benchmarks/bench_face_detection.py --json benchmarks/results/face_detection.json
 """
@@ -41,6 +44,7 @@ from _report import load_average, markdown_table, report_run  # noqa: E402
 from facecolab.data.imageio import read_image  # noqa: E402
 from facecolab.data.resize import resize_image  # noqa: E402
 from facecolab.workflows.face_detection import FaceDetector  # noqa: E402
+from facecolab.workflows.faces import FRAMINGS, framing_box  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 SOURCES = {
@@ -183,6 +187,52 @@ def framings(detector: BlazeFace, sets) -> dict:
     return result
 
 
+def framings_in_photos(detector: BlazeFace, sets, scenes, seed: int = 0) -> dict:
+    """Per dataset and per scale of :data:`SCALES`, the framing and shift of
+    :func:`framings`, measured where they are used: each aligned photo staged in a wider
+    photo (:func:`staged`), its face found as ``facecolab.workflows.faces.face_crops`` finds
+    it (window pyramid, then detected again in a crop framed per ``FRAMINGS``); ``"used"``:
+    the median over the staged scales (``full`` left out). Where it matches
+    :func:`framings`, ``FRAMINGS`` holds wherever a face is."""
+    result = {}
+    for dataset, images in sets.items():
+        down = SOURCES[dataset][2]
+        per_scale, pooled = {}, ([], [])
+        for scale_name, scale in SCALES.items():
+            rng = np.random.default_rng(seed)
+            ratios, shifts = [], []
+            for i, photo in enumerate(images):
+                image, (top, left, width) = staged(photo, scale, scenes[i % len(scenes)], rng)
+                height = width * photo.shape[0] / photo.shape[1]
+                centre = (top + down * height, left + width / 2)
+                faces = detector.detector.detect(image)
+                faces = [
+                    f for f in faces if is_face((f.top, f.left, f.height, f.width), centre, width)
+                ]
+                if not faces:
+                    continue
+                face = detector.detector.refine(image, framing_box(faces[0], *FRAMINGS[dataset]))
+                face = face or faces[0]
+                b_top, b_height, b_width = face.top, face.height, face.width
+                ratios.append(width / max(b_height, b_width))
+                shifts.append((top + height / 2 - (b_top + b_height / 2)) / width)
+            per_scale[scale_name] = {
+                "framing": round(statistics.median(ratios), 3),
+                "shift": round(statistics.median(shifts), 3),
+                "faces": len(ratios),
+            }
+            if scale is not None:
+                pooled[0].extend(ratios)
+                pooled[1].extend(shifts)
+        per_scale["used"] = {
+            "framing": round(statistics.median(pooled[0]), 3),
+            "shift": round(statistics.median(pooled[1]), 3),
+            "faces": len(pooled[0]),
+        }
+        result[dataset] = per_scale
+    return result
+
+
 HEADER = ["dataset", "scale", "detector", "photos", "found", "extra / photo", "ms"]
 ROW = "{dataset} | {scale} | {detector} | {photos} | {found:.2f} | {extra:.2f} | {ms:.1f}"
 
@@ -191,10 +241,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=40, help="photos per dataset")
     parser.add_argument("--json", help="write the results to this JSON file")
+    parser.add_argument(
+        "--framing-only",
+        action="store_true",
+        help="measure the framings only (no detector comparison) and print them",
+    )
     args = parser.parse_args(argv)
     load_before = load_average()
     sets, scenes = photos(args.count), backgrounds()
     blaze = BlazeFace(levels=3)
+    if args.framing_only:
+        print("aligned photos:", framings(blaze, sets))
+        print("staged in photos:", framings_in_photos(blaze, sets, scenes))
+        return 0
     detectors = {"lbp_cascade": LbpCascade(), "blazeface_whole": BlazeFace(1), "blazeface": blaze}
     for detector in detectors.values():  # warm up
         detector.detect(sets["lfw_parts"][0])
@@ -204,6 +263,7 @@ def main(argv=None) -> int:
         "canvas": list(CANVAS),
         "backgrounds": list(BACKGROUNDS),
         "framing_blazeface": framings(blaze, sets),
+        "framing_in_photos": framings_in_photos(blaze, sets, scenes),
     }
     print("BlazeFace framing of the aligned photos:", settings["framing_blazeface"])
     table = markdown_table(HEADER, ROW, rows, 3)

@@ -1,5 +1,5 @@
 """Memory of the webcam/video loop over a long stream: resident memory sampled while
-``facecolab.apps.webcam.run`` segments and composites ``--frames`` generated frames.
+``facecolab.apps.inference.run`` segments and composites ``--frames`` generated frames.
 
 The frames are small (``--height`` × ``--width``, a bright square moving over a dark
 background, generated one at a time so the source itself holds nothing); the model is the
@@ -58,7 +58,7 @@ def runner_for(backend: str, size: int, folder: Path):
 
 
 def stream(backend: str, args, folder: Path) -> dict:
-    from facecolab.apps.webcam import run
+    from facecolab.apps.inference import run
 
     runner = runner_for(backend, args.input, folder)
     samples: dict[int, float] = {}

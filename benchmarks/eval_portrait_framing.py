@@ -9,7 +9,7 @@ Sets (validation only; the project keeps its test sets back):
 * ``everyday``: the everyday-framing set of ``facecolab.data.everyday`` (validation people
   small, off-centre and in pairs on held-aside scenes; written on first use).
 
-Our models run as the portrait app runs them (``apps.portrait.portrait_probability``: the
+Our models run as the portrait app runs them (``apps.inference.portrait_probability``: the
 photo letterboxed, the soft mask back at full resolution, threshold 0.5); MediaPipe's
 general selfie model (256², from the ``mediapipe==0.10.21`` wheel, never committed) runs in
 its own virtual environment through ``mediapipe_selfie_masks.py`` at each photo's size::
@@ -71,7 +71,7 @@ def score(masks, photos) -> dict:
 
 
 def our_masks(model: str, photos) -> list[np.ndarray]:
-    from facecolab.apps.portrait import portrait_probability
+    from facecolab.apps.inference import portrait_probability
     from facecolab.modelfiles.runner import load_runner
 
     runner = load_runner(model)

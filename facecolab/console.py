@@ -9,7 +9,8 @@ logging is initialised, and those ignore ``TF_CPP_MIN_LOG_LEVEL``
 devices with the process's stderr (file descriptor 2) sent to a temporary file, then writes
 back every line except the ones the level hides: absl records below it, absl's "All log
 messages before absl::InitializeLog()" notice, the CPU-instructions notice's second line,
-and, at level 2 and up, the failed ``cuInit`` of a machine without an NVIDIA driver
+TFLite's ``INFO:`` lines (its XNNPACK delegate, when an interpreter is created), and, at
+level 2 and up, the failed ``cuInit`` of a machine without an NVIDIA driver
 (``/dev/nvidiactl`` absent: TensorFlow runs on the CPU, as it must). Anything else is kept,
 so a GPU that is there but unusable is still reported.
 
@@ -27,6 +28,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from facecolab.constants import DEFAULT_THREADS, MAX_PIXELS, MAX_THREADS
@@ -36,8 +38,11 @@ ABSL_RECORD = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] 
 SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
 ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called are written to"
 CPU_NOTICE_TAIL = "To enable the following instructions:"
+TFLITE_INFO = "INFO: "  # TFLite's own log format, e.g. "INFO: Created TensorFlow Lite XNNPACK …"
 NO_GPU = "failed call to cuInit"
 NVIDIA_DRIVER = Path("/dev/nvidiactl")
+# Where the warnings :func:`quiet_backend` hides come from (``warnings`` module patterns).
+BACKEND_MODULES = (r"keras(\..*)?$", r"tensorflow(\..*)?$", r"absl(\..*)?$")
 
 
 def hidden(line: str, level: int, gpu_driver: bool = False) -> bool:
@@ -45,7 +50,7 @@ def hidden(line: str, level: int, gpu_driver: bool = False) -> bool:
     an NVIDIA driver is present, so a failed ``cuInit`` is news and kept."""
     if level < 1:
         return False
-    if line.startswith(ABSL_NOTICE) or line.startswith(CPU_NOTICE_TAIL):
+    if line.startswith((ABSL_NOTICE, CPU_NOTICE_TAIL, TFLITE_INFO)):
         return True
     record = ABSL_RECORD.match(line)
     if record is None:
@@ -101,6 +106,18 @@ def start_tensorflow(default_level: int = 2) -> None:
         except ImportError:
             return
         tf.config.list_physical_devices("GPU")
+
+
+def quiet_backend(verbose: bool = False) -> None:
+    """Start the backend as a command line does once its arguments are checked: TensorFlow's
+    start-up lines filtered (:func:`start_tensorflow`; ``verbose``: all of them shown, unless
+    ``TF_CPP_MIN_LOG_LEVEL`` says otherwise) and, unless ``verbose``, the Python warnings of
+    Keras and TensorFlow hidden: they are about the libraries' internals (deprecations,
+    retracing, ignored arguments), not about anything the user typed."""
+    start_tensorflow(0 if verbose else 2)
+    if not verbose:
+        for module in BACKEND_MODULES:
+            warnings.filterwarnings("ignore", module=module)
 
 
 def progress_bar():
@@ -195,4 +212,13 @@ def add_max_pixels_option(parser: argparse.ArgumentParser) -> None:
         default=MAX_PIXELS,
         metavar="N",
         help=f"refuse images of more pixels than this, before decoding (default {MAX_PIXELS})",
+    )
+
+
+def add_verbose_option(parser: argparse.ArgumentParser) -> None:
+    """``--verbose``: the backend's own log lines and warnings too (:func:`quiet_backend`)."""
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show the backend's log lines and warnings (TensorFlow start-up, Keras)",
     )

@@ -25,6 +25,10 @@ faster and ends in an abort or out of memory).
 
 ``VERSION``: the package's version (``facecolab.__version__``; ``pyproject.toml`` says the same,
 which ``tests/test_package.py`` checks).
+
+The choices of command-line options whose work loads Keras (``STRATEGIES`` of ``train``, the
+``export`` formats and quantisations): here, so ``facecolab <command> --help`` lists them
+without importing the modules that use them.
 """
 
 VERSION = "0.1.0"
@@ -37,3 +41,8 @@ MAX_THREADS = 64
 MAX_WORKERS = 64
 MAX_BATCH = 1024
 MAX_SAMPLES = 1000
+STRATEGIES = ("auto", "one", "mirrored", "tpu")  # workflows.train's distribution strategies
+QUANTIZE_MODES = ("none", "float16", "dynamic", "int8")  # modelfiles.export's TFLite modes
+CALIBRATION_IMAGES = 100  # representative images read for int8 calibration
+# Export format → file suffix ("" = a folder).
+EXPORT_FORMATS = {"keras": ".keras", "tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}

@@ -297,9 +297,12 @@ def plot_uncertainty(
     out_path,
     palette: np.ndarray | None = None,
     title: str | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> Path:
     """:func:`uncertainty_figure` written to ``out_path`` (PNG)."""
-    figure = uncertainty_figure(image, labels, entropy, mutual_information, palette, title)
+    figure = uncertainty_figure(
+        image, labels, entropy, mutual_information, palette, title, class_names
+    )
     return _save_figure(figure, out_path)
 
 
@@ -310,11 +313,14 @@ def uncertainty_figure(
     mutual_information: np.ndarray,
     palette: np.ndarray | None = None,
     title: str | None = None,
+    class_names: Sequence[str] | None = None,
 ):
     """Four panels: ``uint8 (H, W, 3)`` image, label overlay, predictive entropy and mutual
     information (``float (H, W)``, nats) with their colour bars, each map scaled by
-    :func:`display_range` so a few very uncertain pixels do not leave the rest black."""
+    :func:`display_range` so a few very uncertain pixels do not leave the rest black.
+    ``class_names``: a legend of the classes the overlay shows (else their ids)."""
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
 
     palette = generic_palette() if palette is None else palette
     height, width = labels.shape
@@ -333,6 +339,22 @@ def uncertainty_figure(
             figure.colorbar(shown, ax=axes, fraction=0.046, pad=0.04)
         axes.set_title(name)
         axes.axis("off")
+        if name == "labels":
+            present = [int(i) for i in np.unique(labels) if i != 0]
+            names = list(class_names or ())
+            handles = [
+                Patch(color=palette[i] / 255, label=names[i] if i < len(names) else str(i))
+                for i in present
+            ]
+            if handles:
+                axes.legend(
+                    handles=handles,
+                    loc="upper center",
+                    bbox_to_anchor=(0.5, -0.01),
+                    ncol=min(4, len(handles)),
+                    fontsize=7,
+                    frameon=False,
+                )
     if title:
         figure.suptitle(title)
     figure.tight_layout()

@@ -11,8 +11,8 @@ import pytest
 from matplotlib.colors import rgb_to_hsv
 from PIL import Image
 
-from facecolab.apps import face_parsing, portrait, recolour, webcam
-from facecolab.apps.common import load_app_model, spec_for_model
+from facecolab.apps import face_parsing, inference, portrait, recolour, webcam
+from facecolab.apps.inference import load_app_model, spec_for_model
 from facecolab.data.imageio import read_grey, read_image
 from facecolab.data.sample import render_face
 from facecolab.data.specs import CELEBAMASK_HQ_CLASSES, HELEN_CLASSES, get_spec
@@ -206,7 +206,10 @@ def test_face_parsing_writes_each_view(tmp_path, face, three_class_path, view, w
     argv = cli("-i", image_path, "-m", three_class_path, "-v", view, "-o", out)
     assert face_parsing.main(argv) == 0
     picture = read_image(out)
-    if width_factor is not None:
+    if view == "side_by_side":  # photo | mask, the legend below
+        assert picture.shape[0] > 96 and picture.shape[1:] == (160, 3)
+        assert (picture[96:] == 255).mean() > 0.5  # a white legend strip
+    elif width_factor is not None:
         assert picture.shape == (96, 80 * width_factor, 3)
     else:
         assert picture.shape[0] > 50 and picture.shape[1] > 50
@@ -232,7 +235,7 @@ def test_face_parsing_labels_follow_the_model(face):
     model = pixel_model(np.eye(3) * 10, np.zeros(3), classes=3)
     image = np.zeros((40, 30, 3), np.uint8)
     image[:, :10, 0] = image[:, 10:20, 1] = image[:, 20:, 2] = 255
-    label = face_parsing.parse_face(model, image)
+    label = inference.parse_face(model, image)
     assert label.shape == (40, 30)
     np.testing.assert_array_equal(label[:, 2:8], 0)
     np.testing.assert_array_equal(label[:, 12:18], 1)
@@ -322,7 +325,7 @@ def test_portrait_letterboxes_and_restores(bright_model):
     image = np.zeros((32, 64, 3), np.uint8)  # landscape: 16 rows of padding above and below
     image[:, :40] = 230
     recorder, seen = recording_runner(bright_model)
-    mask = portrait.portrait_mask(recorder, image)
+    mask = inference.portrait_mask(recorder, image)
 
     (batch,) = seen
     assert batch.shape == (1, SIZE, SIZE, 3)
@@ -336,14 +339,14 @@ def test_portrait_letterboxes_and_restores(bright_model):
 def test_portrait_threshold(bright_model, threshold, expected_share):
     image = np.full((SIZE, SIZE, 3), int(0.45 * 255), np.uint8)  # P = sigmoid(-2) = 0.12
     image[:, SIZE // 2 :] = int(0.6 * 255)  # P = sigmoid(4) = 0.98
-    mask = portrait.portrait_mask(bright_model, image, threshold)
+    mask = inference.portrait_mask(bright_model, image, threshold)
     assert mask.mean() == pytest.approx(expected_share)
 
 
 def test_portrait_rejects_multiclass_models(three_class_path):
     model = keras.saving.load_model(three_class_path)
     with pytest.raises(ValueError, match="binary"):
-        portrait.portrait_mask(model, np.zeros((SIZE, SIZE, 3), np.uint8))
+        inference.portrait_mask(model, np.zeros((SIZE, SIZE, 3), np.uint8))
 
 
 def test_composite_backgrounds(face, tmp_path):
@@ -399,7 +402,7 @@ def test_person_alpha_is_soft_and_full_size(red_model):
     frame = np.zeros((48, 80, 3), np.uint8)
     frame[:, :40, 0] = 250  # red: the person for a red detector
     frame[:, 40:, 0] = 128  # P = sigmoid(40 · (0.502 − 0.5)) ≈ 0.52: the edge is soft
-    alpha = webcam.person_alpha(red_model, frame)
+    alpha = inference.person_alpha(red_model, frame)
     assert alpha.shape == (48, 80) and alpha.dtype == np.float32
     assert np.all(alpha[:, :36] > 0.99)
     assert np.all((alpha[:, 44:] > 0.4) & (alpha[:, 44:] < 0.6))
@@ -407,7 +410,7 @@ def test_person_alpha_is_soft_and_full_size(red_model):
 
 def test_person_alpha_rejects_bad_frames(red_model):
     with pytest.raises(ValueError, match="uint8"):
-        webcam.person_alpha(red_model, np.zeros((8, 8), np.uint8))
+        inference.person_alpha(red_model, np.zeros((8, 8), np.uint8))
 
 
 @pytest.mark.parametrize(
@@ -507,7 +510,7 @@ def test_webcam_on_a_video_with_a_cut_leaves_no_ghost(red_model, tmp_path):
     writer.release()
     written = []
     sink = type("Sink", (), {"write": lambda self, frame: written.append(frame)})()
-    webcam.run(red_model, video.open_source(str(path)), "mask", smoothing=0.9, sink=sink)
+    inference.run(red_model, video.open_source(str(path)), "mask", smoothing=0.9, sink=sink)
     assert len(written) == 12
     before, after = written[5][29:41, 7:21], written[6][29:41, 7:21]  # the old person's place
     assert before.min() > 200 and after.max() < 30
@@ -527,7 +530,7 @@ def test_run_measures_the_frame_rate_and_writes_every_frame(red_model):
     frames = [np.full((24, 32, 3), value, np.uint8) for value in (0, 255, 0, 255)]
     written = []
     sink = type("Sink", (), {"write": lambda self, frame: written.append(frame)})()
-    summary = webcam.run(
+    summary = inference.run(
         red_model, frames, "mask", smoothing=0.0, sink=sink, clock=lambda: next(ticks)
     )
     assert summary.frames == 4 and len(written) == 4
@@ -538,7 +541,7 @@ def test_run_measures_the_frame_rate_and_writes_every_frame(red_model):
     assert (
         written[1][20:, :].min() == 255 and written[2][20:, :].max() == 0
     )  # mask, below the label
-    assert webcam.run(red_model, frames, max_frames=2).frames == 2
+    assert inference.run(red_model, frames, max_frames=2).frames == 2
 
 
 def test_missing_opencv_says_how_to_install(monkeypatch, capsys, tmp_path):

@@ -33,6 +33,9 @@ class BoxDetector:
     def detect(self, image):
         return list(self.faces)
 
+    def refine(self, image, window):
+        return None  # the given boxes stand as they are
+
 
 class BrightModel:
     """A 2-class model (a Runner stand-in): class 1 where the crop is bright."""
@@ -235,12 +238,6 @@ def _miou(truth: np.ndarray, label: np.ndarray, classes: int) -> float:
     return float(mean_iou(confusion_matrix(truth, label, classes)))
 
 
-@pytest.mark.xfail(
-    reason="measured 72.5 vs 76.5 mIoU (4.0 points) on 6 test faces: in a wide photo the "
-    "window pyramid merges boxes ~4 % larger and higher than on the full frames FRAMINGS was "
-    "measured on; framing to be re-measured on staged photos",
-    strict=False,
-)
 def test_a_face_in_a_wide_photo_parses_as_its_tight_crop(celebamask_mini_root):
     from facecolab.data.readers import get_format
     from facecolab.data.resize import resize_image, resize_mask

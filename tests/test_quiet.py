@@ -52,6 +52,8 @@ CASES = [
     (OTHER_ERROR, 2, False),
     (OTHER_ERROR, 3, True),
     (TRACEBACK, 3, False),
+    ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.", 0, False),
+    ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.", 1, True),
     ("ValueError: data.root: no such folder", 3, False),
 ]
 
@@ -131,3 +133,65 @@ def test_a_tiny_training_run_has_a_quiet_stderr(tmp_path):
     assert '"mean_iou"' in done.stdout
     noisy = [line for line in done.stderr.splitlines() if any(n in line for n in NOISE)]
     assert not noisy, "\n".join(noisy)
+
+
+def _train_command(tmp_path, root, *extra):
+    return [
+        sys.executable,
+        "-m",
+        "facecolab",
+        "train",
+        "--config",
+        "configs/p2_unet_celebamask_hq.json",
+        "--run-dir",
+        str(tmp_path / "run"),
+        f"data.root={root}",
+        f"data.prepared={tmp_path / 'prepared'}",
+        "data.image_size=[32,32]",
+        "batch_size=4",
+        "callbacks.tensorboard=false",
+        *extra,
+    ]
+
+
+def _interrupt_after_an_epoch(command, state, env):
+    """Run ``command`` until the checkpoint ``state`` records one more epoch, then Ctrl-C."""
+    import json
+    import signal
+    import time
+
+    before = json.loads(state.read_text())["epoch"] if state.exists() else 0
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 600
+    while process.poll() is None and time.monotonic() < deadline:
+        if state.exists() and json.loads(state.read_text())["epoch"] > before:
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=300)
+    return process.returncode, out, err
+
+
+def test_ctrl_c_in_training_says_how_to_resume_and_resuming_warns_of_nothing(tmp_path):
+    """Ctrl-C: no traceback, one line with the exact resume command, exit 130. Resuming,
+    even with --verbose, does not warn that the optimiser's variables were skipped (the
+    optimiser is built before the checkpoint's weights load)."""
+    root = write_sample("celebamask_hq", tmp_path / "raw", count=8, size=32)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    state = tmp_path / "run" / "checkpoint" / "state.json"
+    code, out, err = _interrupt_after_an_epoch(
+        _train_command(tmp_path, root, "epochs=100"), state, env
+    )
+    assert code == 130, err[-3000:]
+    assert TRACEBACK not in err
+    resume = f"facecolab train --resume {tmp_path / 'run'}"
+    assert [line for line in err.splitlines() if resume in line], err[-3000:]
+    assert "training epochs 1–100" in out  # said before the first epoch's slow start
+
+    command = [sys.executable, "-m", "facecolab", "train", "--resume", str(tmp_path / "run")]
+    code, out, err = _interrupt_after_an_epoch([*command, "--verbose"], state, env)
+    assert code == 130, err[-3000:]
+    assert "resuming after epoch" in out
+    assert "Skipping variable loading" not in err, err[-3000:]

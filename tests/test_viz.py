@@ -107,3 +107,18 @@ def test_sample_grid_shows_images_over_overlays(celebamask_prepared):
 def test_uncertainty_display_range(values, expected_top):
     low, top = display_range(values)
     assert low == 0 and top == pytest.approx(expected_top, rel=1e-6) and top > low
+
+
+def test_two_class_foregrounds_are_shown_in_a_colour_not_white():
+    """White blended over a light photo vanishes: pictures paint a binary set's foreground in
+    a saturated colour, while the spec's colours stay the mask files' black and white."""
+    from facecolab.data.specs import BINARY_COLOURS, SHOWN_FOREGROUND, get_spec
+    from facecolab.viz import overlay
+
+    for name in ("portrait", "eg1800", "celeba_face"):
+        spec = get_spec(name)
+        assert spec.colours == BINARY_COLOURS
+        assert tuple(spec.palette()[1]) == SHOWN_FOREGROUND
+    light = np.full((4, 4, 3), 240, np.uint8)
+    shown = overlay(light, np.ones((4, 4), np.uint8), get_spec("portrait").palette())
+    assert np.ptp(shown[0, 0].astype(int)) > 80  # clearly coloured, not a paler grey

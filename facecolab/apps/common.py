@@ -1,5 +1,6 @@
-"""What the apps share: a model with the dataset spec that says what its ids mean; images;
-the command line (parser, default output name, one-line errors)."""
+"""What the apps share without a model: images, palettes, the command line (parser, default
+output name, one-line errors). Imports no Keras, so an app's ``--help`` is instant; the model
+side is ``facecolab.apps.inference``."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from facecolab.console import add_max_pixels_option
-from facecolab.constants import DEFAULT_THREADS
+from facecolab.console import add_max_pixels_option, add_verbose_option
 from facecolab.data.imageio import encode_image, read_image
 from facecolab.data.imageio import save_image as write_image
-from facecolab.data.specs import SPECS, DatasetSpec, get_spec
+from facecolab.data.specs import DatasetSpec
 from facecolab.fsutil import (
     atomic_write_bytes,
     check_outputs,
@@ -21,65 +21,16 @@ from facecolab.fsutil import (
     held_output_file,
     output_file,
 )
-from facecolab.modelfiles.runner import as_runner, load_runner
 from facecolab.viz import generic_palette
-from facecolab.workflows.face_detection import FaceDetector
-from facecolab.workflows.predict import face_framing, no_face_message, parse_faces, predict_labels
 
 MODEL_HELP = (
     "a .tflite / .keras / .h5 / .weights.h5 file, a run folder, or a name in weights/manifest.json"
 )
 
 
-def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
-    """The spec whose ids the model predicts: ``dataset`` (a ``facecolab.data`` name)
-    when known, else the only registered spec with the model's class count. Binary datasets
-    all mean (background, foreground) but name the foreground differently, so a binary model
-    without ``dataset`` gets ``None``.
-
-    Args:
-        model: a ``facecolab.modelfiles.runner.Runner`` or a ``keras.Model``.
-
-    Returns:
-        the spec, or ``None`` when nothing identifies it (callers fall back to ids and a
-        generic palette).
-
-    Raises:
-        ValueError: ``dataset`` is unknown or has a different class count than the model.
-    """
-    num_classes = as_runner(model).num_classes
-    if dataset is not None:
-        spec = get_spec(dataset)
-        if spec.num_classes != num_classes:
-            raise ValueError(
-                f"dataset {dataset!r} has {spec.num_classes} classes but the model "
-                f"predicts {num_classes}"
-            )
-        return spec
-    matches = [spec for spec in SPECS.values() if spec.num_classes == num_classes]
-    return matches[0] if len(matches) == 1 else None
-
-
-def load_app_model(name_or_path, dataset: str | None = None, threads: int | None = None):
-    """``(Runner, DatasetSpec | None)`` from a ``.tflite`` or Keras model file, a run folder
-    or a name in ``weights/manifest.json`` (``facecolab.modelfiles.runner.load_runner``;
-    ``threads``:
-    TFLite CPU threads, default ``constants.DEFAULT_THREADS``). The spec comes from
-    ``dataset``, else the run's config or the manifest entry, else the class count."""
-    runner = load_runner(name_or_path, threads or DEFAULT_THREADS)
-    return runner, spec_for_model(runner, dataset or runner.dataset)
-
-
-def load_photo_and_model(image_path, model, dataset: str | None = None):
-    """``(photo uint8 (H, W, 3), Runner, DatasetSpec | None)`` for an app's ``--image``
-    and ``--model`` (see :func:`load_app_model`); the photo first, so a wrong path fails
-    before the slow model load."""
-    image = load_image(image_path)
-    return (image, *load_app_model(model, dataset))
-
-
 def add_face_crop_option(parser: argparse.ArgumentParser) -> None:
-    """``--face-crop`` (default) / ``--no-face-crop``: see :func:`photo_labels`."""
+    """``--face-crop`` (default) / ``--no-face-crop``: see
+    ``facecolab.apps.inference.photo_labels``."""
     parser.add_argument(
         "--face-crop",
         action=argparse.BooleanOptionalAction,
@@ -87,19 +38,6 @@ def add_face_crop_option(parser: argparse.ArgumentParser) -> None:
         help="face models: detect the faces and parse each cropped as the training faces "
         "were (default); --no-face-crop for a pre-aligned face crop",
     )
-
-
-def photo_labels(model, image: np.ndarray, face_crop: bool, aspect: str, name) -> np.ndarray:
-    """``uint8 (H, W)`` class ids of a photo: with ``face_crop`` and a face model, each face
-    found parsed on its crop (``facecolab.workflows.predict.parse_faces``; no face: the whole
-    photo, and a warning line on stderr naming ``name``); else the whole photo."""
-    framing = face_framing(model, face_crop)
-    if framing is None:
-        return next(predict_labels(model, [image], aspect, batch_size=1))
-    result = parse_faces(model, image, FaceDetector(), framing, aspect)
-    if result.fallback:
-        print(f"warning: {no_face_message(name)}", file=sys.stderr)
-    return result.label
 
 
 def palette_of(spec: DatasetSpec | None) -> np.ndarray:
@@ -150,17 +88,17 @@ def app_inputs(args, runner=None) -> list:
 
 
 def app_parser(app: str, doc: str, image_help: str | None = None) -> argparse.ArgumentParser:
-    """The parser of ``python -m facecolab.apps.<app>``: the first line of ``doc`` as its
-    description, ``-i/--image`` (when ``image_help`` says what photo the app takes), then
-    ``-m/--model``."""
-    parser = argparse.ArgumentParser(
-        prog=f"python -m facecolab.apps.{app}", description=doc.splitlines()[0]
-    )
+    """The parser of ``python -m facecolab.apps.<app>``: the first paragraph of ``doc`` as its
+    description, ``-i/--image`` (when ``image_help`` says what photo the app takes),
+    ``-m/--model`` and ``--verbose``."""
+    summary = " ".join(doc.split("\n\n")[0].split()).replace("``", "")
+    parser = argparse.ArgumentParser(prog=f"python -m facecolab.apps.{app}", description=summary)
     if image_help is not None:
         parser.add_argument("-i", "--image", required=True, help=image_help)
     parser.add_argument("-m", "--model", required=True, help=MODEL_HELP)
     add_overwrite_option(parser)
     add_max_pixels_option(parser)
+    add_verbose_option(parser)
     return parser
 
 

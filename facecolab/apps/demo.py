@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from facecolab.apps.portrait import composite, portrait_probability
+from facecolab.apps.inference import portrait_probability
+from facecolab.apps.portrait import composite
 from facecolab.apps.recolour import part_class_ids, recolour
 from facecolab.data.specs import get_spec
 from facecolab.fsutil import atomic_path, atomic_write_bytes

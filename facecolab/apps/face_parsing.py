@@ -3,7 +3,8 @@
 ``python -m facecolab.apps.face_parsing -i face.jpg -m model.keras -v overlay [-o out.png]``
 
 Views: ``mask`` (class colours), ``overlay`` (colours blended over the photo),
-``side_by_side`` (photo | mask) and ``parts`` (one panel per predicted part, with its name).
+``side_by_side`` (photo | mask, with a legend of the classes found below) and ``parts``
+(one panel per predicted part, with its name).
 A face model parses each face it finds, cropped as its training faces were, and pastes the
 labels back (``--no-face-crop``: the photo is a pre-aligned crop, parsed whole). The labels
 are predicted at the model's input size and brought back to the photo's own size
@@ -24,25 +25,18 @@ from facecolab.apps.common import (
     app_inputs,
     app_parser,
     check_app_outputs,
-    load_photo_and_model,
     output_path,
     palette_of,
-    photo_labels,
     report_error,
     save_outputs,
 )
+from facecolab.console import quiet_backend
 from facecolab.data.imageio import pixel_limit
 from facecolab.data.resize import ASPECT_MODES
-from facecolab.viz import colorize, overlay
-from facecolab.workflows.predict import predict_labels
+from facecolab.viz import colorize, legend, overlay
 
 VIEWS = ("mask", "overlay", "side_by_side", "parts")
 DIMMED = 0.25  # brightness of the pixels outside the part in the ``parts`` view
-
-
-def parse_face(model, image: np.ndarray, aspect: str = "stretch") -> np.ndarray:
-    """``uint8 (H, W, 3)`` photo, parsed whole → ``uint8 (H, W)`` class ids at its size."""
-    return next(predict_labels(model, [image], aspect=aspect, batch_size=1))
 
 
 def parts_grid(
@@ -89,7 +83,8 @@ def render(
         label: ``uint8 (H, W)`` class ids.
         view: one of ``VIEWS``.
         palette: ``uint8 (256, 3)`` colour per id.
-        class_names: names in id order for the ``parts`` titles (default: the ids).
+        class_names: names in id order for the ``parts`` titles and the ``side_by_side``
+            legend (default: the ids).
     """
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
@@ -100,13 +95,30 @@ def render(
     if view == "overlay":
         return overlay(image, label, palette)
     if view == "side_by_side":
-        return np.concatenate([image, colorize(label, palette)], axis=1)
+        pair = np.concatenate([image, colorize(label, palette)], axis=1)
+        names = list(class_names or ())
+        names += [str(i) for i in range(len(names), int(label.max()) + 1)]
+        absent = [i for i in range(len(names)) if not (label == i).any()]
+        swatch = max(14, pair.shape[0] // 40)
+        key = legend(names, palette, pair.shape[1], swatch=swatch, skip=absent)
+        width = max(pair.shape[1], key.shape[1])
+        canvas = np.full((pair.shape[0] + key.shape[0], width, 3), 255, dtype=np.uint8)
+        canvas[: pair.shape[0], : pair.shape[1]] = pair
+        canvas[pair.shape[0] :, : key.shape[1]] = key
+        return canvas
     return parts_grid(image, label, class_names or ())
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = app_parser("face_parsing", __doc__, image_help="face photo (any size)")
-    parser.add_argument("-v", "--view", default="overlay", choices=VIEWS)
+    parser.add_argument(
+        "-v",
+        "--view",
+        default="overlay",
+        choices=VIEWS,
+        help="mask (class colours), overlay (blended over the photo), side_by_side (photo | "
+        "mask, with a legend) or parts (one panel per part) (default overlay)",
+    )
     parser.add_argument("-o", "--out", help="output PNG (default: <image stem>_<view>.png)")
     add_dataset_option(parser, "colours, names")
     parser.add_argument(
@@ -121,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_backend(args.verbose)
+    from facecolab.apps.inference import load_photo_and_model, photo_labels
+
     try:
         with pixel_limit(args.max_pixels):
             check_app_outputs("face_parsing", args, [output_path(args.out, args.image, args.view)])

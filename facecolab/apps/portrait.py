@@ -22,41 +22,19 @@ from facecolab.apps.common import (
     app_parser,
     check_app_outputs,
     load_image,
-    load_photo_and_model,
     output_path,
     report_error,
     save_outputs,
 )
-from facecolab.console import float_in
+from facecolab.console import float_in, quiet_backend
 from facecolab.data.imageio import pixel_limit
 from facecolab.data.resize import resize_image
-from facecolab.modelfiles.runner import as_runner
 
 ASPECT = "letterbox"
 THRESHOLD = 0.5
 BLUR_FRACTION = 0.03  # background blur radius as a fraction of the photo's shorter side
 BACKGROUNDS = ("blur", "white")
 PERSON = 1  # class id of the person in the portrait / eg1800 specs
-
-
-def portrait_probability(model, image: np.ndarray) -> np.ndarray:
-    """``float32 (H, W)`` P(person) at the photo's size, from a binary model (one sigmoid
-    channel or a 2-way softmax; a ``facecolab.modelfiles.runner.Runner`` or a ``keras.Model``) fed
-    the
-    letterboxed photo. Resized back bilinearly, it is the soft alpha mask of the person."""
-    runner = as_runner(model)
-    if runner.num_classes != 2:
-        raise ValueError(
-            f"portrait models are binary (person / background); this one "
-            f"predicts {runner.num_classes} classes"
-        )
-    return runner.probabilities(image, aspect=ASPECT)[..., PERSON]
-
-
-def portrait_mask(model, image: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
-    """``uint8 (H, W)``: 1 where P(person) > ``threshold``, else 0 (``image`` is
-    ``uint8 (H, W, 3)`` RGB of any size)."""
-    return (portrait_probability(model, image) > threshold).astype(np.uint8)
 
 
 def make_background(image: np.ndarray, background) -> np.ndarray:
@@ -120,7 +98,8 @@ def add_background_options(parser: argparse.ArgumentParser) -> None:
         "--threshold",
         type=float_in(0, 1),
         default=THRESHOLD,
-        help=f"P(person) above which a pixel is the person, 0 … 1 (default {THRESHOLD})",
+        help=f"P(person) above which a pixel is the person's in the saved mask, 0 … 1 (default "
+        f"{THRESHOLD}); the composite blends by the same hard mask",
     )
 
 
@@ -134,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     out = output_path(args.out, args.image, "portrait")
+    quiet_backend(args.verbose)
+    from facecolab.apps.inference import load_photo_and_model, portrait_mask
+
     try:
         with pixel_limit(args.max_pixels):
             check_app_outputs("portrait", args, [out, mask_path(out)])

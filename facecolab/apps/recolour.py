@@ -28,13 +28,11 @@ from facecolab.apps.common import (
     app_inputs,
     app_parser,
     check_app_outputs,
-    load_photo_and_model,
     output_path,
-    photo_labels,
     report_error,
     save_outputs,
 )
-from facecolab.console import float_in
+from facecolab.console import float_in, quiet_backend
 from facecolab.data.imageio import pixel_limit
 from facecolab.data.resize import ASPECT_MODES
 
@@ -139,7 +137,7 @@ def recolour(
 
     Args:
         image: ``uint8 (H, W, 3)`` RGB photo.
-        label: ``uint8 (H, W)`` class ids of the photo (e.g. from ``common.photo_labels``).
+        label: ``uint8 (H, W)`` class ids of the photo (e.g. from ``inference.photo_labels``).
         class_ids: the ids to recolour (``part_class_ids``).
         colour: target ``"#rrggbb"`` or ``(r, g, b)``; exactly one of ``colour`` and
             ``hue_shift``.
@@ -192,7 +190,9 @@ def recolour(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = app_parser("recolour", __doc__, image_help="face photo (any size)")
-    parser.add_argument("--part", required=True, choices=sorted(PART_CLASSES))
+    parser.add_argument(
+        "--part", required=True, choices=sorted(PART_CLASSES), help="what to recolour"
+    )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--colour", "--color", help="target colour, e.g. '#aa0033'")
     target.add_argument(
@@ -209,13 +209,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-o", "--out", help="output image (default <stem>_<part>.png)")
     add_dataset_option(parser, "class names")
-    parser.add_argument("--aspect", default="stretch", choices=ASPECT_MODES)
+    parser.add_argument(
+        "--aspect",
+        default="stretch",
+        choices=ASPECT_MODES,
+        help="how the photo (or each face crop) is fitted to the model's input size "
+        "(default stretch)",
+    )
     add_face_crop_option(parser)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_backend(args.verbose)
+    from facecolab.apps.inference import load_photo_and_model, photo_labels
+
     try:
         with pixel_limit(args.max_pixels):
             check_app_outputs("recolour", args, [output_path(args.out, args.image, args.part)])

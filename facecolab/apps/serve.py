@@ -30,9 +30,10 @@ import numpy as np
 from PIL import Image
 
 from facecolab.apps.demo import PORTRAIT_DATASETS, metric_figures, shipped_models
+from facecolab.apps.inference import person_alpha
 from facecolab.apps.portrait import composite
 from facecolab.apps.recolour import PART_CLASSES, recolour
-from facecolab.apps.webcam import MaskSmoother, person_alpha
+from facecolab.apps.webcam import MaskSmoother
 from facecolab.data.imageio import read_image
 from facecolab.data.specs import DatasetSpec, get_spec
 from facecolab.modelfiles.manifest import read_manifest

@@ -32,13 +32,12 @@ from facecolab.apps.common import (
     USER_ERRORS,
     app_inputs,
     app_parser,
-    load_app_model,
     load_image,
     report_error,
 )
-from facecolab.apps.portrait import composite, portrait_probability
+from facecolab.apps.portrait import composite
 from facecolab.apps.recolour import parse_colour
-from facecolab.console import add_threads_option, float_in, int_in
+from facecolab.console import add_threads_option, float_in, int_in, quiet_backend
 from facecolab.data.imageio import pixel_limit
 from facecolab.fsutil import held_output_file, output_folder
 from facecolab.workflows.video import Window, open_sink, open_source
@@ -168,17 +167,6 @@ def render(
     return shown if fps is None else draw_label(shown, f"{fps:.1f} FPS")
 
 
-def person_alpha(runner, frame: np.ndarray, smoother: MaskSmoother | None = None) -> np.ndarray:
-    """``float32 (H, W)`` soft person mask of one ``uint8 (H, W, 3)`` RGB frame at its full
-    resolution (P(person) of a binary portrait model, a ``facecolab.modelfiles.runner.Runner`` or
-    ``keras.Model``), smoothed by the sequence's ``smoother`` when given."""
-    frame = np.asarray(frame)
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-        raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
-    alpha = portrait_probability(runner, frame)
-    return alpha if smoother is None else smoother.update(alpha, frame)
-
-
 @dataclass
 class Summary:
     """What a run measured: ``frames`` shown in ``seconds`` of wall time (reading, model,
@@ -201,46 +189,6 @@ class Summary:
         )
 
 
-def run(
-    runner,
-    frames,
-    mode: str = "blur",
-    background="white",
-    smoothing: float = DEFAULT_SMOOTHING,
-    sink=None,
-    window=None,
-    max_frames: int | None = None,
-    clock=time.perf_counter,
-) -> Summary:
-    """Segment and composite every frame of ``frames`` (an iterable of RGB frames, e.g. a
-    ``facecolab.workflows.video`` source), writing each to ``sink`` and showing it in ``window``
-    (either
-    may be ``None``) with the measured frame rate drawn on it.
-
-    Memory stays flat however long the stream: one smoothed mask is kept, nothing per frame.
-
-    Returns:
-        The :class:`Summary`; stops at the end of ``frames``, after ``max_frames``, or when
-        the window's quit key is pressed.
-    """
-    smoother = MaskSmoother(smoothing)
-    rate = FrameRate(clock=clock)
-    count, segment_seconds, start = 0, 0.0, clock()
-    for frame in frames:
-        if max_frames is not None and count >= max_frames:
-            break
-        before = clock()
-        alpha = person_alpha(runner, frame, smoother)
-        segment_seconds += clock() - before
-        shown = render(frame, alpha, mode, background, rate.tick())
-        count += 1
-        if sink is not None:
-            sink.write(shown)
-        if window is not None and not window.show(shown):
-            break
-    return Summary(count, clock() - start, segment_seconds)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = app_parser("webcam", __doc__)
     parser.add_argument(
@@ -252,7 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="write the shown frames: a video (.mp4, …) or a folder of PNG frames"
     )
     parser.add_argument("--no-window", action="store_true", help="show nothing (headless)")
-    parser.add_argument("--mode", default="blur", choices=MODES)
+    parser.add_argument(
+        "--mode",
+        default="blur",
+        choices=MODES,
+        help="blur the background, replace it by --background, cut the person out onto "
+        "green, or show the mask itself (default blur)",
+    )
     parser.add_argument(
         "--background",
         default="white",
@@ -284,6 +238,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     source = sink = window = None
     complete = False
+    quiet_backend(args.verbose)
+    from facecolab.apps.inference import load_app_model, run
+
     try:
         with contextlib.ExitStack() as stack:
             stack.enter_context(pixel_limit(args.max_pixels))

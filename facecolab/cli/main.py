@@ -17,16 +17,26 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shlex
 import sys
 from pathlib import Path
 
 from facecolab.console import (
     add_max_pixels_option,
     add_threads_option,
+    add_verbose_option,
     int_in,
-    start_tensorflow,
+    quiet_backend,
 )
-from facecolab.constants import MAX_BATCH, MAX_PIXELS, MAX_SAMPLES
+from facecolab.constants import (
+    CALIBRATION_IMAGES,
+    EXPORT_FORMATS,
+    MAX_BATCH,
+    MAX_PIXELS,
+    MAX_SAMPLES,
+    QUANTIZE_MODES,
+    STRATEGIES,
+)
 from facecolab.data.imageio import pixel_limit
 from facecolab.data.resize import ASPECT_MODES
 from facecolab.data.splits import check_split_name
@@ -64,13 +74,23 @@ def split_name(text: str) -> str:
 
 
 def _add_train(sub) -> None:
-    from facecolab.workflows.train import STRATEGIES
-
-    parser = sub.add_parser("train", help=HELP["train"])
+    parser = sub.add_parser(
+        "train",
+        help=HELP["train"],
+        description="Train a model from a JSON config into a run folder (best and last "
+        "model, history, metrics, a checkpoint each epoch); Ctrl-C stops it, and --resume "
+        "RUN_DIR continues from the last checkpoint.",
+    )
     parser.add_argument("--config", help="config JSON (configs/*.json)")
     parser.add_argument("--run-dir", help="output folder (default runs/<config name>)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
-    parser.add_argument("--strategy", default="auto", choices=STRATEGIES)
+    parser.add_argument(
+        "--strategy",
+        default="auto",
+        choices=STRATEGIES,
+        help="devices to train on: auto (every GPU, mirrored, if more than one; else the one "
+        "device), one, mirrored or tpu (default auto)",
+    )
     parser.add_argument(
         "--skip-bad",
         action="store_true",
@@ -83,6 +103,7 @@ def _add_train(sub) -> None:
         metavar="KEY=VALUE",
         help="config overrides, e.g. epochs=2 optimizer.learning_rate=1e-4",
     )
+    add_verbose_option(parser)
     parser.set_defaults(handler=_run_train)
 
 
@@ -90,17 +111,33 @@ def _run_train(args) -> int:
     from facecolab.config import load_config
     from facecolab.workflows.train import train
 
-    if args.resume:
-        metrics = train({}, args.resume, resume=True, strategy=args.strategy)
-    else:
-        if not args.config:
-            raise ValueError("train needs --config FILE (or --resume RUN_DIR)")
-        overrides = [*args.overrides, *(["data.skip_bad=true"] if args.skip_bad else [])]
-        config = load_config(args.config, overrides)
-        run_dir = args.run_dir or f"runs/{config['name']}"
-        metrics = train(config, run_dir, strategy=args.strategy)
+    run_dir = args.resume
+    try:
+        if args.resume:
+            metrics = train({}, run_dir, resume=True, strategy=args.strategy)
+        else:
+            if not args.config:
+                raise ValueError("train needs --config FILE (or --resume RUN_DIR)")
+            overrides = [*args.overrides, *(["data.skip_bad=true"] if args.skip_bad else [])]
+            config = load_config(args.config, overrides)
+            run_dir = args.run_dir or f"runs/{config['name']}"
+            metrics = train(config, run_dir, strategy=args.strategy)
+    except KeyboardInterrupt:
+        print(f"\nfacecolab train: {_interrupted(run_dir)}", file=sys.stderr)
+        return 130
     print(json.dumps({k: metrics[k] for k in ("pixel_accuracy", "mean_iou") if k in metrics}))
     return 0
+
+
+def _interrupted(run_dir) -> str:
+    """What to say after Ctrl-C: how to continue the run in ``run_dir`` (or, before it
+    recorded anything, that starting again is all there is)."""
+    if run_dir is None or not (Path(run_dir) / "config.json").is_file():
+        return "interrupted before the run folder held a run; run the same command to start again"
+    return (
+        "interrupted; the finished epochs are kept. Continue with: facecolab train "
+        f"--resume {shlex.quote(str(run_dir))}"
+    )
 
 
 def _add_delegating(sub, name: str, module) -> None:
@@ -134,6 +171,7 @@ def _add_model_arguments(parser, config_help: str) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_output_options(parser)
+    add_verbose_option(parser)
 
 
 def add_output_options(parser) -> None:
@@ -173,7 +211,8 @@ def _add_aspect(parser, what: str) -> None:
     parser.add_argument(
         "--aspect",
         choices=ASPECT_MODES,
-        help=f"how {what} are fitted to the model input (default: letterbox for a "
+        help=f"how {what} are fitted to the model input: stretch, letterbox (pad) or crop "
+        "(centre) (default: letterbox for a "
         "person/background model, else the model's training config, else stretch)",
     )
 
@@ -312,7 +351,14 @@ def _run_evaluate(args) -> int:
             )
             mode = f"raw {name}{f' relabelled {relabel}' if relabel else ''}, original resolution"
         else:
-            result = evaluate_prepared(runner, data, args.split, args.batch_size, model_names=names)
+            result = evaluate_prepared(
+                runner,
+                data,
+                args.split,
+                args.batch_size,
+                model_names=names,
+                progress=not args.no_progress,
+            )
             mode = "prepared, at the model's input size"
         mode = ", ".join([mode, *extras])
         result = {
@@ -519,8 +565,6 @@ def _run_uncertainty(args) -> int:
 
 
 def _add_export(sub) -> None:
-    from facecolab.modelfiles.export import CALIBRATION_IMAGES, EXPORT_FORMATS, QUANTIZE_MODES
-
     parser = sub.add_parser(
         "export",
         help=HELP["export"],
@@ -559,7 +603,13 @@ def _add_export(sub) -> None:
         default="float32",
         help=".weights.npz precision (float16: half the size; re-measure its metrics)",
     )
-    parser.add_argument("--quantize", choices=QUANTIZE_MODES, default="none", help="TFLite only")
+    parser.add_argument(
+        "--quantize",
+        choices=QUANTIZE_MODES,
+        default="none",
+        help="TFLite precision: none (float32), float16 weights, dynamic (int8 weights) or int8 "
+        "(weights and activations, calibrated on --calib) (default none)",
+    )
     parser.add_argument("--calib", metavar="DIR", help="representative images (int8)")
     parser.add_argument(
         "--calib-count",
@@ -687,12 +737,10 @@ def _add_webcam(sub) -> None:
 
 
 def _add_demo(sub) -> None:
-    parser = sub.add_parser(
-        "demo",
-        help=HELP["demo"],
-    )
+    parser = sub.add_parser("demo", help=HELP["demo"], description=HELP["demo"].capitalize())
     parser.add_argument("--out", default="outputs/demo", help="output folder")
     parser.add_argument("--epochs", type=int_in(1, 10_000), default=8, help="epochs on the sample")
+    add_verbose_option(parser)
     parser.set_defaults(handler=_run_demo)
 
 
@@ -763,12 +811,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv else ""
-    if command in HELP and command not in WITHOUT_MODELS:
-        # Before the subcommand's parser imports its modules: TensorFlow's start-up log lines
-        # filtered as TF_CPP_MIN_LOG_LEVEL asks (2 when unset).
-        start_tensorflow()
     args = build_parser(command).parse_args(argv)
     args.command_argv = argv[1:]  # the subcommand's own arguments (for delegating parsers)
+    if command not in WITHOUT_MODELS:
+        # The arguments are checked (--help and usage errors answered without a backend):
+        # TensorFlow's start-up log lines filtered, Keras's warnings hidden, unless --verbose.
+        quiet_backend(args.verbose)
     try:
         with pixel_limit(getattr(args, "max_pixels", MAX_PIXELS)):
             return args.handler(args)

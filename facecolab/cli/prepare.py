@@ -66,7 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"processes (default: all cores; at most {MAX_WORKERS})",
     )
     parser.add_argument("--strict", action="store_true", help="stop at the first bad item")
-    parser.add_argument("--aspect", choices=ASPECT_MODES, default="stretch")
+    parser.add_argument(
+        "--aspect",
+        choices=ASPECT_MODES,
+        default="stretch",
+        help="how images and label maps are fitted to --size: stretch, letterbox (pad: image "
+        "black, label ignore) or crop (centre) (default stretch)",
+    )
     parser.add_argument(
         "--sample",
         type=non_negative_int,

@@ -72,9 +72,13 @@ class DatasetSpec:
         return lut
 
     def palette(self) -> np.ndarray:
-        """``uint8 (256, 3)`` colour table; ids without a class (e.g. ignore) are grey."""
+        """``uint8 (256, 3)`` colour table of the pictures; ids without a class (e.g. ignore)
+        are grey, and a two-class set's white foreground is ``SHOWN_FOREGROUND`` (the spec's
+        ``colours`` stay the files' own)."""
         table = np.full((256, 3), 128, dtype=np.uint8)
         table[: self.num_classes] = np.asarray(self.colours, dtype=np.uint8)
+        if self.colours == BINARY_COLOURS:
+            table[1] = SHOWN_FOREGROUND
         return table
 
     def to_dict(self) -> dict:
@@ -103,7 +107,12 @@ class DatasetSpec:
         )
 
 
+# The two-class sets' colours: black background, white foreground, as their mask files are.
 BINARY_COLOURS = ((0, 0, 0), (255, 255, 255))
+# What pictures (overlays, masks, legends: ``DatasetSpec.palette``) paint a white foreground
+# in: white blended over a light photo vanishes; a saturated azure shows on skin, hair and
+# light or dark backgrounds alike.
+SHOWN_FOREGROUND = (20, 130, 255)
 PERSON_CLASSES = ("background", "person")  # the portrait label sets'
 
 CELEBAMASK_HQ_CLASSES = (

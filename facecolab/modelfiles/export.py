@@ -42,7 +42,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from facecolab.constants import VERSION
+from facecolab.constants import CALIBRATION_IMAGES, EXPORT_FORMATS, QUANTIZE_MODES, VERSION
 from facecolab.data.imageio import read_image
 from facecolab.data.inputs import input_images
 from facecolab.data.specs import SPECS
@@ -55,10 +55,6 @@ from facecolab.modelfiles.runner import TFLITE_SUFFIX, as_runner, model_input_si
 from facecolab.modelfiles.tflite_metadata import SegmenterMetadata, add_metadata
 from facecolab.models import has_mc_dropout, main_output, without_mc_dropout
 
-QUANTIZE_MODES = ("none", "float16", "dynamic", "int8")
-CALIBRATION_IMAGES = 100  # representative images read for int8 calibration
-# Export format → file suffix ("" = a folder).
-EXPORT_FORMATS = {"keras": ".keras", "tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}
 # Metadata of a model the manifest says nothing about (facecolab's own licence: the code's).
 DEFAULT_AUTHOR = "facecolab"
 DEFAULT_LICENSE = "MIT (facecolab); the weights follow the terms of the data they were trained on"

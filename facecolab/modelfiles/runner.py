@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facecolab.console import filtered_native_stderr, log_level
 from facecolab.constants import DEFAULT_THREADS
 from facecolab.data.resize import fit_geometry, resize_image
 from facecolab.measures.metrics import class_probabilities
@@ -215,13 +216,15 @@ def open_interpreter(path, threads: int = DEFAULT_THREADS):
         raise FileNotFoundError(f"{path}: model file not found")
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
-    with warnings.catch_warnings():
+    # TFLite's own "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." filtered as
+    # TF_CPP_MIN_LOG_LEVEL asks (facecolab.console.hidden).
+    with warnings.catch_warnings(), filtered_native_stderr(log_level()):
         warnings.filterwarnings("ignore", message=r"(?s).*tf\.lite\.Interpreter is deprecated")
         try:
             interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
         except ValueError as error:
             raise ValueError(f"{path}: not a readable TFLite model ({error})") from None
-    interpreter.allocate_tensors()
+        interpreter.allocate_tensors()
     for details in interpreter.get_input_details() + interpreter.get_output_details():
         if details["dtype"] != np.float32:
             raise ValueError(

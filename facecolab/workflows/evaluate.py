@@ -23,7 +23,7 @@ from facecolab.console import progress_bar
 from facecolab.data import get_format
 from facecolab.data.host_pipeline import PreparedBatches
 from facecolab.data.imageio import read_image
-from facecolab.data.prepare import dataset_spec
+from facecolab.data.prepare import dataset_spec, split_files
 from facecolab.data.readers.base import Item
 from facecolab.data.resize import resize_mask
 from facecolab.data.specs import DatasetSpec
@@ -51,15 +51,20 @@ def _report(cm: np.ndarray, spec: DatasetSpec) -> dict:
     return summarize(cm, spec.class_names, groups=groups) | {"confusion_matrix": cm.tolist()}
 
 
-def evaluate_dataset(model, dataset, spec: DatasetSpec) -> dict:
+def evaluate_dataset(
+    model, dataset, spec: DatasetSpec, progress: bool = False, total: int | None = None
+) -> dict:
     """Metrics of ``model`` (a ``keras.Model`` or a ``facecolab.modelfiles.runner.Runner``) over
     ``dataset`` batches ``(image at the model's input size, int labels (B, H, W))``, with the
-    grouped F1 of ``spec`` when it has one."""
+    grouped F1 of ``spec`` when it has one; ``progress``: a bar counting images (of
+    ``total``)."""
     runner = as_runner(model)
     cm = np.zeros((spec.num_classes, spec.num_classes), dtype=np.int64)
-    for images, labels in dataset:
-        predicted = runner.infer(np.asarray(images)).argmax(-1)
-        cm += confusion_matrix(np.asarray(labels), predicted, spec.num_classes)
+    with progress_bar()(total=total, disable=not progress, desc="evaluate", unit="image") as bar:
+        for images, labels in dataset:
+            predicted = runner.infer(np.asarray(images)).argmax(-1)
+            cm += confusion_matrix(np.asarray(labels), predicted, spec.num_classes)
+            bar.update(len(predicted))
     return _report(cm, spec)
 
 
@@ -136,11 +141,17 @@ def evaluate_items(
 
 
 def evaluate_prepared(
-    model, prepared_dir, split: str = "test", batch_size: int = 8, model_names=None
+    model,
+    prepared_dir,
+    split: str = "test",
+    batch_size: int = 8,
+    model_names=None,
+    progress: bool = False,
 ) -> dict:
     """:func:`evaluate_dataset` over split ``split`` of a prepared folder, resized to the
     model's input size when that differs from the prepared size (labels nearest); read by
-    tf.data on TensorFlow, by :class:`facecolab.data.host_pipeline.PreparedBatches` elsewhere.
+    tf.data on TensorFlow, by :class:`facecolab.data.host_pipeline.PreparedBatches` elsewhere;
+    ``progress``: a bar counting the split's images.
 
     The model must predict the folder's classes (``compat.check_model_classes``; with
     ``model_names``, the model's own class names, the names too) before anything runs."""
@@ -153,7 +164,8 @@ def evaluate_prepared(
         dataset = make_dataset(prepared_dir, split, cache=False, **options)
     else:
         dataset = PreparedBatches(prepared_dir, split, **options)
-    return evaluate_dataset(model, dataset, spec)
+    total = len(split_files(prepared_dir, split)[0])
+    return evaluate_dataset(model, dataset, spec, progress, total)
 
 
 def evaluate_raw(

@@ -13,6 +13,13 @@ of half and a quarter of its longer side, so a face a tenth of a holiday photo's
 large in its window as a selfie's. Detections from all windows are merged in photo
 coordinates; a box cut by a window edge inside the photo is dropped (the face is whole in a
 neighbouring window), and a box lying mostly inside a higher-scoring one is merged into it.
+
+BlazeFace's box is not scale-free: the same face gets a box ~3 % larger when it fills a third
+of the input than when it fills most of it, and the pyramid merges boxes from windows where
+the face filled different shares. :meth:`FaceDetector.refine` therefore detects each face once
+more in a square framed around it as the aligned training photos frame their faces, so the
+box that decides a crop always comes from a face at the scale the framings
+(``facecolab.workflows.faces.FRAMINGS``) were measured at.
 """
 
 from __future__ import annotations
@@ -171,7 +178,23 @@ class FaceDetector:
         image = np.asarray(image)
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
             raise ValueError(f"images must be uint8 RGB (H, W, 3); got {image.dtype} {image.shape}")
-        found = [self._window_boxes(image, w) for w in windows(*image.shape[:2], self.levels)]
+        return self._detect(image, windows(*image.shape[:2], self.levels))
+
+    def refine(self, image: np.ndarray, window) -> Face | None:
+        """The face of a square ``(top, left, side)`` window of ``image`` framed around one
+        face, detected on the window whole (zero-padded where it leaves the photo): the
+        largest face found, in photo pixels, or ``None``."""
+        top, left, side = window
+        crop = place(np.asarray(image), (side, side), (-top, -left), 0)
+        found = self._detect(crop, [(0, 0, side)])
+        if not found:
+            return None
+        face = max(found, key=lambda f: f.area)
+        return Face(face.top + top, face.left + left, face.height, face.width, face.score)
+
+    def _detect(self, image: np.ndarray, searched) -> list[Face]:
+        """The faces of ``image`` over the ``(top, left, side)`` windows ``searched``."""
+        found = [self._window_boxes(image, w) for w in searched]
         boxes = np.concatenate([b for b, _ in found])
         scores = np.concatenate([s for _, s in found])
         faces = [

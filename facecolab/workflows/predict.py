@@ -23,6 +23,7 @@ import numpy as np
 
 from facecolab.console import progress_bar
 from facecolab.data.imageio import read_image, save_image, save_label_map
+from facecolab.data.specs import SPECS, get_spec
 from facecolab.fsutil import atomic_write_bytes
 from facecolab.modelfiles.runner import (
     as_runner,
@@ -305,7 +306,9 @@ def predict_mc_files(
     framing = face_framing(model, face_crop, dataset)
     detector = FaceDetector() if framing is not None else None
     written = []
-    for start in tqdm(range(0, len(paths), batch_size), disable=not progress, desc="mc dropout"):
+    class_names = get_spec(dataset).class_names if dataset in SPECS else None
+    bar = tqdm(total=len(paths), disable=not progress, desc="mc dropout", unit="image")
+    for start in range(0, len(paths), batch_size):
         chunk = paths[start : start + batch_size]
         images = [read_image(p) for p in chunk]
         if detector is None:
@@ -339,8 +342,11 @@ def predict_mc_files(
                 out_dir / f"{path.stem}.png",
                 palette=palette,
                 title=f"{path.name}: {samples} MC samples",
+                class_names=class_names,
             )
             written.append(out_dir / f"{path.stem}.npz")
+        bar.update(len(chunk))
+    bar.close()
     return written
 
 

@@ -34,10 +34,17 @@ import keras
 import numpy as np
 
 from facecolab.config import OptimizerSettings, ScheduleSettings, TrainingConfig, resolve_config
+from facecolab.constants import STRATEGIES
 from facecolab.data.device_pipeline import DeviceBatches
 from facecolab.data.host_pipeline import PreparedBatches
 from facecolab.data.labels import label_set_name
-from facecolab.data.prepare import PrepareOptions, dataset_spec, prepare, read_dataset_info
+from facecolab.data.prepare import (
+    PrepareOptions,
+    dataset_spec,
+    prepare,
+    read_dataset_info,
+    split_files,
+)
 from facecolab.data.specs import get_spec
 from facecolab.fsutil import atomic_write_bytes, contained, output_folder, read_json
 from facecolab.measures.keras_metrics import training_metrics
@@ -53,7 +60,6 @@ from facecolab.workflows.divergence import NonFiniteGuard
 from facecolab.workflows.evaluate import evaluate_prepared
 
 CHECKPOINT = "checkpoint"
-STRATEGIES = ("auto", "one", "mirrored", "tpu")
 PIPELINES = ("auto", "tf", "host", "device")
 
 
@@ -359,8 +365,11 @@ def restore_checkpoint(model: keras.Model, folder: Path, state: dict) -> None:
     :class:`ResumableCheckpoint` into a freshly compiled ``model``; a checkpoint that does
     not load is a ``ValueError`` naming its folder."""
     try:
-        model.load_weights(contained(folder, state["weights"], "checkpoint weights"))
+        # The optimiser is built first, so the weights file's optimiser variables (which
+        # ``save_weights`` writes with the model's) have variables to load into; an unbuilt
+        # optimiser has none, and Keras skips them with a warning.
         model.optimizer.build(model.trainable_variables)
+        model.load_weights(contained(folder, state["weights"], "checkpoint weights"))
         saved = np.load(contained(folder, state["optimizer"], "checkpoint optimizer"))
         values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
         for variable, value in zip(model.optimizer.variables, values, strict=True):
@@ -570,18 +579,27 @@ def make_training_data(
     return train_data, val_data
 
 
-def _finish(run_dir: Path, model: keras.Model, settings: TrainingConfig, folder: Path) -> dict:
+def _finish(
+    run_dir: Path, model: keras.Model, settings: TrainingConfig, folder: Path, verbose=0
+) -> dict:
     """Save the final model; evaluate the best one on the val split; write the curves."""
     save_model_atomic(model, run_dir / "model_final.keras")
     best_path = run_dir / "model_best.keras"
     best = load_model_any(best_path) if best_path.exists() else model
     split = settings.data.val_split
-    metrics = evaluate_prepared(best, folder, split, settings.batch_size)
+    _say(verbose, f"evaluating {best_path.name if best_path.exists() else 'the model'} on {split}")
+    metrics = evaluate_prepared(best, folder, split, settings.batch_size, progress=verbose != 0)
     metrics["split"] = split
     metrics["reference"] = settings.reference
     atomic_write_bytes(run_dir / "metrics.json", json.dumps(metrics, indent=2).encode())
     plot_history(run_dir / "history.csv", run_dir / "curves.png")
     return metrics
+
+
+def _say(verbose, message: str) -> None:
+    """One step of a run on stdout, beside Keras's own progress (silent at ``verbose=0``)."""
+    if verbose != 0:
+        print(message, flush=True)
 
 
 def run_dir_for(config: dict, work_dir) -> Path:
@@ -714,6 +732,9 @@ def _train(settings: TrainingConfig, run_dir: Path, resume: bool, strategy: str,
     folder = prepared_dir(settings)
     check_prepared_dataset(settings.data.dataset, folder, read_dataset_info(folder))
     num_classes = dataset_spec(folder).num_classes
+    train_images = len(split_files(folder, settings.data.train_split)[0])
+    _say(verbose, f"data: {folder} ({train_images} training images, {num_classes} classes)")
+    _say(verbose, f"model: {settings.model.name}, building")
 
     with precision_policy(settings.mixed_precision):
         with distribution_scope(distribution):
@@ -723,6 +744,8 @@ def _train(settings: TrainingConfig, run_dir: Path, resume: bool, strategy: str,
             elif settings.model.initial_weights:
                 load_initial_weights(model, settings.model.initial_weights)
         initial_epoch = state["epoch"] if state else 0
+        if state:
+            _say(verbose, f"resuming after epoch {initial_epoch} (checkpoint in {run_dir})")
         train_data, val_data = make_training_data(
             settings, folder, settings.batch_size * replicas, len(model.outputs), initial_epoch
         )
@@ -736,6 +759,11 @@ def _train(settings: TrainingConfig, run_dir: Path, resume: bool, strategy: str,
         jax_parallel = isinstance(distribution, keras.distribution.DataParallel)
         with distribution_scope(distribution if jax_parallel else None):
             if initial_epoch < settings.epochs and not stopped_early:
+                _say(
+                    verbose,
+                    f"training epochs {initial_epoch + 1}–{settings.epochs} into {run_dir} "
+                    "(the first steps compile the model; Ctrl-C stops, --resume continues)",
+                )
                 model.fit(
                     train_data,
                     validation_data=val_data,
@@ -746,4 +774,4 @@ def _train(settings: TrainingConfig, run_dir: Path, resume: bool, strategy: str,
                     callbacks=make_callbacks(settings, run_dir, model, state),
                     verbose=verbose,
                 )
-            return _finish(run_dir, model, settings, folder)
+            return _finish(run_dir, model, settings, folder, verbose)

@@ -205,7 +205,8 @@ prediction_grid(predictions, spec.palette(), spec.class_names)
 
 # %%
 from facecolab.apps.common import save_image
-from facecolab.apps.portrait import composite, portrait_mask
+from facecolab.apps.inference import portrait_mask
+from facecolab.apps.portrait import composite
 from facecolab.viz import tile
 
 first = predictions[0]
@@ -225,7 +226,8 @@ tile([[first.image, mask * 255, composite(first.image, mask, "blur"), composed]]
 # frames in a video), then the background blurred or replaced.
 
 # %%
-from facecolab.apps.webcam import person_alpha, render
+from facecolab.apps.inference import person_alpha
+from facecolab.apps.webcam import render
 
 alpha = person_alpha(model, first.image)
 tile([[render(first.image, alpha, mode) for mode in ("mask", "blur", "cutout")]])
