@@ -520,6 +520,18 @@ def test_celeba_list_paths_stay_in_the_root(tmp_path, field, path):
         list_items(tmp_path, "train", train_file="train.txt")
 
 
+@pytest.mark.parametrize("entry", ["../../secret", "/etc/passwd", "img/../../../x"])
+def test_helen_list_ids_stay_in_the_root(tmp_path, entry):
+    """Helen's list layout (``train.txt`` of ids beside the pairs): an id that is a path is
+    refused with the list file and line named."""
+    from facecolab.data.readers.helen import list_items
+
+    (tmp_path / "label_names.txt").write_text("bg face lb rb le re nose ulip imouth llip hair\n")
+    (tmp_path / "train.txt").write_text(f"1 100040721_1\n2 {entry}\n")
+    with pytest.raises(ValueError, match=r"train\.txt line 2: id .+"):
+        list_items(tmp_path, "train")
+
+
 # ---- C. resources --------------------------------------------------------------------------
 
 

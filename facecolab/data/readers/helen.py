@@ -16,6 +16,7 @@ from facecolab.data.imageio import read_grey
 from facecolab.data.readers._folders import files_by_stem, pair_by_stem
 from facecolab.data.readers.base import DatasetFormat, FolderNaming, Item, carve_val
 from facecolab.data.specs import get_spec
+from facecolab.fsutil import contained
 
 SPEC = get_spec("helen")
 LABEL_NAMES_FILE = "label_names.txt"
@@ -63,12 +64,16 @@ def _source_items(root: Path, source: str) -> list[Item]:
             missing_image=lambda i: folder / f"{i}_image.jpg",
         )
     if list_path.exists():
-        ids = [
-            line.replace(",", " ").split()[-1]
-            for line in list_path.read_text().splitlines()
-            if line.strip()
-        ]
-        return [Item(i, root / f"{i}_image.jpg", (root / f"{i}_label.png",)) for i in ids]
+        items = []
+        for number, line in enumerate(list_path.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            item = line.replace(",", " ").split()[-1]
+            # An id is a file-name stem in the root: '../x' or '/x' would read elsewhere.
+            where = f"{list_path} line {number}: id {item!r}"
+            image = contained(root, f"{item}_image.jpg", where)
+            items.append(Item(item, image, (contained(root, f"{item}_label.png", where),)))
+        return items
     raise FileNotFoundError(f"{folder}: Helen {source} folder (or {list_path.name}) not found")
 
 
