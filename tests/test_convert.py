@@ -83,6 +83,10 @@ def test_saved_model_serves_the_keras_probabilities(portrait, tmp_path):
     np.testing.assert_allclose(output.numpy(), portrait["model"].predict(x, verbose=0), atol=1e-5)
     with pytest.raises(FileExistsError, match="already exists"):
         export_saved_model(portrait["model"], path)
+    stamp = (path / "saved_model.pb").stat().st_mtime_ns
+    export_saved_model(portrait["model"], path, overwrite=True)  # written whole, then swapped
+    assert (path / "saved_model.pb").stat().st_mtime_ns != stamp
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["portrait_saved_model"]  # no leftovers
 
 
 @pytest.mark.parametrize(

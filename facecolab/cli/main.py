@@ -710,6 +710,7 @@ def _run_export(args) -> int:
             args.calib_split,
             metadata,
             args.verbose,
+            args.overwrite,
         )
     size = sum(p.stat().st_size for p in [path, *path.rglob("*")] if p.is_file())
     print(f"wrote {path} ({size / 1e6:.2f} MB)")

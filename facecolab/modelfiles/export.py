@@ -35,6 +35,8 @@ import contextlib
 import io
 import itertools
 import re
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -249,15 +251,30 @@ def segmenter_metadata(
     )
 
 
-def export_saved_model(model, destination, verbose: bool = False) -> Path:
+def export_saved_model(model, destination, verbose: bool = False, overwrite: bool = False) -> Path:
     """Write ``model``'s main output as a TensorFlow SavedModel folder: signature
     ``serving_default`` maps ``float32 (B, h, w, 3)`` in [0, 1] to the probabilities (for TF
-    Serving, TF.js or another converter)."""
+    Serving, TF.js or another converter).
+
+    The folder is written whole beside ``destination`` and renamed into place, so an
+    interrupted export leaves no half folder; a folder already there is refused unless
+    ``overwrite``, and then replaced only once the new one is complete."""
     destination = Path(destination)
-    if destination.exists():
-        raise FileExistsError(f"{destination}: already exists; SavedModels are written whole")
-    with quiet(verbose):
-        main_output(model).export(str(destination), format="tf_saved_model", verbose=verbose)
+    if destination.exists() and not overwrite:
+        raise FileExistsError(f"{destination}: already exists; pass --overwrite to replace it")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        with quiet(verbose):
+            main_output(model).export(
+                str(staging / "model"), format="tf_saved_model", verbose=verbose
+            )
+        if destination.exists():
+            old = staging / "replaced"
+            destination.rename(old)
+        (staging / "model").rename(destination)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return destination
 
 
@@ -289,6 +306,7 @@ def export_model(
     calib_split: str | None = None,
     metadata: SegmenterMetadata | None = None,
     verbose: bool = False,
+    overwrite: bool = False,
 ) -> Path:
     """Write ``model`` (a ``keras.Model``) in format ``fmt`` (default: from ``destination``'s
     suffix, :func:`export_format`): ``keras`` (``facecolab.modelfiles.load.export_for_inference``),
@@ -301,7 +319,7 @@ def export_model(
     if fmt == "keras":
         return export_for_inference(model, destination)
     if fmt == "saved_model":
-        return export_saved_model(model, destination, verbose)
+        return export_saved_model(model, destination, verbose, overwrite)
     if fmt == "onnx":
         return export_onnx(model, destination, metadata, verbose)
     return export_tflite(
