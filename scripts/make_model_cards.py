@@ -4,8 +4,8 @@
 
     python scripts/make_model_cards.py              write the cards
     python scripts/make_model_cards.py --check      exit 1 if a card is out of date (tests)
-    python scripts/make_model_cards.py --measure    first re-run each model's validation
-                                                    (needs ../shared/data; minutes on a CPU)
+    python scripts/make_model_cards.py --measure    first re-run each model's recorded
+                                                    validation command (needs ../shared/data)
 
 A card says what the model does, how to use it, what it was trained on and under which
 terms, its validation figures overall and per class (with the command that measured them),
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -212,22 +213,23 @@ Training: {entry.get("training") or entry.get("training_wall_time", "not recorde
 """
 
 
-MEASURE_DATA = {  # raw validation data each family is scored on
-    "celebamask": "celebamask_mini",
-    "lfw": "lfw_parts",
-    "shen": "portrait_shen",
-}
+def evaluate_command(entry: dict) -> list[str]:
+    """The ``python -m facecolab evaluate …`` command the manifest records for ``entry``'s
+    validation figures, as a list of words."""
+    metrics = entry.get("metrics") or {}
+    text = f"{metrics.get('command', '')} {metrics.get('evaluated_on', '')}"
+    found = re.search(r"python -m facecolab evaluate [^()]+?(?=\s*\(|\)|$)", text)
+    if not found:
+        raise ValueError(f"{entry['file']}: the manifest records no evaluate command")
+    return found.group(0).split()
 
 
-def measure(name: str, entry: dict, data: Path) -> None:
-    """Re-run ``facecolab evaluate`` on the model's validation split; keep the per-class
-    result in ``RESULTS/<name>.json``."""
-    root = data / MEASURE_DATA[sources(entry)[0]]
+def measure(name: str, entry: dict) -> None:
+    """Re-run the model's recorded validation command; keep the per-class result in
+    ``RESULTS/<name>.json``."""
     out = REPO / "outputs" / "evaluate" / f"{name}-val-card"
-    command = [sys.executable, "-m", "facecolab", "evaluate", "--model", name]
-    command += ["--data", str(root), "--split", "val", "--out", str(out), "--no-progress"]
-    if entry.get("dataset") == "lfw_parts":
-        command += ["--dataset", "lfw_parts"]
+    command = [sys.executable, *evaluate_command(entry)[1:]]
+    command += ["--out", str(out), "--no-progress", "--overwrite"]
     subprocess.run(command, check=True, cwd=REPO)
     result = json.loads((out / "metrics.json").read_text())
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -241,13 +243,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a card is stale")
     parser.add_argument("--measure", action="store_true", help="re-measure per-class results")
-    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
     args = parser.parse_args(argv)
     manifest = read_manifest()
     stale = []
     for name in shipped(manifest):
         if args.measure:
-            measure(name, manifest[name], Path(args.data))
+            measure(name, manifest[name])
         path, text = CARDS / f"{name}.md", card(name, manifest[name])
         if args.check:
             if not path.is_file() or path.read_text() != text:
