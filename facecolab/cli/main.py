@@ -753,7 +753,14 @@ def _run_demo(args) -> int:
 
 
 def _add_serve(sub) -> None:
-    parser = sub.add_parser("serve", help=HELP["serve"])
+    parser = sub.add_parser(
+        "serve",
+        help=HELP["serve"],
+        description="A browser demo of the shipped models (Gradio, the extra facecolab[app]): "
+        "parse a face, recolour hair and lips, cut out a portrait, MC-dropout uncertainty; "
+        "each tab is also an API endpoint. Listens on this machine only unless --host says "
+        "otherwise.",
+    )
     parser.add_argument(
         "--host",
         default="127.0.0.1",
@@ -763,6 +770,7 @@ def _add_serve(sub) -> None:
     parser.add_argument(
         "--models", nargs="+", metavar="NAME", help="shipped models offered (default: all of them)"
     )
+    add_verbose_option(parser)
     parser.set_defaults(handler=_run_serve)
 
 
