@@ -112,22 +112,7 @@ def test_a_tiny_training_run_has_a_quiet_stderr(tmp_path):
     its stderr holds none of the lines users asked to be rid of."""
     root = write_sample("celebamask_hq", tmp_path / "raw", count=8, size=32)
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    command = [
-        sys.executable,
-        "-m",
-        "facecolab",
-        "train",
-        "--config",
-        "configs/p2_unet_celebamask_hq.json",
-        "--run-dir",
-        str(tmp_path / "run"),
-        f"data.root={root}",
-        f"data.prepared={tmp_path / 'prepared'}",
-        "data.image_size=[32,32]",
-        "epochs=1",
-        "batch_size=4",
-        "callbacks.tensorboard=false",
-    ]
+    command = _train_command(tmp_path, root, "epochs=1")
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert '"mean_iou"' in done.stdout
