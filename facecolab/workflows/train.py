@@ -530,8 +530,10 @@ def make_training_data(
     }
     augment_config = settings.augment_config
     pipeline = choose_pipeline(data.pipeline)
-    if pipeline == "device":
-        train_data = DeviceBatches(
+    if pipeline in ("device", "host"):
+        batches = DeviceBatches if pipeline == "device" else PreparedBatches
+        threads = {} if pipeline == "device" else {"workers": max(1, min(8, os.cpu_count() or 1))}
+        train_data = batches(
             folder,
             data.train_split,
             augment_config=augment_config,
@@ -540,25 +542,10 @@ def make_training_data(
             outputs=outputs,
             epoch=epoch,
             drop_remainder=True,  # one batch shape: no second compilation of the train step
+            **threads,
             **common,
         )
-        val_data = DeviceBatches(folder, data.val_split, outputs=outputs, **common)
-        return train_data, val_data
-    if pipeline == "host":
-        workers = max(1, min(8, os.cpu_count() or 1))
-        train_data = PreparedBatches(
-            folder,
-            data.train_split,
-            augment_config=augment_config,
-            shuffle=True,
-            seed=settings.seed,
-            outputs=outputs,
-            epoch=epoch,
-            workers=workers,
-            drop_remainder=True,  # one batch shape: no second compilation of the train step
-            **common,
-        )
-        val_data = PreparedBatches(folder, data.val_split, outputs=outputs, **common)
+        val_data = batches(folder, data.val_split, outputs=outputs, **common)
         return train_data, val_data
     from facecolab.data.tf_pipeline import make_dataset
 
