@@ -35,7 +35,7 @@ from facecolab.modelfiles.manifest import (
 )
 from facecolab.viz import overlay
 from facecolab.workflows.face_detection import FaceDetector
-from facecolab.workflows.faces import framing_of
+from facecolab.workflows.faces import WHOLE_PHOTO_DATASETS, framing_of
 from facecolab.workflows.predict import parse_faces
 from facecolab.workflows.sample_mode import project_config
 from facecolab.workflows.train import train
@@ -108,7 +108,8 @@ def parse_and_recolour_astronaut(
     return written
 
 
-PORTRAIT_DATASETS = ("portrait", "eg1800")  # person / background: shown as cut-outs
+# Person / background models, shown as cut-outs: the face framing's whole-photo sets.
+PORTRAIT_DATASETS = WHOLE_PHOTO_DATASETS
 PHOTO_CREDITS = {
     "astronaut": "scikit-image's astronaut (Eileen Collins, NASA, public domain)",
     "camera": "scikit-image's cameraman (CC0; grey and in profile, unlike the frontal colour "
@@ -186,7 +187,7 @@ def show_model(name: str, photos: dict[str, np.ndarray], out_dir: Path) -> Model
     card.pictures.append(Picture(path, f"{PHOTO_CREDITS['astronaut']}: parsing overlay"))
     present = np.unique(label)
     card.legend = [(spec.class_names[i], tuple(int(c) for c in palette[i])) for i in present if i]
-    card.note = "face found by scikit-image's LBP cascade, cropped as the training faces were"
+    card.note = "face found by BlazeFace, cropped as the training faces were"
     if spec.num_classes == 19 and {"hair", "l_lip"} <= set(spec.class_names):
         written = parse_and_recolour_astronaut(folder, name)
         card.pictures.append(

@@ -297,8 +297,9 @@ def test_bad_item_is_reported_by_file(capsys, portrait, tmp_path, break_item):
 
 
 def test_list_file_keys_cannot_escape_the_output(capsys, tmp_path):
-    """Helen's list layout takes keys from ``train.txt``: ``../../evil`` and an absolute
-    path are reported as bad keys, and nothing is written outside OUT."""
+    """Helen's list layout takes keys from ``train.txt``: ``../../evil`` is a path, not an id,
+    so the listing is refused with the list file and line named, before anything is written
+    (class B: a path read from a list is confined to its root)."""
     raw = write_sample("helen", tmp_path / "helen", count=6, size=40)
     flat = tmp_path / "flat"
     flat.mkdir()
@@ -310,19 +311,15 @@ def test_list_file_keys_cannot_escape_the_output(capsys, tmp_path):
             shutil.copy(str(image).replace("_image.jpg", "_label.png"), flat)
             ids.append(image.name.removesuffix("_image.jpg"))
         (flat / f"{folder}.txt").write_text("\n".join(ids) + "\n")
+    lines = len((flat / "train.txt").read_text().splitlines())
     with (flat / "train.txt").open("a") as handle:
         handle.write("../../evil\n/tmp/absolute\n")
     out = tmp_path / "deep" / "out"
-    code, stdout, _ = prepare(capsys, flat, out, dataset="helen")
-    assert code == 0
-    info = json.loads((out / "dataset.json").read_text())
-    bad = {item["key"]: item["reason"] for item in info["bad_items"]}
-    assert bad == {
-        "../../evil": "key holds '/' or a NUL byte (a path, not a file name)",
-        "/tmp/absolute": "key holds '/' or a NUL byte (a path, not a file name)",
-    }
+    code, _, err = prepare(capsys, flat, out, dataset="helen")
+    assert code == 2
+    assert f"train.txt line {lines + 1}: id '../../evil'" in err
     assert not (tmp_path / "evil.jpg").exists() and not Path("/tmp/absolute.jpg").exists()
-    assert files(tmp_path / "deep") == sorted(f"out/{name}" for name in files(out))
+    assert not (out / "images").exists()
 
 
 # ---- reruns --------------------------------------------------------------------------------
