@@ -94,10 +94,11 @@ class MaskSmoother:
         """Whether ``frame`` (``uint8 (H, W, 3)``) starts a new scene; remembers it."""
         if frame is None:
             return False
-        grey = np.asarray(frame, np.float32).mean(-1) / 255
-        rows = np.linspace(0, grey.shape[0] - 1, THUMBNAIL).astype(int)
-        cols = np.linspace(0, grey.shape[1] - 1, THUMBNAIL).astype(int)
-        thumbnail = grey[np.ix_(rows, cols)]
+        frame = np.asarray(frame)
+        rows = np.linspace(0, frame.shape[0] - 1, THUMBNAIL).astype(int)
+        cols = np.linspace(0, frame.shape[1] - 1, THUMBNAIL).astype(int)
+        # The THUMBNAIL² pixels only: nothing per frame scales with the frame's size.
+        thumbnail = frame[np.ix_(rows, cols)].astype(np.float32).mean(-1) / 255
         previous, self.thumbnail = self.thumbnail, thumbnail
         return previous is not None and np.abs(thumbnail - previous).mean() > self.cut_threshold
 
