@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from facecolab.constants import IGNORE_INDEX
-from facecolab.data.augment import INDEX, PARAMS, AugmentConfig, apply_params, draw_params
+from facecolab.data.augment import IDENTITY, INDEX, PARAMS, AugmentConfig, apply_params, draw_params
 from facecolab.data.imageio import read_image
 from facecolab.data.prepare import checked_split_files, read_dataset_info
 from facecolab.data.readers import get_format
@@ -230,6 +230,8 @@ def batch_samples(
     def with_params(image, label, sample_seed):
         # Static shapes: decoding leaves H, W unknown, which layers such as UpSampling2D reject.
         image, label = tf.ensure_shape(image, (*size, 3)), tf.ensure_shape(label, size)
+        if not augment_config.active:  # validation: no Python call per sample
+            return image, label, tf.constant(IDENTITY)
         params = tf.numpy_function(draw, [sample_seed], tf.float32, stateful=False)
         params = tf.ensure_shape(params, (len(PARAMS),))
         if augment_config.jpeg_quality:
