@@ -24,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from facecolab.data.specs import PERSON_CLASSES  # noqa: E402
 from facecolab.modelfiles.manifest import entry_config, read_manifest  # noqa: E402
 
 CARDS = REPO / "docs" / "models"
@@ -94,7 +95,7 @@ def sources(entry: dict) -> list[str]:
 
 
 def family(entry: dict) -> str:
-    return "portrait" if entry.get("class_names") == ["background", "person"] else "face"
+    return "portrait" if tuple(entry.get("class_names", ())) == PERSON_CLASSES else "face"
 
 
 def percent(value) -> str:

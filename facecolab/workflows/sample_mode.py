@@ -21,7 +21,6 @@ from pathlib import Path
 from facecolab.config import config_file, load_config
 from facecolab.data import DatasetFormat, Item, get_format
 from facecolab.data.sample import write_sample
-from facecolab.data.specs import PERSON_CLASSES
 from facecolab.modelfiles.load import load_pretrained
 from facecolab.modelfiles.manifest import entry_config, read_manifest
 from facecolab.models import MODELS
@@ -213,8 +212,7 @@ def shipped_on_real_photos(name: str, limit: int = 3) -> list:
         predictions = list(predict_items(model, fmt, items, aspect))
         pictures.append(prediction_grid(predictions, spec.palette(), spec.class_names))
     photo = skimage_data.astronaut()
-    whole = spec.class_names == PERSON_CLASSES
-    label = predict(model, photo, dataset=spec.name, aspect="letterbox" if whole else "stretch")
+    label = predict(model, photo, dataset=spec.name)  # default_aspect: letterbox for people
     picture = tile([[photo, overlay(photo, label, spec.palette())]])
     pictures.append(with_legend(picture, spec.class_names, spec.palette()))
     return pictures
