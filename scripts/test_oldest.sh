@@ -2,8 +2,9 @@
 # The shipped weights on the oldest TensorFlow/Keras pair that requirements.txt admits (its
 # ">=" floors, e.g. tensorflow 2.16.1 + keras 3.3.3): a separate .venv-oldest holding exactly
 # that pair and the rest of requirements.txt, facecolab installed without touching them, then
-# the tests that load every shipped model and check its predictions (tests/test_weights_compat.py)
-# and the portable format itself (tests/test_portable.py). Extra arguments go to pytest.
+# the tests that load every shipped model and check its predictions (tests/test_weights_compat.py),
+# the portable format itself (tests/test_portable.py) and one tiny training run (the shared
+# confusion-matrix metrics, wall-time checkpoints, resume). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 floor() { sed -n "s/^$1>=\([0-9][0-9.]*\).*/\1/p" requirements.txt; }
@@ -31,4 +32,4 @@ if found != tuple(sys.argv[1:]):
 print(f"oldest admitted pair: tensorflow {found[0]}, keras {found[1]}")
 EOF
 "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_weights_compat.py \
-  tests/test_portable.py "$@"
+  tests/test_portable.py tests/test_train.py::test_tiny_run_writes_every_artefact "$@"

@@ -16,6 +16,7 @@ from facecolab.measures.keras_metrics import (
     ConfusionMatrixMetric,
     MeanIoUMetric,
     PixelAccuracyMetric,
+    training_metrics,
 )
 from facecolab.measures.metrics import confusion_matrix
 
@@ -254,3 +255,23 @@ def test_keras_metric_in_evaluate_and_config_round_trip():
     restored = keras.metrics.deserialize(keras.metrics.serialize(MeanIoUMetric(3, name="miou")))
     assert type(restored) is MeanIoUMetric
     assert restored.get_config()["num_classes"] == 3 and restored.name == "miou"
+
+
+def test_training_metrics_count_one_matrix_and_report_both():
+    from facecolab.measures.losses import build_loss
+
+    rng = np.random.default_rng(7)
+    images = rng.random((6, 8, 8, 3)).astype("float32")
+    truth = rng.integers(0, 3, size=(6, 8, 8))
+    truth[:, 0] = 255
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(3, 1, activation="softmax")(inputs))
+    accuracy, owner = training_metrics(3)
+    model.compile(loss=build_loss("ce"), metrics=[accuracy, owner], jit_compile=False)
+    for _ in range(2):  # the second evaluate starts from a reset matrix
+        logs = model.evaluate(images, truth, batch_size=2, verbose=0, return_dict=True)
+    cm = confusion_matrix(truth, model.predict(images, verbose=0).argmax(-1), 3)
+    assert logs["mean_iou"] == pytest.approx(float(metrics.mean_iou(cm)), rel=1e-5)
+    assert logs["pixel_accuracy"] == pytest.approx(float(metrics.pixel_accuracy(cm)), rel=1e-5)
+    np.testing.assert_array_equal(owner.matrix(), cm)  # counted once per step, not twice
+    assert accuracy.variables == [] and len(owner.variables) == 1

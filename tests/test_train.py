@@ -86,6 +86,13 @@ def test_tiny_run_writes_every_artefact(celebamask_prepared, tmp_path):
     assert sorted(p.name for p in (run_dir / "checkpoint").iterdir()) == sorted(CHECKPOINT_FILES)
     assert json.loads((run_dir / "config.json").read_text()) == config
     assert history_epochs(run_dir) == [0, 1, 2]
+    with open(run_dir / "history.csv") as handle:  # both metrics, read from one matrix
+        rows = list(csv.DictReader(handle))
+    for split in ("", "val_"):
+        accuracy = [float(row[f"{split}pixel_accuracy"]) for row in rows]
+        mean_iou = [float(row[f"{split}mean_iou"]) for row in rows]
+        assert all(0.0 < a <= 1.0 for a in accuracy) and all(0.0 < m <= 1.0 for m in mean_iou)
+        assert accuracy != mean_iou  # two reductions of the matrix, not one value twice
     final_state = state(run_dir)
     assert final_state["epoch"] == 3
     # epoch 2 of 3 after one warm-up epoch: halfway down the cosine from 0.01 to 0.001

@@ -78,7 +78,7 @@ def _add_train(sub) -> None:
         "train",
         help=HELP["train"],
         description="Train a model from a JSON config into a run folder (best and last "
-        "model, history, metrics, a checkpoint each epoch); Ctrl-C stops it, and --resume "
+        "model, history, metrics, checkpoints by wall time); Ctrl-C stops it, and --resume "
         "RUN_DIR continues from the last checkpoint.",
     )
     parser.add_argument("--config", help="config JSON (configs/*.json)")
