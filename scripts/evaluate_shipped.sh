@@ -27,9 +27,11 @@ python data_prep/load_data.py --dataset celebamask_hq --root "$DATA/celebamask_m
 run python -m facecolab predict --model p4_unet_celebamask_helen --tta flip \
   --input data/celebamask_hq_512_helen --split val --out outputs/predict/p4_val
 python f1_score.py --pred outputs/predict/p4_val --gt data/celebamask_hq_512_helen --split val
-for name in p5_portrait_shen_mobilenetv2 p5_portrait_shen_a035 p5_portrait_shen_fast; do
+for name in p5_portrait_shen_mobilenetv2 p5_portrait_shen_a035 p5_portrait_shen_fast \
+  p5_portrait_people_fast p5_portrait_people_mobilenetv2; do
   if python -c "import sys, json; sys.exit('$name' not in json.load(open('weights/manifest.json')))"; then
-    evaluate "$name" "$DATA/portrait_shen" --out "outputs/evaluate/$name-val"
-    evaluate "$name" "$DATA/portrait_shen" --tta flip --out "outputs/evaluate/$name-val-tta"
+    evaluate "$name" "$DATA/portrait_shen" --dataset eg1800 --out "outputs/evaluate/$name-val"
+    evaluate "$name" "$DATA/portrait_shen" --dataset eg1800 --tta flip \
+      --out "outputs/evaluate/$name-val-tta"
   fi
 done

@@ -236,7 +236,12 @@ def test_keras_metric_label_forms_sigmoid_and_xla():
     np.testing.assert_array_equal(metric.matrix(), expected)
 
 
-def test_keras_metric_in_evaluate_and_config_round_trip():
+@pytest.mark.parametrize(
+    "make_metrics",
+    [lambda: [MeanIoUMetric(3), PixelAccuracyMetric(3)], lambda: training_metrics(3)],
+    ids=["a matrix each", "one shared matrix"],
+)
+def test_keras_metrics_in_evaluate(make_metrics):
     from facecolab.measures.losses import build_loss
 
     rng = np.random.default_rng(6)
@@ -245,33 +250,20 @@ def test_keras_metric_in_evaluate_and_config_round_trip():
     truth[:, 0] = 255
     inputs = keras.Input((8, 8, 3))
     model = keras.Model(inputs, keras.layers.Conv2D(3, 1, activation="softmax")(inputs))
-    model.compile(
-        loss=build_loss("ce"), metrics=[MeanIoUMetric(3), PixelAccuracyMetric(3)], jit_compile=False
-    )
-    logs = model.evaluate(images, truth, batch_size=2, verbose=0, return_dict=True)
-    cm = confusion_matrix(truth, model.predict(images, verbose=0).argmax(-1), 3)
-    assert logs["mean_iou"] == pytest.approx(float(metrics.mean_iou(cm)), rel=1e-5)
-    assert logs["pixel_accuracy"] == pytest.approx(float(metrics.pixel_accuracy(cm)), rel=1e-5)
-    restored = keras.metrics.deserialize(keras.metrics.serialize(MeanIoUMetric(3, name="miou")))
-    assert type(restored) is MeanIoUMetric
-    assert restored.get_config()["num_classes"] == 3 and restored.name == "miou"
-
-
-def test_training_metrics_count_one_matrix_and_report_both():
-    from facecolab.measures.losses import build_loss
-
-    rng = np.random.default_rng(7)
-    images = rng.random((6, 8, 8, 3)).astype("float32")
-    truth = rng.integers(0, 3, size=(6, 8, 8))
-    truth[:, 0] = 255
-    inputs = keras.Input((8, 8, 3))
-    model = keras.Model(inputs, keras.layers.Conv2D(3, 1, activation="softmax")(inputs))
-    accuracy, owner = training_metrics(3)
-    model.compile(loss=build_loss("ce"), metrics=[accuracy, owner], jit_compile=False)
-    for _ in range(2):  # the second evaluate starts from a reset matrix
+    chosen = make_metrics()
+    model.compile(loss=build_loss("ce"), metrics=chosen, jit_compile=False)
+    for _ in range(2):  # the second evaluate starts from reset matrices
         logs = model.evaluate(images, truth, batch_size=2, verbose=0, return_dict=True)
     cm = confusion_matrix(truth, model.predict(images, verbose=0).argmax(-1), 3)
     assert logs["mean_iou"] == pytest.approx(float(metrics.mean_iou(cm)), rel=1e-5)
     assert logs["pixel_accuracy"] == pytest.approx(float(metrics.pixel_accuracy(cm)), rel=1e-5)
-    np.testing.assert_array_equal(owner.matrix(), cm)  # counted once per step, not twice
-    assert accuracy.variables == [] and len(owner.variables) == 1
+    for metric in chosen:  # each matrix counted once per step, shared or not
+        np.testing.assert_array_equal(metric.matrix(), cm)
+    owned = sum(len(metric.variables) for metric in chosen)
+    assert owned == (1 if chosen[0].shared is not None else 2)
+
+
+def test_keras_metric_config_round_trip():
+    restored = keras.metrics.deserialize(keras.metrics.serialize(MeanIoUMetric(3, name="miou")))
+    assert type(restored) is MeanIoUMetric
+    assert restored.get_config()["num_classes"] == 3 and restored.name == "miou"
