@@ -210,8 +210,30 @@ lip recolouring, background blur or replacement) on photos the user has the righ
 
 {entry.get("source", "")}
 
-Training: {entry.get("training") or entry.get("training_wall_time", "not recorded")}
+{training_text(entry)}
 """
+
+
+def training_text(entry: dict) -> str:
+    """The manifest's training record as a list (one line per field, a sub-list per stage)."""
+    record = entry.get("training") or entry.get("training_wall_time")
+    if not isinstance(record, dict):
+        return f"Training: {record or 'not recorded'}"
+
+    def lines(fields: dict, indent: str) -> list[str]:
+        out = []
+        for key, value in fields.items():
+            if key == "stages":
+                continue
+            if isinstance(value, dict):
+                value = "; ".join(f"{k} {v}" for k, v in value.items())
+            out.append(f"{indent}- {key.replace('_', ' ')}: {value}")
+        return out
+
+    text = ["Training:", "", *lines(record, "")]
+    for number, stage in enumerate(record.get("stages", []), 1):
+        text += [f"- stage {number}:", *lines(stage, "  ")]
+    return "\n".join(text)
 
 
 def evaluate_command(entry: dict) -> list[str]:

@@ -66,7 +66,8 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
     counting its own, so training reports mean IoU and pixel accuracy from ONE matrix per step
     (:func:`training_metrics`). Keras does not flatten a compiled metric's dict ``result()``
     into the logs (``CompileMetrics.result`` stores it under the metric's name, checked on
-    3.15; the shared matrix is trained with on 3.3.3 too, in CI's oldest pair), hence two metrics over one variable rather than one metric with two results. The
+    3.15; the shared matrix is trained with on 3.3.3 too, in CI's oldest pair), hence two
+    metrics over one variable rather than one metric with two results. The
     link is not serialised: a reloaded metric counts for itself (correct, just counted twice).
     """
 
