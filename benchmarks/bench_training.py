@@ -177,23 +177,27 @@ def bench_model(name: str, args, work: Path) -> dict:
     }
 
 
-def endless(train):
-    """``train`` never running out within an epoch of any length: ``repeat()`` for ``tf.data``,
-    a ``PyDataset`` (same workers) cycling over its batches otherwise."""
+def cycled(batch, count: int, **workers):
+    """A ``PyDataset`` that never runs out: step ``i`` serves ``batch(i % count)``."""
     import keras
 
-    if not hasattr(train, "__getitem__"):
-        return train.repeat()
-
-    class _Endless(keras.utils.PyDataset):
+    class _Cycled(keras.utils.PyDataset):
         def __len__(self):
             return 1_000_000
 
         def __getitem__(self, index):
-            return train[index % train.num_batches]
+            return batch(index % count)
 
+    return _Cycled(**workers)
+
+
+def endless(train):
+    """``train`` never running out within an epoch of any length: ``repeat()`` for ``tf.data``,
+    its batches cycled (same workers) for a ``PyDataset``."""
+    if not hasattr(train, "__getitem__"):
+        return train.repeat()
     workers = {k: getattr(train, k) for k in ("workers", "use_multiprocessing", "max_queue_size")}
-    return _Endless(**workers)
+    return cycled(train.__getitem__, train.num_batches, **workers)
 
 
 def precomputed(train, steps: int):
@@ -210,15 +214,7 @@ def precomputed(train, steps: int):
         return train.take(steps).cache().repeat()
     count = min(steps, train.num_batches)
     held = [keras.tree.map_structure(keras.ops.convert_to_tensor, train[i]) for i in range(count)]
-
-    class _Held(keras.utils.PyDataset):
-        def __len__(self):
-            return 1_000_000
-
-        def __getitem__(self, index):
-            return held[index % count]
-
-    return _Held()
+    return cycled(held.__getitem__, count)
 
 
 def main(argv=None) -> int:

@@ -14,6 +14,7 @@ from facecolab.modelfiles import manifest as weights
 from facecolab.modelfiles.manifest import (
     add_to_manifest,
     model_names,
+    pretrained_export,
     pretrained_path,
     read_manifest,
     sha256_file,
@@ -140,11 +141,8 @@ def test_shipped_files_leave_room_for_training_data_on_the_gpu_machine():
     smaller (float16 weights, a float16 .tflite) before shipping another."""
     manifest = read_manifest()
     files = [pretrained_path(n, download_missing=False) for n, e in manifest.items() if e["sha256"]]
-    files += [
-        pretrained_path(name, download_missing=False).parent / record["file"]
-        for name, entry in manifest.items()
-        for record in entry.get("exports", {}).values()
-    ]
+    exports = [(n, fmt) for n, e in manifest.items() for fmt in e.get("exports", {})]
+    files += [pretrained_export(n, fmt) for n, fmt in exports]
     total = sum(path.stat().st_size for path in files) / 2**20
     assert total <= SHIPPED_BUDGET_MIB, f"weights/ ships {total:.1f} MiB"
 
