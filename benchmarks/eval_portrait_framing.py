@@ -16,6 +16,9 @@ its own virtual environment through ``mediapipe_selfie_masks.py`` at each photo'
 
     python benchmarks/eval_portrait_framing.py --data ../shared/data \
         --json benchmarks/results/portrait_framing.json [--models NAME_OR_PATH ...]
+
+``--by-scene`` adds a row per scene of the everyday set (``everyday:<scene>``), so a model's
+failures can be told apart by what stands behind the people.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from facecolab.data.everyday import write_everyday_set  # noqa: E402
+from facecolab.data.everyday import read_scenes, write_everyday_set  # noqa: E402
 from facecolab.data.imageio import read_image  # noqa: E402
 from facecolab.data.readers import get_format  # noqa: E402
 from facecolab.measures.metrics import confusion_matrix, iou, mean_iou  # noqa: E402
@@ -70,6 +73,17 @@ def score(masks, photos) -> dict:
     return {"mean_iou": float(mean_iou(cm)), "person_iou": float(iou(cm)[1])}
 
 
+def scored_rows(model: str, name: str, masks, photos, scene_of=None) -> list[dict]:
+    """The row of one set, then (``scene_of``: ``{photo stem: scene}``) a row per scene."""
+    rows = [{"model": model, "set": name, "photos": len(photos)} | score(masks, photos)]
+    for scene in sorted(set((scene_of or {}).values())):
+        picked = [i for i, (path, _) in enumerate(photos) if scene_of[Path(path).stem] == scene]
+        chosen = [photos[i] for i in picked]
+        rows.append({"model": model, "set": f"{name}:{scene}", "photos": len(chosen)})
+        rows[-1] |= score([masks[i] for i in picked], chosen)
+    return rows
+
+
 def our_masks(model: str, photos) -> list[np.ndarray]:
     from facecolab.apps.inference import portrait_probability
     from facecolab.modelfiles.runner import load_runner
@@ -100,20 +114,21 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--everyday", default="data/everyday_val", help="everyday set folder")
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
     parser.add_argument("--no-mediapipe", action="store_true", help="our models only")
+    parser.add_argument("--by-scene", action="store_true", help="everyday rows per scene too")
     parser.add_argument("--json", help="write the rows here")
     args = parser.parse_args(argv)
     sets = photo_sets(Path(args.data), Path(args.everyday))
+    scenes = {"everyday": read_scenes(args.everyday)} if args.by_scene else {}
     rows = []
     for model in args.models:
         for name, photos in sets.items():
-            rows.append({"model": model, "set": name, "photos": len(photos)})
-            rows[-1] |= score(our_masks(model, photos), photos)
+            rows += scored_rows(model, name, our_masks(model, photos), photos, scenes.get(name))
     if not args.no_mediapipe:
         with tempfile.TemporaryDirectory() as work:
             for name, photos in sets.items():
                 masks = mediapipe_masks(photos, Path(work) / name)
-                rows.append({"model": "MediaPipe selfie (general, 256²)", "set": name})
-                rows[-1] |= {"photos": len(photos)} | score(masks, photos)
+                model = "MediaPipe selfie (general, 256²)"
+                rows += scored_rows(model, name, masks, photos, scenes.get(name))
     print("| model | set | photos | mIoU | person IoU |\n|---|---|---:|---:|---:|")
     for row in rows:
         print(

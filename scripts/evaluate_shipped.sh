@@ -35,3 +35,8 @@ for name in p5_portrait_shen_mobilenetv2 p5_portrait_shen_a035 p5_portrait_shen_
       --out "outputs/evaluate/$name-val-tta"
   fi
 done
+# The portrait models' full-body (CCP) and everyday-framing figures (MediaPipe beside them:
+# the same script without --no-mediapipe, after bash scripts/setup_mediapipe.sh).
+echo; echo "\$ python benchmarks/eval_portrait_framing.py --data $DATA --no-mediapipe"
+python benchmarks/eval_portrait_framing.py --data "$DATA" --no-mediapipe \
+  --models p5_portrait_people_fast p5_portrait_people_mobilenetv2

@@ -69,8 +69,9 @@ LIMITS = {
         "full-body street-fashion photos (CCP) and CelebA-HQ faces: mostly adults, one to a "
         "few people, daylight. Crowds, people far away, unusual poses and people seen from "
         "behind are rarer and harder.\n"
-        "- **Framing.** Whole photos are letterboxed (never squashed) to the model's input; a "
-        "person that covers only a few pixels of that input is missed.\n"
+        "- **Framing.** Whole photos are letterboxed (never squashed) to the model's input, "
+        "turned to the photo's orientation; a person that covers only a few pixels of that "
+        "input is missed.\n"
         "- Not for surveillance, counting or identifying people, or any decision about a "
         "person."
     ),
@@ -103,7 +104,9 @@ def percent(value) -> str:
 
 
 def metrics_table(metrics: dict) -> str:
-    rows = [(k, v) for k, v in metrics.items() if isinstance(v, int | float)]
+    """Every fraction of ``metrics`` (and of its named variants) as a percentage; counts
+    (integers, such as a set's photo count) stay out."""
+    rows = [(k, v) for k, v in metrics.items() if isinstance(v, float)]
     variants = [(k, v) for k, v in metrics.items() if isinstance(v, dict)]
     lines = ["| metric | % |", "|---|---:|"]
     lines += [f"| {key} | {percent(value)} |" for key, value in rows]
@@ -111,7 +114,7 @@ def metrics_table(metrics: dict) -> str:
         lines += [
             f"| {key} ({variant}) | {percent(value)} |"
             for key, value in values.items()
-            if isinstance(value, int | float)
+            if isinstance(value, float)
         ]
     return "\n".join(lines)
 

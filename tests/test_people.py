@@ -5,6 +5,7 @@ generator, and whole photos letterboxed for person models."""
 from __future__ import annotations
 
 from argparse import Namespace
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,7 +15,7 @@ from PIL import Image
 from facecolab.cli.main import _aspect
 from facecolab.constants import IGNORE_INDEX
 from facecolab.data import get_format
-from facecolab.data.everyday import CANVASES, write_everyday_set
+from facecolab.data.everyday import BACKGROUNDS, CANVASES, read_scenes, write_everyday_set
 from facecolab.data.readers.ccp_fullbody import person_box_only
 from facecolab.data.sample import write_sample
 
@@ -104,6 +105,30 @@ def test_the_everyday_set_is_seeded_and_labels_the_pasted_people(people_root, tm
         for f in sorted((other / "val" / "label_1").iterdir())
     ]
     assert any(differ)
+    scenes = read_scenes(first)
+    assert sorted(scenes) == sorted(Path(item.image_path).stem for item in items)
+    assert set(scenes.values()) <= set(BACKGROUNDS) and scenes == read_scenes(again)
+
+
+def test_an_everyday_set_without_its_scene_record_says_how_to_remake_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="make_everyday_val.py"):
+        read_scenes(tmp_path)
+
+
+def test_framing_scores_split_by_scene(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))
+    from eval_portrait_framing import scored_rows
+
+    truth = [np.array([[1, 0]], np.uint8), np.array([[1, 1]], np.uint8)]
+    photos = [("x/a.jpg", truth[0]), ("x/b.jpg", truth[1])]
+    masks = [np.array([[True, False]]), np.array([[False, False]])]  # a right, b all missed
+    rows = scored_rows("m", "everyday", masks, photos, {"a": "cat", "b": "brick"})
+    by_set = {row["set"]: row for row in rows}
+    assert [row["set"] for row in rows] == ["everyday", "everyday:brick", "everyday:cat"]
+    assert by_set["everyday"]["person_iou"] == pytest.approx(1 / 3)
+    assert by_set["everyday:cat"]["person_iou"] == 1.0
+    assert by_set["everyday:brick"]["person_iou"] == 0.0 and by_set["everyday:brick"]["photos"] == 1
+    assert scored_rows("m", "everyday", masks, photos) == rows[:1]
 
 
 @pytest.mark.parametrize(

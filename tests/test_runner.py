@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from facecolab.data.resize import resize_image
 from facecolab.modelfiles.export import to_tflite
-from facecolab.modelfiles.runner import Runner, keras_runner, load_runner, tflite_runner
+from facecolab.modelfiles.runner import (
+    Runner,
+    keras_runner,
+    load_runner,
+    restore_probabilities,
+    tflite_runner,
+)
 from facecolab.models import build_model
 
 SIZE = 32
@@ -125,3 +132,86 @@ def test_mc_dropout_models_predict_deterministically_unless_sampled():
     np.testing.assert_allclose(sampled.infer(batch).sum(-1), 1.0, atol=1e-5)
     with pytest.raises(ValueError, match="no Monte-Carlo dropout layers"):
         keras_runner(_softmax_of_input(), mc_samples=4)
+
+
+def _tall_unet():
+    """A tiny sigmoid U-Net with a portrait (tall) input, built by the registry."""
+    return build_model("unet", (16, 8, 3), 2, depth=2, base_filters=4, binary_output=True)
+
+
+@pytest.mark.parametrize(
+    ("input_size", "image_hw", "aspect", "can_turn", "expected"),
+    [
+        ((16, 8), (30, 40), "letterbox", True, (8, 16)),  # landscape into a tall input: turned
+        ((16, 8), (40, 30), "letterbox", True, (16, 8)),  # same orientation
+        ((16, 8), (30, 30), "letterbox", True, (16, 8)),  # a square photo fits either way
+        ((16, 8), (30, 40), "stretch", True, (16, 8)),  # stretched inputs keep their geometry
+        ((16, 8), (30, 40), "crop", True, (16, 8)),
+        ((16, 8), (30, 40), "letterbox", False, (16, 8)),  # a runner that cannot turn
+        ((8, 16), (40, 30), "letterbox", True, (16, 8)),  # portrait into a wide input
+        ((8, 8), (30, 40), "letterbox", True, (8, 8)),  # a square input never turns
+    ],
+)
+def test_fitted_size_turns_only_letterboxed_photos_of_the_other_orientation(
+    input_size, image_hw, aspect, can_turn, expected
+):
+    runner = Runner(lambda b: b[..., :1], input_size, 1, "keras", turned=None)
+    if can_turn:
+        runner.turned = lambda: runner.forward
+    assert runner.fitted_size(image_hw, aspect) == expected
+
+
+def test_a_landscape_photo_runs_the_turned_model_with_the_same_weights():
+    model = _tall_unet()
+    runner = keras_runner(model)
+    assert runner.turned is not None and runner.turned() is runner.turned()  # built once
+    wide = build_model("unet", (8, 16, 3), 2, depth=2, base_filters=4, binary_output=True)
+    wide.set_weights(model.get_weights())
+    photo = np.random.default_rng(2).integers(0, 256, (30, 60, 3), dtype=np.uint8)
+    fitted = resize_image(photo, (8, 16), "letterbox")[None] / np.float32(255)
+    expected = restore_probabilities(wide.predict_on_batch(fitted)[0], (30, 60), "letterbox")
+    np.testing.assert_allclose(
+        runner.probabilities(photo, "letterbox")[..., 1:], expected, atol=1e-5
+    )
+
+
+def test_a_batch_of_both_orientations_keeps_its_order():
+    runner = keras_runner(_tall_unet())
+    rng = np.random.default_rng(3)
+    photos = [
+        rng.integers(0, 256, shape, dtype=np.uint8)
+        for shape in [(40, 20, 3), (20, 40, 3), (33, 33, 3), (18, 50, 3)]
+    ]
+    together = list(runner.iter_probabilities(photos, "letterbox", batch_size=4))
+    for photo, probs in zip(photos, together, strict=True):
+        np.testing.assert_allclose(probs, runner.probabilities(photo, "letterbox"), atol=1e-6)
+
+
+TALL_CONFIG = {
+    "data": {"dataset": "portrait", "root": "photos", "image_size": [16, 8]},
+    "model": {"name": "unet", "options": {"depth": 2, "base_filters": 4, "binary_output": True}},
+}
+
+
+def test_a_keras_file_turns_when_its_training_config_is_known(tmp_path):
+    _tall_unet().save(tmp_path / "tall.keras")
+    assert load_runner(tmp_path / "tall.keras").turned is None  # no config: never turns
+    runner = load_runner(tmp_path / "tall.keras", config=TALL_CONFIG)
+    photo = np.random.default_rng(4).integers(0, 256, (20, 40, 3), dtype=np.uint8)
+    assert runner.fitted_size(photo.shape, "letterbox") == (8, 16)
+    assert runner.probabilities(photo, "letterbox").shape == (20, 40, 2)
+
+
+def test_other_runners_never_turn(tmp_path):
+    (tmp_path / "tall.tflite").write_bytes(to_tflite(_tall_unet()))
+    assert load_runner(tmp_path / "tall.tflite").turned is None  # fixed-shape TFLite graph
+    assert keras_runner(_softmax_of_input()).turned is None  # not built by the registry
+
+
+def test_rebuilt_at_refuses_models_it_cannot_rebuild():
+    from facecolab.models import rebuilt_at
+
+    with pytest.raises(ValueError, match="not built by build_model"):
+        rebuilt_at(_softmax_of_input(), (8, 8, 3))
+    with pytest.raises(ValueError, match="does not build this model's weights"):
+        rebuilt_at(_tall_unet(), (8, 16, 3), ("unet", {"num_classes": 2, "depth": 2}))

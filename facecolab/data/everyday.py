@@ -11,13 +11,15 @@ edge as in a photo that cuts people at the waist or knees), with a one-pixel fea
 the label is the union of the pasted masks. Canvases are landscape or portrait, 640×480.
 
 Written in the ``portrait`` layout (``val/data/<key>.jpg``, ``val/label_1/<key>.png``, masks
-0/1), so ``facecolab evaluate --raw --dataset portrait`` and every portrait tool read it.
-The same seed writes the same set.
+0/1), so ``facecolab evaluate --raw --dataset portrait`` and every portrait tool read it;
+``val/scenes.json`` maps each key to its scene's name (:func:`read_scenes`), so figures can be
+split by scene. The same seed writes the same set.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from PIL import Image, ImageFilter
 
 from facecolab.data.imageio import read_image
 from facecolab.data.readers import get_format
-from facecolab.fsutil import atomic_write_bytes
+from facecolab.fsutil import atomic_write_bytes, read_json
 
 BACKGROUNDS = (
     "coffee",
@@ -41,6 +43,7 @@ BACKGROUNDS = (
 HEIGHTS = (0.3, 0.8)  # a person's height as a fraction of the canvas height
 CANVASES = ((480, 640), (640, 480))  # (H, W): landscape and portrait photos
 PAIR_PROBABILITY = 0.5
+SCENES_FILE = "scenes.json"  # in the split folder: {key: scene name}
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,11 @@ def cutouts(dataset: str, root, split: str = "val") -> list[Cutout]:
     return people
 
 
-def _scene(rng: np.random.Generator, scenes: list[np.ndarray], size) -> np.ndarray:
-    """A random crop of a random scene, resized to ``size`` (H, W), maybe mirrored."""
-    scene = scenes[rng.integers(len(scenes))]
+def _scene(rng: np.random.Generator, scenes: list[np.ndarray], size) -> tuple[np.ndarray, int]:
+    """A random crop of a random scene, resized to ``size`` (H, W), maybe mirrored, and the
+    scene's index."""
+    index = int(rng.integers(len(scenes)))
+    scene = scenes[index]
     height, width = size
     scale = max(height / scene.shape[0], width / scene.shape[1]) * rng.uniform(1.0, 1.5)
     resized = Image.fromarray(scene).resize(
@@ -91,7 +96,7 @@ def _scene(rng: np.random.Generator, scenes: list[np.ndarray], size) -> np.ndarr
     top = rng.integers(resized.height - height + 1)
     left = rng.integers(resized.width - width + 1)
     canvas = np.asarray(resized)[top : top + height, left : left + width]
-    return canvas[:, ::-1] if rng.uniform() < 0.5 else canvas
+    return (canvas[:, ::-1] if rng.uniform() < 0.5 else canvas), index
 
 
 def _paste(canvas, label, person: Cutout, rng: np.random.Generator) -> None:
@@ -118,14 +123,15 @@ def _paste(canvas, label, person: Cutout, rng: np.random.Generator) -> None:
 
 
 def compose(rng: np.random.Generator, people: list[Cutout], scenes: list[np.ndarray]):
-    """One everyday photo: ``(uint8 (H, W, 3), uint8 (H, W) 0/1)``."""
+    """One everyday photo: ``(uint8 (H, W, 3), uint8 (H, W) 0/1, index of its scene)``."""
     size = CANVASES[rng.integers(len(CANVASES))]
-    canvas = _scene(rng, scenes, size).copy()
+    canvas, scene = _scene(rng, scenes, size)
+    canvas = canvas.copy()
     label = np.zeros(size, bool)
     count = 2 if rng.uniform() < PAIR_PROBABILITY else 1
     for index in rng.choice(len(people), count, replace=False):
         _paste(canvas, label, people[index], rng)
-    return canvas, label.astype(np.uint8)
+    return canvas, label.astype(np.uint8), scene
 
 
 def write_everyday_set(
@@ -140,12 +146,31 @@ def write_everyday_set(
         raise ValueError(f"{root}: split {split!r} of {dataset} has fewer than two people")
     rng = np.random.default_rng(seed)
     out = Path(out)
+    scene_of = {}
     for index in range(count):
-        image, label = compose(rng, people, scenes)
+        image, label, scene = compose(rng, people, scenes)
         key = f"everyday_{index:04d}"
         atomic_write_bytes(out / "val" / "data" / f"{key}.jpg", _encoded(image, "JPEG"))
         atomic_write_bytes(out / "val" / "label_1" / f"{key}.png", _encoded(label, "PNG"))
+        scene_of[key] = BACKGROUNDS[scene]
+    text = json.dumps(scene_of, indent=0, sort_keys=True) + "\n"
+    atomic_write_bytes(out / "val" / SCENES_FILE, text.encode())
     return out
+
+
+def read_scenes(out) -> dict[str, str]:
+    """``{key: scene name}`` of an everyday set written by :func:`write_everyday_set`.
+
+    Raises:
+        FileNotFoundError: a set written before scenes were recorded (write it again: the
+            same seed gives the same photos).
+    """
+    path = Path(out) / "val" / SCENES_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no scene record; write the set again with scripts/make_everyday_val.py"
+        )
+    return read_json(path)
 
 
 def _encoded(array: np.ndarray, kind: str) -> bytes:

@@ -19,6 +19,7 @@ warning is silenced here, since nothing is to be done about it within these vers
 
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,8 +32,9 @@ from facecolab.console import filtered_native_stderr, log_level
 from facecolab.constants import DEFAULT_THREADS
 from facecolab.data.resize import fit_geometry, resize_image
 from facecolab.measures.metrics import class_probabilities
-from facecolab.modelfiles.load import open_model
+from facecolab.modelfiles.load import builder_call, open_model
 from facecolab.modelfiles.onnx_export import ONNX_SUFFIX
+from facecolab.models import builder_of, rebuilt_at
 from facecolab.models.mc_dropout import has_mc_dropout, require_mc_dropout, without_mc_dropout
 
 TFLITE_SUFFIX = ".tflite"
@@ -106,6 +108,12 @@ class Runner:
         flip_classes: flip test-time augmentation when set: the probabilities are averaged
             with those of the mirrored image, mirrored back, whose class ``c`` is read from
             channel ``flip_classes[c]`` (left/right classes swapped; :func:`with_flip`).
+        turned: for a model with a non-square input that can also run at the transposed
+            size ``(w, h)`` (a fully convolutional Keras model, rebuilt): returns that
+            forward, built once on first use. A letterboxed image whose orientation differs
+            from the input's (a landscape photo into a portrait input) then runs turned, so it
+            fills the input instead of a band of it: the same pixel count, people 4/3 larger
+            in a 4:3 photo. ``None``: every image is fitted into ``input_size``.
     """
 
     forward: Callable[[np.ndarray], object]
@@ -117,6 +125,7 @@ class Runner:
     run_config: dict | None = None
     model: object | None = None
     flip_classes: np.ndarray | None = None
+    turned: Callable[[], Callable[[np.ndarray], object]] | None = None
 
     @property
     def num_classes(self) -> int:
@@ -132,17 +141,41 @@ class Runner:
         return (probs + mirrored[:, :, ::-1][..., self.flip_classes]) / 2
 
     def _forward_probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(class_probabilities(main_probabilities(self.forward(batch))), np.float32)
+        turned = self.turned is not None and batch.shape[1:3] == tuple(self.input_size[::-1])
+        forward = self.turned() if turned else self.forward
+        return np.asarray(class_probabilities(main_probabilities(forward(batch))), np.float32)
+
+    def fitted_size(self, image_hw, aspect: str = "stretch") -> tuple[int, int]:
+        """``(h, w)`` the model runs at for an image of ``image_hw``: ``input_size``, or
+        its transpose for a letterboxed image of the other orientation when the runner can
+        turn (:attr:`turned`)."""
+        height, width = self.input_size
+        image_height, image_width = image_hw[:2]
+        if (
+            self.turned is None
+            or aspect != "letterbox"
+            or height == width
+            or image_height == image_width
+            or (image_height > image_width) == (height > width)
+        ):
+            return self.input_size
+        return width, height
 
     def iter_probabilities(
         self, images: Iterable[np.ndarray], aspect: str = "stretch", batch_size: int = 8
     ) -> Iterator[np.ndarray]:
         """Yield ``float32 (H, W, num_classes)`` for each ``uint8 (H, W, 3)`` image, at the
         image's own size; images may differ in size and are read lazily, ``batch_size`` at
-        a time."""
+        a time (each batch runs once per :meth:`fitted_size` among its images)."""
         images = iter(images)
         while batch := list(itertools.islice(images, batch_size)):
-            outputs = self.infer(model_inputs(batch, self.input_size, aspect))
+            sizes = [self.fitted_size(image.shape, aspect) for image in batch]
+            outputs = [None] * len(batch)
+            for size in dict.fromkeys(sizes):
+                picked = [index for index, fitted in enumerate(sizes) if fitted == size]
+                probs = self.infer(model_inputs([batch[i] for i in picked], size, aspect))
+                for index, output in zip(picked, probs, strict=True):
+                    outputs[index] = output
             for probs, image in zip(outputs, batch, strict=True):
                 yield restore_probabilities(probs, image.shape[:2], aspect)
 
@@ -169,7 +202,7 @@ class Runner:
         return np.stack(list(self.iter_probabilities(images, aspect, batch_size)))
 
 
-def keras_runner(model, mc_samples: int = 1, **info) -> Runner:
+def keras_runner(model, mc_samples: int = 1, builder=None, **info) -> Runner:
     """A :class:`Runner` over a ``keras.Model`` through ``predict_on_batch`` (Keras' own
     inference step; at batch 1 on this project's CPU faster than calling the model in a
     ``tf.function``); ``info`` fills ``path``, ``dataset``, ``run_config``.
@@ -177,21 +210,42 @@ def keras_runner(model, mc_samples: int = 1, **info) -> Runner:
     A model with Monte-Carlo dropout (Bayesian SegNet) predicts deterministically, dropout
     off, unless ``mc_samples > 1``: then its probabilities are the mean of that many
     stochastic passes (MC averaging). ``runner.model`` keeps the sampling model either way.
+
+    ``builder`` (``(registry name, build_model keyword arguments)``; by default the call that
+    built ``model`` here, ``facecolab.models.builder_of``) lets a model with a non-square
+    input turn for letterboxed images of the other orientation (:attr:`Runner.turned`, a
+    copy taking ``model``'s weights as they are when first needed); without one it never
+    turns.
     """
     if mc_samples < 1:
         raise ValueError(f"mc_samples must be at least 1, got {mc_samples}")
-    forward = model.predict_on_batch
-    if has_mc_dropout(model) and mc_samples == 1:
-        forward = without_mc_dropout(model).predict_on_batch
-    elif mc_samples > 1:
+    if mc_samples > 1:
         require_mc_dropout(model)
 
         def forward(batch):
             passes = (main_probabilities(model.predict_on_batch(batch)) for _ in range(mc_samples))
             return sum(passes) / mc_samples
 
+    else:
+        forward = deterministic(model).predict_on_batch
+
     channels = int(model.outputs[0].shape[-1])
-    return Runner(forward, model_input_size(model), channels, "keras", model=model, **info)
+    size = model_input_size(model)
+    builder = builder or builder_of(model)
+    turned = None
+    if builder is not None and size[0] != size[1] and mc_samples == 1:
+
+        @functools.cache
+        def turned():
+            copy = rebuilt_at(model, (size[1], size[0], 3), builder)
+            return deterministic(copy).predict_on_batch
+
+    return Runner(forward, size, channels, "keras", model=model, turned=turned, **info)
+
+
+def deterministic(model):
+    """``model`` with Monte-Carlo dropout off (Bayesian SegNet), else ``model`` itself."""
+    return without_mc_dropout(model) if has_mc_dropout(model) else model
 
 
 def with_flip(runner: Runner, flip_lut: np.ndarray) -> Runner:
@@ -311,10 +365,23 @@ def load_runner(
     return keras_runner(
         opened.model,
         mc_samples,
+        builder_of(opened.model) or run_builder(opened.run_config, opened.path),
         path=opened.path,
         dataset=opened.dataset,
         run_config=opened.run_config,
     )
+
+
+def run_builder(run_config: dict | None, path) -> tuple[str, dict] | None:
+    """The builder call a training config describes (a ``.keras`` file of a run keeps no
+    other), or ``None`` without a config or from one that describes no registry model: the
+    runner then never turns."""
+    if run_config is None:
+        return None
+    try:
+        return builder_call(run_config, str(path))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def as_runner(model) -> Runner:

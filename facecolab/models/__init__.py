@@ -9,6 +9,7 @@ is installed; it is imported when such a model is built, never here.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from functools import partial
 
@@ -44,7 +45,46 @@ def build_model(name: str, input_shape=(256, 256, 3), num_classes: int = 2, **op
     ones."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
-    return MODELS[name](input_shape=tuple(input_shape), num_classes=num_classes, **options)
+    model = MODELS[name](input_shape=tuple(input_shape), num_classes=num_classes, **options)
+    _BUILT_BY[model] = (name, {"num_classes": num_classes, **options})
+    return model
+
+
+# The registry call that built each live model (weakly held: a model's entry goes with it).
+_BUILT_BY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def builder_of(model) -> tuple[str, dict] | None:
+    """``(registry name, keyword arguments but input_shape)`` of a model that
+    :func:`build_model` built in this process; ``None`` for any other model."""
+    return _BUILT_BY.get(model)
+
+
+def rebuilt_at(model, input_shape, builder: tuple[str, dict] | None = None) -> keras.Model:
+    """A copy of ``model`` built for another input shape ``(H, W, 3)``, its weights copied
+    from ``model`` as they are now (a fully convolutional model computes the same function at
+    any size its encoder divides).
+
+    Args:
+        builder: ``(registry name, build_model keyword arguments)``; by default the call that
+            built ``model`` (:func:`builder_of`). A pretrained encoder file among the
+            options is not read: the weights come from ``model``.
+
+    Raises:
+        ValueError: ``model`` was not built by :func:`build_model` and no ``builder`` is
+            given, or the rebuilt model's weights do not match ``model``'s.
+    """
+    builder = builder or builder_of(model)
+    if builder is None:
+        raise ValueError(f"{model.name}: not built by build_model here; pass builder=")
+    name, kwargs = builder
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("input_shape", "encoder_weights")}
+    copy = build_model(name, input_shape=input_shape, **kwargs)
+    expected = [tuple(v.shape) for v in model.weights]
+    if [tuple(v.shape) for v in copy.weights] != expected:
+        raise ValueError(f"{model.name}: {name}(**{kwargs}) does not build this model's weights")
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def main_output(model: keras.Model) -> keras.Model:
@@ -58,7 +98,9 @@ def main_output(model: keras.Model) -> keras.Model:
 __all__ = [
     "MODELS",
     "build_model",
+    "builder_of",
     "has_mc_dropout",
     "main_output",
+    "rebuilt_at",
     "without_mc_dropout",
 ]
