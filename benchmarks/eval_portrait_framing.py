@@ -76,6 +76,12 @@ def score(masks, photos) -> dict:
 def scored_rows(model: str, name: str, masks, photos, scene_of=None) -> list[dict]:
     """The row of one set, then (``scene_of``: ``{photo stem: scene}``) a row per scene."""
     rows = [{"model": model, "set": name, "photos": len(photos)} | score(masks, photos)]
+    unrecorded = sorted({Path(path).stem for path, _ in photos} - set(scene_of or {}))
+    if scene_of is not None and unrecorded:
+        raise ValueError(
+            f"{name}: no scene recorded for {', '.join(unrecorded[:3])}; write the set again "
+            "with scripts/make_everyday_val.py into an empty folder"
+        )
     for scene in sorted(set((scene_of or {}).values())):
         picked = [i for i, (path, _) in enumerate(photos) if scene_of[Path(path).stem] == scene]
         chosen = [photos[i] for i in picked]

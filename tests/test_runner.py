@@ -215,3 +215,29 @@ def test_rebuilt_at_refuses_models_it_cannot_rebuild():
         rebuilt_at(_softmax_of_input(), (8, 8, 3))
     with pytest.raises(ValueError, match="does not build this model's weights"):
         rebuilt_at(_tall_unet(), (8, 16, 3), ("unet", {"num_classes": 2, "depth": 2}))
+
+
+def test_flip_tta_turns_both_passes():
+    from facecolab.modelfiles.runner import with_flip
+
+    runner = with_flip(keras_runner(_tall_unet()), np.arange(256, dtype=np.uint8))
+    assert runner.turned is not None
+    photo = np.random.default_rng(5).integers(0, 256, (20, 44, 3), dtype=np.uint8)
+    fitted = resize_image(photo, (8, 16), "letterbox")[None] / np.float32(255)
+    turned = runner.turned()
+    mirrored = turned(np.ascontiguousarray(fitted[:, :, ::-1]))[:, :, ::-1]
+    expected = (turned(fitted) + mirrored)[0] / 2  # the sigmoid p, averaged over both passes
+    restored = restore_probabilities(expected, (20, 44), "letterbox")
+    np.testing.assert_allclose(
+        runner.probabilities(photo, "letterbox")[..., 1:], restored, atol=1e-5
+    )
+
+
+def test_a_training_config_that_does_not_rebuild_the_model_warns_at_load(tmp_path):
+    _tall_unet().save(tmp_path / "tall.keras")
+    wrong = {**TALL_CONFIG, "model": {"name": "unet", "options": {"depth": 2, "base_filters": 8}}}
+    with pytest.warns(UserWarning, match="does not rebuild it turned"):
+        runner = load_runner(tmp_path / "tall.keras", config=wrong)
+    assert runner.turned is None
+    photo = np.zeros((20, 40, 3), np.uint8)
+    assert runner.probabilities(photo, "letterbox").shape == (20, 40, 2)  # letterboxed, as before

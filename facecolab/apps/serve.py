@@ -223,10 +223,13 @@ class ModelPool:
     def warm(self, names: Sequence[str] | None = None) -> None:
         """Load ``names`` (default all) and run each once on a grey picture, so the first
         request does not pay for loading and tracing."""
-        grey = np.full((64, 64, 3), 128, np.uint8)
+        grey, wide = np.full((64, 64, 3), 128, np.uint8), np.full((48, 64, 3), 128, np.uint8)
         for name in names or self.names:
             with self.lock:
-                self.runner(name).probabilities(grey)
+                runner = self.runner(name)
+                runner.probabilities(grey)
+                if runner.turned is not None:  # and the copy landscape photos run through
+                    runner.probabilities(wide, "letterbox")
         with self.lock:
             self.detector.detect(grey)
 

@@ -657,6 +657,8 @@ def _export_destination(args, opened) -> Path:
 
 
 def _run_export(args) -> int:
+    from dataclasses import replace
+
     from facecolab.data.inputs import input_images
     from facecolab.modelfiles.export import (
         agreement,
@@ -717,7 +719,7 @@ def _run_export(args) -> int:
     if compare and path.suffix in (".tflite", ".onnx"):
         images = read_images(compare, args.calib_count, compare_split)
         scores = agreement(
-            keras_runner(opened.model),
+            replace(keras_runner(opened.model), turned=None),  # as the file runs: one shape
             load_runner(path, args.threads),
             images,
             _aspect(args, opened),

@@ -55,7 +55,8 @@ from facecolab.modelfiles.manifest import read_manifest
 from facecolab.modelfiles.onnx_export import ONNX_SUFFIX, to_onnx
 from facecolab.modelfiles.runner import TFLITE_SUFFIX, as_runner, model_input_size, model_inputs
 from facecolab.modelfiles.tflite_metadata import SegmenterMetadata, add_metadata
-from facecolab.models import has_mc_dropout, main_output, without_mc_dropout
+from facecolab.models import main_output
+from facecolab.models.mc_dropout import deterministic
 
 # Metadata of a model the manifest says nothing about (facecolab's own licence: the code's).
 DEFAULT_AUTHOR = "facecolab"
@@ -65,7 +66,7 @@ DEFAULT_LICENSE = "MIT (facecolab); the weights follow the terms of the data the
 def batch_one(model):
     """``model``'s main output as a new ``keras.Model`` with a static batch of 1 (shares
     the weights), Monte-Carlo dropout off (an export predicts deterministically)."""
-    single = main_output(without_mc_dropout(model) if has_mc_dropout(model) else model)
+    single = main_output(deterministic(model))
     inputs = keras.Input(single.input_shape[1:], batch_size=1, name="image")
     return keras.Model(inputs, single(inputs), name=single.name)
 

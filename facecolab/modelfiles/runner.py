@@ -35,7 +35,7 @@ from facecolab.measures.metrics import class_probabilities
 from facecolab.modelfiles.load import builder_call, open_model
 from facecolab.modelfiles.onnx_export import ONNX_SUFFIX
 from facecolab.models import builder_of, rebuilt_at
-from facecolab.models.mc_dropout import has_mc_dropout, require_mc_dropout, without_mc_dropout
+from facecolab.models.mc_dropout import deterministic, require_mc_dropout
 
 TFLITE_SUFFIX = ".tflite"
 
@@ -214,8 +214,8 @@ def keras_runner(model, mc_samples: int = 1, builder=None, **info) -> Runner:
     ``builder`` (``(registry name, build_model keyword arguments)``; by default the call that
     built ``model`` here, ``facecolab.models.builder_of``) lets a model with a non-square
     input turn for letterboxed images of the other orientation (:attr:`Runner.turned`, a
-    copy taking ``model``'s weights as they are when first needed); without one it never
-    turns.
+    copy taking ``model``'s weights as they are when first needed, so a runner is for a
+    model that has stopped training); without one, or with ``mc_samples > 1``, it never turns.
     """
     if mc_samples < 1:
         raise ValueError(f"mc_samples must be at least 1, got {mc_samples}")
@@ -231,7 +231,7 @@ def keras_runner(model, mc_samples: int = 1, builder=None, **info) -> Runner:
 
     channels = int(model.outputs[0].shape[-1])
     size = model_input_size(model)
-    builder = builder or builder_of(model)
+    builder = builder or builder_of(model)  # an explicit call wins over the registry's
     turned = None
     if builder is not None and size[0] != size[1] and mc_samples == 1:
 
@@ -241,11 +241,6 @@ def keras_runner(model, mc_samples: int = 1, builder=None, **info) -> Runner:
             return deterministic(copy).predict_on_batch
 
     return Runner(forward, size, channels, "keras", model=model, turned=turned, **info)
-
-
-def deterministic(model):
-    """``model`` with Monte-Carlo dropout off (Bayesian SegNet), else ``model`` itself."""
-    return without_mc_dropout(model) if has_mc_dropout(model) else model
 
 
 def with_flip(runner: Runner, flip_lut: np.ndarray) -> Runner:
@@ -362,14 +357,28 @@ def load_runner(
         return tflite_runner(name_or_path, threads)
 
     opened = open_model(name_or_path, config)
-    return keras_runner(
+    built_here = builder_of(opened.model)
+    builder = built_here or run_builder(opened.run_config, opened.path)
+    runner = keras_runner(
         opened.model,
         mc_samples,
-        builder_of(opened.model) or run_builder(opened.run_config, opened.path),
+        builder,
         path=opened.path,
         dataset=opened.dataset,
         run_config=opened.run_config,
     )
+    if runner.turned is not None and built_here is None:
+        try:  # a run's config may not describe this model: find out now, not mid-folder
+            runner.turned()
+        except ValueError as error:
+            warnings.warn(
+                f"{opened.path}: photos of the other orientation are letterboxed into the "
+                f"model's {runner.input_size} input; its training config does not rebuild "
+                f"it turned ({error})",
+                stacklevel=2,
+            )
+            runner = replace(runner, turned=None)
+    return runner
 
 
 def run_builder(run_config: dict | None, path) -> tuple[str, dict] | None:

@@ -57,7 +57,8 @@ _BUILT_BY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def builder_of(model) -> tuple[str, dict] | None:
     """``(registry name, keyword arguments but input_shape)`` of a model that
     :func:`build_model` built in this process; ``None`` for any other model."""
-    return _BUILT_BY.get(model)
+    call = _BUILT_BY.get(model)
+    return None if call is None else (call[0], dict(call[1]))
 
 
 def rebuilt_at(model, input_shape, builder: tuple[str, dict] | None = None) -> keras.Model:

@@ -47,3 +47,9 @@ def without_mc_dropout(model: keras.Model) -> keras.Model:
     copy = keras.models.clone_model(model, clone_function=clone_layer, recursive=True)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def deterministic(model: keras.Model) -> keras.Model:
+    """``model`` with Monte-Carlo dropout off (:func:`without_mc_dropout`) when it has any,
+    else ``model`` itself."""
+    return without_mc_dropout(model) if has_mc_dropout(model) else model
