@@ -374,6 +374,19 @@ def test_composite_backgrounds(face, tmp_path):
     np.testing.assert_allclose(half, (image.astype(float) + 255) / 2, atol=1)
 
 
+def test_the_blurred_background_takes_no_colour_from_the_person():
+    image = np.full((80, 80, 3), 128, np.uint8)
+    image[20:60, 30:50] = (255, 0, 0)  # a red person on grey
+    mask = np.zeros((80, 80), np.float32)
+    mask[20:60, 30:50] = 1
+    blurred = portrait.composite(image, mask, "blur")
+    beside = blurred[20:60, 25:30]  # background pixels next to the person
+    np.testing.assert_allclose(beside, 128, atol=2)
+    np.testing.assert_array_equal(blurred[20:60, 30:50], image[20:60, 30:50])
+    plain = portrait.make_background(image, "blur")[20:60, 25:30]
+    assert plain[..., 0].mean() > 140, "a plain blur would tint it red"
+
+
 def test_composite_rejects_a_mask_of_another_size(face):
     with pytest.raises(ValueError, match="sizes differ"):
         portrait.composite(face[0], np.zeros((5, 5)), "white")

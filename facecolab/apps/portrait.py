@@ -33,6 +33,9 @@ from facecolab.data.resize import resize_image
 ASPECT = "letterbox"
 THRESHOLD = 0.5
 BLUR_FRACTION = 0.03  # background blur radius as a fraction of the photo's shorter side
+# The background blur divides by the share of background around each pixel, at least this
+# much (deep inside the person, where the backdrop does not show).
+MIN_BACKGROUND_WEIGHT = 0.05
 BACKGROUNDS = ("blur", "white")
 PERSON = 1  # class id of the person in the portrait / eg1800 specs
 
@@ -63,13 +66,41 @@ def make_background(image: np.ndarray, background) -> np.ndarray:
     return resize_image(background, (height, width), aspect="crop")
 
 
+def background_blur(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``float32 (H, W, 3)``: ``image`` blurred with the person left out, so the person's
+    colours do not glow into the background around them. A normalised blur: each pixel is the
+    average of the pixels around it weighted by ``1 − alpha`` (the background); where almost
+    no background is near (``MIN_BACKGROUND_WEIGHT``), the person covers it anyway.
+
+    Args:
+        image: ``uint8 (H, W, 3)``; alpha: ``float (H, W)`` person weight in [0, 1].
+    """
+    from PIL import Image, ImageFilter
+
+    height, width = image.shape[:2]
+    radius = max(1.0, BLUR_FRACTION * min(height, width))
+    # A wide blur at full resolution costs more than the model: blur at 1/step of the size
+    # (a radius of at least 4 pixels there), then scale back up.
+    step = max(1, int(radius // 4))
+    weight = 1.0 - np.clip(alpha, 0.0, 1.0)[..., None]
+    # The background premultiplied by its weight, and the weight, blurred as one RGBA image.
+    layers = np.concatenate([image * weight, 255 * weight], axis=-1)
+    picture = Image.fromarray(np.clip(layers + 0.5, 0, 255).astype(np.uint8), "RGBA")
+    picture = picture.resize((max(1, width // step), max(1, height // step)), Image.BOX)
+    picture = picture.filter(ImageFilter.GaussianBlur(radius / step))
+    blurred = np.asarray(picture.resize((width, height), Image.BILINEAR), np.float32)
+    around = np.maximum(blurred[..., 3:], 255 * MIN_BACKGROUND_WEIGHT)
+    return blurred[..., :3] * (255 / around)
+
+
 def composite(image: np.ndarray, mask: np.ndarray, background="blur") -> np.ndarray:
     """The person of ``image`` over ``background``.
 
     Args:
         image: ``uint8 (H, W, 3)``.
         mask: ``(H, W)`` person weight: 0/1 ``uint8`` (hard) or float in [0, 1] (soft edges).
-        background: see :func:`make_background`.
+        background: see :func:`make_background`; ``"blur"`` blurs the background alone
+            (:func:`background_blur`).
 
     Returns:
         ``uint8 (H, W, 3)``: ``mask · image + (1 − mask) · background``.
@@ -79,7 +110,10 @@ def composite(image: np.ndarray, mask: np.ndarray, background="blur") -> np.ndar
     if mask.shape != image.shape[:2]:
         raise ValueError(f"mask {mask.shape} and image {image.shape[:2]} sizes differ")
     alpha = np.clip(mask.astype(np.float32), 0.0, 1.0)[..., None]
-    backdrop = make_background(image, background).astype(np.float32)
+    if isinstance(background, str) and background == "blur":
+        backdrop = background_blur(image, alpha[..., 0])
+    else:
+        backdrop = make_background(image, background).astype(np.float32)
     blended = alpha * image.astype(np.float32) + (1.0 - alpha) * backdrop
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
