@@ -13,6 +13,7 @@ from facecolab.modelfiles.runner import (
     load_runner,
     restore_probabilities,
     tflite_runner,
+    turned_copy,
 )
 from facecolab.models import build_model
 
@@ -241,3 +242,16 @@ def test_a_training_config_that_does_not_rebuild_the_model_warns_at_load(tmp_pat
     assert runner.turned is None
     photo = np.zeros((20, 40, 3), np.uint8)
     assert runner.probabilities(photo, "letterbox").shape == (20, 40, 2)  # letterboxed, as before
+
+
+def test_runners_over_one_model_share_its_turned_copy_with_fresh_weights():
+    model = _tall_unet()
+    first = keras_runner(model)
+    first.turned()
+    photo = np.random.default_rng(6).integers(0, 256, (20, 40, 3), dtype=np.uint8)
+    before = first.probabilities(photo, "letterbox")
+    model.set_weights([w * 0.5 for w in model.get_weights()])  # trained further, say
+    second = keras_runner(model)
+    after = second.probabilities(photo, "letterbox")
+    assert turned_copy(model, ("unet", {})) is turned_copy(model, ("unet", {}))  # one copy
+    assert not np.allclose(after, before), "the second runner sees the new weights"

@@ -33,7 +33,6 @@ from facecolab.modelfiles.manifest import (
     model_names,
     read_manifest,
 )
-from facecolab.modelfiles.runner import keras_runner
 from facecolab.viz import overlay
 from facecolab.workflows.face_detection import FaceDetector
 from facecolab.workflows.faces import WHOLE_PHOTO_DATASETS, framing_of
@@ -167,9 +166,8 @@ def show_model(name: str, photos: dict[str, np.ndarray], out_dir: Path) -> Model
     folder = out_dir / "models"
     if spec.name in PORTRAIT_DATASETS:
         card = ModelCard(name, "portrait cut-out (person / background)")
-        runner = keras_runner(opened.model)  # one runner: its turned copy is built once
         for photo_name, photo in photos.items():
-            alpha = portrait_probability(runner, photo)
+            alpha = portrait_probability(opened.model, photo)
             cut = composite(photo, alpha, "white")
             path = _save(np.concatenate([photo, cut], axis=1), folder / f"{name}_{photo_name}.png")
             share = 100 * float((alpha > 0.5).mean())

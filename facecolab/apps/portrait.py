@@ -40,20 +40,20 @@ BACKGROUNDS = ("blur", "white")
 PERSON = 1  # class id of the person in the portrait / eg1800 specs
 
 
-def make_background(image: np.ndarray, background) -> np.ndarray:
+def make_background(image: np.ndarray, background, alpha: np.ndarray | None = None) -> np.ndarray:
     """``uint8 (H, W, 3)`` background for ``image``.
 
     Args:
-        background: ``"blur"`` (the photo blurred), ``"white"``, an ``(r, g, b)`` colour, an
-            image file path or a ``uint8 (h, w, 3)`` array (scaled to cover the photo and
+        background: ``"blur"`` (the photo blurred, the person of ``alpha`` left out:
+            :func:`background_blur`), ``"white"``, an ``(r, g, b)`` colour, an image file
+            path or a ``uint8 (h, w, 3)`` array (scaled to cover the photo and
             centre-cropped).
+        alpha: ``float (H, W)`` person weight in [0, 1]; ``None``: nobody (a plain blur).
     """
-    from PIL import Image, ImageFilter
-
     height, width = image.shape[:2]
     if isinstance(background, str) and background == "blur":
-        radius = max(1.0, BLUR_FRACTION * min(height, width))
-        return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(radius)))
+        alpha = np.zeros((height, width), np.float32) if alpha is None else alpha
+        return np.clip(background_blur(image, alpha) + 0.5, 0, 255).astype(np.uint8)
     if isinstance(background, str) and background == "white":
         return np.full_like(image, 255)
     if isinstance(background, (str, Path)):
@@ -99,8 +99,7 @@ def composite(image: np.ndarray, mask: np.ndarray, background="blur") -> np.ndar
     Args:
         image: ``uint8 (H, W, 3)``.
         mask: ``(H, W)`` person weight: 0/1 ``uint8`` (hard) or float in [0, 1] (soft edges).
-        background: see :func:`make_background`; ``"blur"`` blurs the background alone
-            (:func:`background_blur`).
+        background: see :func:`make_background` (``"blur"`` blurs the background alone).
 
     Returns:
         ``uint8 (H, W, 3)``: ``mask · image + (1 − mask) · background``.
@@ -110,10 +109,7 @@ def composite(image: np.ndarray, mask: np.ndarray, background="blur") -> np.ndar
     if mask.shape != image.shape[:2]:
         raise ValueError(f"mask {mask.shape} and image {image.shape[:2]} sizes differ")
     alpha = np.clip(mask.astype(np.float32), 0.0, 1.0)[..., None]
-    if isinstance(background, str) and background == "blur":
-        backdrop = background_blur(image, alpha[..., 0])
-    else:
-        backdrop = make_background(image, background).astype(np.float32)
+    backdrop = make_background(image, background, alpha[..., 0]).astype(np.float32)
     blended = alpha * image.astype(np.float32) + (1.0 - alpha) * backdrop
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 

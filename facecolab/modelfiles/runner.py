@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import itertools
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,6 +39,9 @@ from facecolab.models import builder_of, rebuilt_at
 from facecolab.models.mc_dropout import deterministic, require_mc_dropout
 
 TFLITE_SUFFIX = ".tflite"
+# The turned copy of each live model (weakly held), so every runner over one model shares it:
+# no rebuild and no retrace per runner, only its weights refreshed.
+_TURNED_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def model_input_size(model) -> tuple[int, int]:
@@ -237,10 +241,23 @@ def keras_runner(model, mc_samples: int = 1, builder=None, **info) -> Runner:
 
         @functools.cache
         def turned():
-            copy = rebuilt_at(model, (size[1], size[0], 3), builder)
-            return deterministic(copy).predict_on_batch
+            return turned_copy(model, builder).predict_on_batch
 
     return Runner(forward, size, channels, "keras", model=model, turned=turned, **info)
+
+
+def turned_copy(model, builder: tuple[str, dict]):
+    """``model`` rebuilt at its transposed input size (Monte-Carlo dropout off), holding
+    ``model``'s weights as they are now: built on the first call for a model, later calls
+    copy the weights into the same copy."""
+    copy = _TURNED_COPIES.get(model)
+    if copy is None:
+        height, width = model_input_size(model)
+        copy = deterministic(rebuilt_at(model, (width, height, 3), builder))
+        _TURNED_COPIES[model] = copy
+    else:
+        copy.set_weights(model.get_weights())
+    return copy
 
 
 def with_flip(runner: Runner, flip_lut: np.ndarray) -> Runner:
