@@ -7,7 +7,10 @@ Sets (validation only; the project keeps its test sets back):
 * ``ccp_val``: full-body street photos (``ccp_fullbody`` val, 100; scored inside the
   labelled person's box, whose bystanders are unlabelled);
 * ``everyday``: the everyday-framing set of ``facecolab.data.everyday`` (validation people
-  small, off-centre and in pairs on held-aside scenes; written on first use).
+  small, off-centre and in pairs on held-aside scenes; written on first use);
+* ``everyday_far``: full-body people of ``ccp_fullbody``'s validation split standing away from
+  the camera on the same scenes (``everyday.FAR``: 0.2–0.5 of the photo's height, the feet
+  inside it; seed 1; written on first use).
 
 Our models run as the portrait app runs them (``apps.inference.portrait_probability``: the
 photo letterboxed, the soft mask back at full resolution, threshold 0.5); MediaPipe's
@@ -17,8 +20,9 @@ its own virtual environment through ``mediapipe_selfie_masks.py`` at each photo'
     python benchmarks/eval_portrait_framing.py --data ../shared/data \
         --json benchmarks/results/portrait_framing.json [--models NAME_OR_PATH ...]
 
-``--by-scene`` adds a row per scene of the everyday set (``everyday:<scene>``), so a model's
-failures can be told apart by what stands behind the people.
+``--by-scene`` adds a row per scene of the everyday sets (``everyday:<scene>``), so a model's
+failures can be told apart by what stands behind the people; ``--reframe`` adds each model
+with the portrait app's second look at the people found (``facecolab.workflows.reframe``).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from facecolab.data.everyday import read_scenes, write_everyday_set  # noqa: E402
+from facecolab.data.everyday import FAR, read_scenes, write_everyday_set  # noqa: E402
 from facecolab.data.imageio import read_image  # noqa: E402
 from facecolab.data.readers import get_format  # noqa: E402
 from facecolab.measures.metrics import confusion_matrix, iou, mean_iou  # noqa: E402
@@ -45,14 +49,18 @@ DEFAULT_MODELS = ("p5_portrait_shen_mobilenetv2", "p5_portrait_shen_fast")
 THRESHOLD = 0.5
 
 
-def photo_sets(data: Path, everyday: Path) -> dict[str, list]:
+def photo_sets(data: Path, everyday: Path, everyday_far: Path) -> dict[str, list]:
     """``{set name: [(image path, uint8 label 0/1/255)]}``."""
     if not (everyday / "val").is_dir():
         write_everyday_set(data / "portrait_shen", everyday)
+    if not (everyday_far / "val").is_dir():
+        ccp = data / "ccp_fullbody"
+        write_everyday_set(ccp, everyday_far, seed=1, dataset="ccp_fullbody", framing=FAR)
     sources = {
         "shen_val": ("eg1800", data / "portrait_shen"),
         "ccp_val": ("ccp_fullbody", data / "ccp_fullbody"),
         "everyday": ("portrait", everyday),
+        "everyday_far": ("portrait", everyday_far),
     }
     sets = {}
     for name, (dataset, root) in sources.items():
@@ -90,12 +98,12 @@ def scored_rows(model: str, name: str, masks, photos, scene_of=None) -> list[dic
     return rows
 
 
-def our_masks(model: str, photos) -> list[np.ndarray]:
+def our_masks(runner, photos, reframe: bool = False) -> list[np.ndarray]:
     from facecolab.apps.inference import portrait_probability
-    from facecolab.modelfiles.runner import load_runner
 
-    runner = load_runner(model)
-    return [portrait_probability(runner, read_image(path)) >= THRESHOLD for path, _ in photos]
+    return [
+        portrait_probability(runner, read_image(path), reframe) >= THRESHOLD for path, _ in photos
+    ]
 
 
 def mediapipe_masks(photos, work: Path) -> list[np.ndarray]:
@@ -118,17 +126,32 @@ def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data", help="folder of the raw datasets")
     parser.add_argument("--everyday", default="data/everyday_val", help="everyday set folder")
+    parser.add_argument(
+        "--everyday-far", default="data/everyday_far_val", help="far-away people set folder"
+    )
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
     parser.add_argument("--no-mediapipe", action="store_true", help="our models only")
     parser.add_argument("--by-scene", action="store_true", help="everyday rows per scene too")
+    parser.add_argument(
+        "--reframe", action="store_true", help="each model also with its second look (reframed)"
+    )
     parser.add_argument("--json", help="write the rows here")
     args = parser.parse_args(argv)
-    sets = photo_sets(Path(args.data), Path(args.everyday))
-    scenes = {"everyday": read_scenes(args.everyday)} if args.by_scene else {}
+    sets = photo_sets(Path(args.data), Path(args.everyday), Path(args.everyday_far))
+    scenes = {}
+    if args.by_scene:
+        scenes = {"everyday": read_scenes(args.everyday)}
+        scenes["everyday_far"] = read_scenes(args.everyday_far)
     rows = []
+    from facecolab.modelfiles.runner import load_runner
+
     for model in args.models:
-        for name, photos in sets.items():
-            rows += scored_rows(model, name, our_masks(model, photos), photos, scenes.get(name))
+        runner = load_runner(model)
+        for reframe in (False, True) if args.reframe else (False,):
+            label = f"{model} (reframed)" if reframe else model
+            for name, photos in sets.items():
+                masks = our_masks(runner, photos, reframe)
+                rows += scored_rows(label, name, masks, photos, scenes.get(name))
     if not args.no_mediapipe:
         with tempfile.TemporaryDirectory() as work:
             for name, photos in sets.items():

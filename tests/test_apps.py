@@ -335,6 +335,18 @@ def test_portrait_letterboxes_and_restores(bright_model):
     np.testing.assert_array_equal(mask, (image[..., 0] > 0).astype(np.uint8))
 
 
+def test_portrait_reframes_a_small_person_at_the_input_size(bright_model):
+    image = np.zeros((120, 160, 3), np.uint8)
+    image[70:94, 100:112] = 230  # a small bright person
+    recorder, seen = recording_runner(bright_model)
+    mask = inference.portrait_mask(recorder, image, reframe=True)
+    whole, window = seen
+    assert whole.shape == window.shape == (1, SIZE, SIZE, 3)
+    # the 36x36 window around the person fills the input: about 20 times its share of it
+    assert (window[0, ..., 0] > 0.5).mean() > 5 * (whole[0, ..., 0] > 0.5).mean()
+    np.testing.assert_array_equal(mask, (image[..., 0] > 0).astype(np.uint8))
+
+
 @pytest.mark.parametrize(("threshold", "expected_share"), [(0.5, 0.5), (0.01, 1.0), (0.999, 0.0)])
 def test_portrait_threshold(bright_model, threshold, expected_share):
     image = np.full((SIZE, SIZE, 3), int(0.45 * 255), np.uint8)  # P = sigmoid(-2) = 0.12
@@ -373,6 +385,13 @@ def test_composite_backgrounds(face, tmp_path):
     half = portrait.composite(image, np.full(image.shape[:2], 0.5), "white")
     np.testing.assert_allclose(half, (image.astype(float) + 255) / 2, atol=1)
 
+    cut = portrait.composite(image, mask, "transparent")
+    assert cut.shape == (*image.shape[:2], 4) and cut.dtype == np.uint8
+    np.testing.assert_array_equal(cut[..., :3], image)
+    np.testing.assert_array_equal(cut[..., 3], mask * 255)
+    soft = portrait.composite(image, np.full(image.shape[:2], 0.5), "transparent")
+    assert np.all(soft[..., 3] == 128)
+
 
 def test_the_blurred_background_takes_no_colour_from_the_person():
     image = np.full((80, 80, 3), 128, np.uint8)
@@ -406,6 +425,34 @@ def test_portrait_cli_writes_composite_and_mask(tmp_path, bright_model):
     result = read_image(out)
     assert np.all(result[mask == 0] == 255)
     np.testing.assert_array_equal(result[mask == 255], image[mask == 255])
+
+
+def test_portrait_cli_cuts_the_person_out_onto_transparency(tmp_path, bright_model):
+    model_path = tmp_path / "portrait.keras"
+    bright_model.save(model_path)
+    image = np.full((50, 90, 3), 40, np.uint8)
+    image[10:40, 30:60] = 240
+    Image.fromarray(image).save(tmp_path / "photo.png")
+    out = tmp_path / "cut.webp"
+    argv = cli("-i", tmp_path / "photo.png", "-m", model_path, "-o", out)
+    assert portrait.main([*argv, "--background", "transparent"]) == 0
+    with Image.open(out) as picture:
+        assert picture.mode == "RGBA"
+        cut = np.asarray(picture)
+    np.testing.assert_array_equal(cut[..., 3], read_grey(tmp_path / "cut_mask.png"))
+    assert cut[..., 3].max() == 255 and cut[..., 3].min() == 0
+
+
+@pytest.mark.parametrize("name", ["cut.jpg", "cut.bmp", "cut"])
+def test_portrait_cli_refuses_transparency_in_a_format_without_it(
+    tmp_path, bright_model, capsys, name
+):
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(tmp_path / "photo.png")
+    out = tmp_path / name
+    argv = cli("-i", tmp_path / "photo.png", "-m", tmp_path / "never_loaded.keras", "-o", out)
+    assert portrait.main([*argv, "--background", "transparent"]) == 2
+    assert "cannot keep transparency" in capsys.readouterr().err
+    assert not out.exists() and not portrait.mask_path(out).exists()
 
 
 # --- webcam -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,12 @@ from facecolab.data import FORMATS, SPECS, get_format, get_spec
 from facecolab.data.labels import FACE8_MERGE, remap, remap_lut
 from facecolab.data.readers import celeba_face, celebamask_hq, face8, helen
 from facecolab.data.readers.ccp_fullbody import person_box_only
-from facecolab.data.resize import ASPECT_MODES, resize_image, resize_mask
+from facecolab.data.resize import (
+    ASPECT_MODES,
+    resize_image,
+    resize_mask,
+    resize_probabilities,
+)
 from facecolab.data.sample import TRUTH_TABLES, WRITERS, render_face, write_sample
 
 SAMPLE_COUNT, SAMPLE_SIZE, SAMPLE_SEED = 12, 64, 3
@@ -297,6 +303,29 @@ def test_resize_image_and_mask_agree_on_geometry(aspect):
     assert out_image.shape == (32, 32, 3) and out_mask.shape == (32, 32)
     bright = out_image[..., 0] > 100
     assert (bright == (out_mask == 1)).mean() > 0.95
+
+
+@pytest.mark.parametrize(
+    ("shape", "size"),
+    [((48, 64, 1), (480, 640)), ((64, 48, 19), (30, 20)), ((5, 7, 2), (5, 7)), ((8, 8, 3), (1, 1))],
+)
+def test_probabilities_resize_alike_in_opencv_and_tensorflow(shape, size):
+    pytest.importorskip("cv2", reason="OpenCV is not installed")
+    probs = np.random.default_rng(0).random(shape, dtype=np.float32)
+    fast = resize_probabilities(probs, size, backend="opencv")
+    plain = resize_probabilities(probs, size, backend="tensorflow")
+    assert fast.shape == plain.shape == (*size, shape[-1]) and fast.dtype == np.float32
+    np.testing.assert_allclose(fast, plain, atol=1e-4)
+
+
+def test_probabilities_resize_without_opencv_or_past_its_channels(monkeypatch):
+    probs = np.random.default_rng(1).random((6, 4, 200), dtype=np.float32)
+    expected = resize_probabilities(probs, (12, 8), backend="tensorflow")
+    np.testing.assert_array_equal(resize_probabilities(probs, (12, 8)), expected)  # 200 > 128
+    monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 fails as when not installed
+    np.testing.assert_array_equal(resize_probabilities(probs[..., :1], (12, 8)), expected[..., :1])
+    with pytest.raises(ValueError, match="backend"):
+        resize_probabilities(probs, (12, 8), backend="pillow")
 
 
 # ---------------------------------------------------------------- other layouts

@@ -15,7 +15,14 @@ from PIL import Image
 from facecolab.cli.main import _aspect
 from facecolab.constants import IGNORE_INDEX
 from facecolab.data import get_format
-from facecolab.data.everyday import BACKGROUNDS, CANVASES, read_scenes, write_everyday_set
+from facecolab.data.everyday import (
+    BACKGROUNDS,
+    CANVASES,
+    FAR,
+    NEAR,
+    read_scenes,
+    write_everyday_set,
+)
 from facecolab.data.readers.ccp_fullbody import person_box_only
 from facecolab.data.sample import write_sample
 
@@ -108,6 +115,25 @@ def test_the_everyday_set_is_seeded_and_labels_the_pasted_people(people_root, tm
     scenes = read_scenes(first)
     assert sorted(scenes) == sorted(Path(item.image_path).stem for item in items)
     assert set(scenes.values()) <= set(BACKGROUNDS) and scenes == read_scenes(again)
+
+
+@pytest.mark.parametrize(
+    ("source", "framing", "low", "high"),
+    [("portrait_shen", NEAR, 0.02, 0.8), ("ccp_fullbody", FAR, 0.0, 0.3)],
+)
+def test_far_people_are_small_and_stand_inside_the_photo(
+    people_root, tmp_path, source, framing, low, high
+):
+    dataset = {"portrait_shen": "eg1800", "ccp_fullbody": "ccp_fullbody"}[source]
+    out = write_everyday_set(
+        people_root / source, tmp_path, count=8, dataset=dataset, framing=framing
+    )
+    fmt = get_format("portrait")
+    labels = [fmt.load_label(item) for item in fmt.list_items(out, "val")]
+    shares = [label.mean() for label in labels]
+    assert all(low < share < high for share in shares), shares
+    touching = [label[-1].any() for label in labels]  # people cut by the bottom edge
+    assert all(touching) if framing.feet is None else not all(touching)
 
 
 def test_an_everyday_set_without_its_scene_record_says_how_to_remake_it(tmp_path):

@@ -72,6 +72,29 @@ def test_runner_over_a_forward_function():
     np.testing.assert_allclose(probs[..., 1], 1.0)
 
 
+@pytest.mark.parametrize("aspect", ["stretch", "letterbox", "crop"])
+@pytest.mark.parametrize("sigmoid", [True, False])
+def test_one_channel_is_that_class_of_the_whole_probabilities(photos, aspect, sigmoid):
+    """A sigmoid model's P(person) resized alone is the person channel of [1 − p, p] resized
+    (bilinear resizing is linear); a softmax model's channel is its slice."""
+    forward = (
+        (lambda b: b[..., :1])
+        if sigmoid
+        else (lambda b: (b + 0.1) / (b + 0.1).sum(-1, keepdims=True))
+    )
+    runner = Runner(forward, (16, 12), 1 if sigmoid else 3, "keras")
+    whole = runner.probabilities(photos, aspect, batch_size=2)
+    for channel in range(runner.num_classes):
+        alone = runner.probabilities(photos, aspect, batch_size=2, channel=channel)
+        assert alone.shape == photos.shape[:3]
+        np.testing.assert_allclose(alone, whole[..., channel], atol=1e-5)
+        np.testing.assert_allclose(
+            runner.probabilities(photos[1], aspect, channel=channel), alone[1], atol=1e-6
+        )
+    with pytest.raises(ValueError, match="channel 3 is not a class"):
+        runner.probabilities(photos[0], channel=3)
+
+
 @pytest.mark.parametrize(
     ("images", "message"),
     [

@@ -108,6 +108,9 @@ def test_each_tab_turns_a_photo_into_a_picture(pool, astronaut, tmp_path):
     for choice, extra in (("blur", None), ("image", background)):
         cut = serve.portrait_tab(pool, astronaut, "p5_portrait_shen_fast", choice, extra)
         assert cut.image.shape == (512, 512, 3) and "person" in cut.info
+    alone = serve.portrait_tab(pool, astronaut, "p5_portrait_shen_fast", "transparent")
+    assert alone.image.shape == (512, 512, 4)
+    assert alone.image[..., 3].min() < 10 and alone.image[..., 3].max() > 245
     with pytest.raises(ValueError, match="background picture"):
         serve.portrait_tab(pool, astronaut, "p5_portrait_shen_fast", "image")
 

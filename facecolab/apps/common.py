@@ -54,14 +54,14 @@ def load_image(path) -> np.ndarray:
 
 
 def save_image(array: np.ndarray, path) -> Path:
-    """Write ``uint8 (H, W[, 3])`` to ``path`` (format from the suffix), atomically, creating
+    """Write ``uint8 (H, W[, 3 | 4])`` to ``path`` (format from the suffix), atomically, creating
     folders (``fsutil.output_file`` checks the place first)."""
     path = output_file(path)
     return write_image(array, path)
 
 
 def save_outputs(app: str, pictures: dict, inputs, overwrite: bool) -> None:
-    """Write ``{path: uint8 (H, W[, 3])}`` under the output policy
+    """Write ``{path: uint8 (H, W[, 3 | 4])}`` under the output policy
     (``fsutil.check_outputs``): all encoded and checked against ``inputs`` before the first
     byte is written, then each atomically, recorded as ``app``'s."""
     check_outputs(list(pictures), inputs, overwrite=overwrite, command=app)

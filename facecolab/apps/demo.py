@@ -167,7 +167,7 @@ def show_model(name: str, photos: dict[str, np.ndarray], out_dir: Path) -> Model
     if spec.name in PORTRAIT_DATASETS:
         card = ModelCard(name, "portrait cut-out (person / background)")
         for photo_name, photo in photos.items():
-            alpha = portrait_probability(opened.model, photo)
+            alpha = portrait_probability(opened.model, photo, reframe=True)  # as the app
             cut = composite(photo, alpha, "white")
             path = _save(np.concatenate([photo, cut], axis=1), folder / f"{name}_{photo_name}.png")
             share = 100 * float((alpha > 0.5).mean())

@@ -19,6 +19,7 @@ from facecolab.data.specs import SPECS, DatasetSpec, get_spec
 from facecolab.modelfiles.runner import as_runner, load_runner
 from facecolab.workflows.face_detection import FaceDetector
 from facecolab.workflows.predict import face_framing, no_face_message, parse_faces, predict_labels
+from facecolab.workflows.reframe import reframed
 
 
 def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
@@ -86,33 +87,47 @@ def parse_face(model, image: np.ndarray, aspect: str = "stretch") -> np.ndarray:
     return next(predict_labels(model, [image], aspect=aspect, batch_size=1))
 
 
-def portrait_probability(model, image: np.ndarray) -> np.ndarray:
+def portrait_probability(model, image: np.ndarray, reframe: bool = False) -> np.ndarray:
     """``float32 (H, W)`` P(person) at the photo's size, from a binary model (one sigmoid
     channel or a 2-way softmax; a ``facecolab.modelfiles.runner.Runner`` or a ``keras.Model``) fed
-    the letterboxed photo. Resized back bilinearly, it is the soft alpha mask of the person."""
+    the letterboxed photo. Resized back bilinearly, it is the soft alpha mask of the person.
+    ``reframe``: a second pass on a window around the people found
+    (``facecolab.workflows.reframe``), for people small in the frame."""
     runner = as_runner(model)
     if runner.num_classes != 2:
         raise ValueError(
             f"portrait models are binary (person / background); this one "
             f"predicts {runner.num_classes} classes"
         )
-    return runner.probabilities(image, aspect=ASPECT)[..., PERSON]
+
+    def probability(photo: np.ndarray) -> np.ndarray:
+        return runner.probabilities(photo, aspect=ASPECT, channel=PERSON)
+
+    if not reframe:
+        return probability(image)
+    shapes = [runner.input_size] + ([runner.input_size[::-1]] if runner.turned else [])
+    return reframed(probability, image, shapes)
 
 
-def portrait_mask(model, image: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+def portrait_mask(
+    model, image: np.ndarray, threshold: float = THRESHOLD, reframe: bool = False
+) -> np.ndarray:
     """``uint8 (H, W)``: 1 where P(person) > ``threshold``, else 0 (``image`` is
-    ``uint8 (H, W, 3)`` RGB of any size)."""
-    return (portrait_probability(model, image) > threshold).astype(np.uint8)
+    ``uint8 (H, W, 3)`` RGB of any size; ``reframe``: see :func:`portrait_probability`)."""
+    return (portrait_probability(model, image, reframe) > threshold).astype(np.uint8)
 
 
-def person_alpha(runner, frame: np.ndarray, smoother: MaskSmoother | None = None) -> np.ndarray:
+def person_alpha(
+    runner, frame: np.ndarray, smoother: MaskSmoother | None = None, reframe: bool = False
+) -> np.ndarray:
     """``float32 (H, W)`` soft person mask of one ``uint8 (H, W, 3)`` RGB frame at its full
     resolution (P(person) of a binary portrait model, a ``facecolab.modelfiles.runner.Runner`` or
-    ``keras.Model``), smoothed by the sequence's ``smoother`` when given."""
+    ``keras.Model``; ``reframe``: see :func:`portrait_probability`), smoothed by the sequence's
+    ``smoother`` when given."""
     frame = np.asarray(frame)
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
-    alpha = portrait_probability(runner, frame)
+    alpha = portrait_probability(runner, frame, reframe)
     return alpha if smoother is None else smoother.update(alpha, frame)
 
 

@@ -1,12 +1,13 @@
 """Portrait segmentation and background replacement (project 5's ``test.py``).
 
 ``python -m facecolab.apps.portrait -i photo.jpg -m model.keras [-o out.png]
-[--background blur|white|IMAGE] [--threshold 0.5]``
+[--background blur|white|transparent|IMAGE] [--threshold 0.5]``
 
 As in the seed's test script, the photo is resized keeping its aspect ratio and zero-padded
 to the model's square input (letterbox), so people are not squashed; the padding is cut off
 the prediction, which is resized back to the photo's size and thresholded at 0.5. Writes the
-composite and, beside it, ``<out stem>_mask.png`` (person 255, background 0).
+composite and, beside it, ``<out stem>_mask.png`` (person 255, background 0). ``--background
+transparent`` writes the person alone, the rest transparent (RGBA: PNG, WebP or TIFF).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from facecolab.apps.common import (
     save_outputs,
 )
 from facecolab.console import float_in, quiet_backend
-from facecolab.data.imageio import pixel_limit
+from facecolab.data.imageio import check_alpha_format, pixel_limit
 from facecolab.data.resize import resize_image
 
 ASPECT = "letterbox"
@@ -36,7 +37,8 @@ BLUR_FRACTION = 0.03  # background blur radius as a fraction of the photo's shor
 # The background blur divides by the share of background around each pixel, at least this
 # much (deep inside the person, where the backdrop does not show).
 MIN_BACKGROUND_WEIGHT = 0.05
-BACKGROUNDS = ("blur", "white")
+TRANSPARENT = "transparent"  # the person alone: the photo with the mask as its alpha channel
+BACKGROUNDS = ("blur", "white", TRANSPARENT)
 PERSON = 1  # class id of the person in the portrait / eg1800 specs
 
 
@@ -99,16 +101,21 @@ def composite(image: np.ndarray, mask: np.ndarray, background="blur") -> np.ndar
     Args:
         image: ``uint8 (H, W, 3)``.
         mask: ``(H, W)`` person weight: 0/1 ``uint8`` (hard) or float in [0, 1] (soft edges).
-        background: see :func:`make_background` (``"blur"`` blurs the background alone).
+        background: ``"transparent"`` (:data:`TRANSPARENT`), or see :func:`make_background`
+            (``"blur"`` blurs the background alone).
 
     Returns:
-        ``uint8 (H, W, 3)``: ``mask · image + (1 − mask) · background``.
+        ``uint8 (H, W, 3)``: ``mask · image + (1 − mask) · background``; for
+        ``"transparent"``, ``uint8 (H, W, 4)``: ``image`` with ``255 · mask`` as its alpha.
     """
     image = np.asarray(image)
     mask = np.asarray(mask)
     if mask.shape != image.shape[:2]:
         raise ValueError(f"mask {mask.shape} and image {image.shape[:2]} sizes differ")
     alpha = np.clip(mask.astype(np.float32), 0.0, 1.0)[..., None]
+    if isinstance(background, str) and background == TRANSPARENT:
+        opacity = np.clip(255 * alpha + 0.5, 0, 255).astype(np.uint8)
+        return np.concatenate([image, opacity], axis=-1)
     backdrop = make_background(image, background, alpha[..., 0]).astype(np.float32)
     blended = alpha * image.astype(np.float32) + (1.0 - alpha) * backdrop
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
@@ -122,7 +129,10 @@ def mask_path(out: Path) -> Path:
 def add_background_options(parser: argparse.ArgumentParser) -> None:
     """``--background`` and ``--threshold``."""
     parser.add_argument(
-        "--background", default="blur", help="blur, white or a background image file (default blur)"
+        "--background",
+        default="blur",
+        help="blur, white, transparent (the person alone, RGBA: the output must be .png, .webp "
+        "or .tif) or a background image file (default blur)",
     )
     parser.add_argument(
         "--threshold",
@@ -137,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = app_parser("portrait", __doc__, image_help="photo (any size)")
     parser.add_argument("-o", "--out", help="composite PNG (default <image stem>_portrait.png)")
     add_background_options(parser)
+    parser.add_argument(
+        "--reframe",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="look again at a window around the people found, for people small in the photo "
+        "(default on; --no-reframe: one pass over the whole photo)",
+    )
     return parser
 
 
@@ -149,8 +166,10 @@ def main(argv=None) -> int:
     try:
         with pixel_limit(args.max_pixels):
             check_app_outputs("portrait", args, [out, mask_path(out)])
+            if args.background == TRANSPARENT:
+                check_alpha_format(out)
             image, model, _ = load_photo_and_model(args.image, args.model)
-            mask = portrait_mask(model, image, args.threshold)
+            mask = portrait_mask(model, image, args.threshold, args.reframe)
             pictures = {
                 out: composite(image, mask, args.background),
                 mask_path(out): mask * np.uint8(255),

@@ -31,7 +31,7 @@ from PIL import Image
 
 from facecolab.apps.demo import PORTRAIT_DATASETS, metric_figures, shipped_models
 from facecolab.apps.inference import person_alpha
-from facecolab.apps.portrait import composite
+from facecolab.apps.portrait import TRANSPARENT, composite
 from facecolab.apps.recolour import PART_CLASSES, recolour
 from facecolab.apps.webcam import MaskSmoother
 from facecolab.data.imageio import read_image
@@ -51,7 +51,7 @@ DEFAULT_PARSER = "p2_unet_celebamask_mini"  # 19 classes, hair and lips among th
 DEFAULT_PORTRAIT = "p5_portrait_people_fast"  # everyday photos: people small, whole, several
 MAX_SAMPLES = 50  # MC-dropout passes the uncertainty tab allows (Bayesian SegNet's count)
 DEFAULT_SAMPLES = 10
-BACKGROUNDS = ("blur", "white", "image")  # the portrait tab's choices
+BACKGROUNDS = ("blur", "white", "transparent", "image")  # the portrait tab's choices
 
 
 _RGB_FUNCTION = re.compile(r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)")
@@ -318,8 +318,10 @@ def portrait_tab(
     background_path=None,
     smoother: MaskSmoother | None = None,
 ) -> Result:
-    """The **Portrait** tab: the person over ``background`` (``"blur"``, ``"white"`` or
-    ``"image"``: the uploaded ``background_path``) with the model's soft alpha as edge;
+    """The **Portrait** tab: the person over ``background`` (``"blur"``, ``"white"``,
+    ``"transparent"``: an RGBA picture of the person alone, or ``"image"``: the uploaded
+    ``background_path``) with the model's soft alpha as edge, the people found looked at
+    again (``facecolab.workflows.reframe``);
     ``smoother`` (a webcam stream's) averages the mask over frames."""
     start = time.perf_counter()
     check_model(model, pool.portraits)
@@ -331,18 +333,21 @@ def portrait_tab(
         if background_path is None:
             raise ValueError("background 'image': upload a background picture too")
         backdrop = read_upload(background_path)
-    return portrait_frame(pool, photo, model, backdrop, smoother, start)
+    return portrait_frame(pool, photo, model, backdrop, smoother, start, reframe=True)
 
 
-def portrait_frame(pool, frame, model, backdrop="blur", smoother=None, start=None) -> Result:
+def portrait_frame(
+    pool, frame, model, backdrop="blur", smoother=None, start=None, reframe=False
+) -> Result:
     """:func:`portrait_tab` for a ``uint8 (H, W, 3)`` frame already in memory (the webcam
-    stream); ``backdrop`` as ``apps.portrait.make_background`` takes it, never a path."""
+    stream: one pass per frame, unless ``reframe``); ``backdrop`` as
+    ``apps.portrait.make_background`` takes it, never a path."""
     start = time.perf_counter() if start is None else start
-    if isinstance(backdrop, (str, Path)) and backdrop not in ("blur", "white"):
-        raise ValueError("a background must be 'blur', 'white' or a picture")
+    if isinstance(backdrop, (str, Path)) and backdrop not in ("blur", "white", TRANSPARENT):
+        raise ValueError("a background must be 'blur', 'white', 'transparent' or a picture")
     runner = pool.runner(check_model(model, pool.portraits))
     with pool.lock:
-        alpha = person_alpha(runner, frame, smoother)
+        alpha = person_alpha(runner, frame, smoother, reframe)
     picture = composite(frame, alpha, backdrop)
     note = f"person {100 * float((alpha > 0.5).mean()):.0f} % of the picture"
     return Result(picture, model_card(model, time.perf_counter() - start, note))

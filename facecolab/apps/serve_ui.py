@@ -182,7 +182,10 @@ def _background(path: str):
 
 def portrait_block(pool: ModelPool) -> None:
     default = default_choice(DEFAULT_PORTRAIT, pool.portraits)
-    gr.Markdown("The person cut out with the model's soft alpha, over a blurred or new background.")
+    gr.Markdown(
+        "The person cut out with the model's soft alpha, over a blurred or new background, "
+        "or alone on a transparent one."
+    )
     with gr.Row():
         with gr.Column():
             photo = photo_input("portrait-photo")

@@ -5,10 +5,14 @@ generator cuts the people out of a validation split (Shen et al.'s portraits, by
 ``val`` split of ``readers.eg1800``, which training never sees) and composites one or two of
 them onto a scene held aside from every training source: scikit-image's own photographs and
 textures (``BACKGROUNDS``: a coffee cup, a cat, a rocket, a motorbike, the Hubble deep field,
-grass, gravel, brick; none shows a person). Each person is scaled to ``HEIGHTS`` of the
-canvas height, placed off-centre (anywhere along the width, the feet at or below the bottom
-edge as in a photo that cuts people at the waist or knees), with a one-pixel feathered edge;
-the label is the union of the pasted masks. Canvases are landscape or portrait, 640×480.
+grass, gravel, brick; none shows a person). Each person is scaled and placed by a
+:class:`Framing`: ``NEAR`` (the default; Shen's head-and-shoulders portraits) scales them to
+0.3–0.8 of the canvas height, the feet at or below the bottom edge as in a photo that cuts
+people at the waist or knees; ``FAR`` (for full-body people: the ``ccp_fullbody`` validation
+split) scales them to 0.2–0.5 of it, standing with their feet inside the photo, as people
+away from the camera in a street. Either way off-centre (anywhere along the width), with a
+one-pixel feathered edge; the label is the union of the pasted masks. Canvases are landscape
+or portrait, 640×480.
 
 Written in the ``portrait`` layout (``val/data/<key>.jpg``, ``val/label_1/<key>.png``, masks
 0/1), so ``facecolab evaluate --raw --dataset portrait`` and every portrait tool read it;
@@ -40,10 +44,28 @@ BACKGROUNDS = (
     "gravel",
     "brick",
 )
-HEIGHTS = (0.3, 0.8)  # a person's height as a fraction of the canvas height
 CANVASES = ((480, 640), (640, 480))  # (H, W): landscape and portrait photos
 PAIR_PROBABILITY = 0.5
 SCENES_FILE = "scenes.json"  # in the split folder: {key: scene name}
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How large people are and where they stand in an everyday photo.
+
+    Attributes:
+        heights: range of a person's height, as a fraction of the canvas height.
+        feet: range of the person's bottom edge, as a fraction of the canvas height; ``None``:
+            below the bottom edge by up to 0.3 of the person's height (cut at the waist or
+            knees).
+    """
+
+    heights: tuple[float, float]
+    feet: tuple[float, float] | None = None
+
+
+NEAR = Framing(heights=(0.3, 0.8))
+FAR = Framing(heights=(0.2, 0.5), feet=(0.6, 1.0))
 
 
 @dataclass(frozen=True)
@@ -99,17 +121,21 @@ def _scene(rng: np.random.Generator, scenes: list[np.ndarray], size) -> tuple[np
     return (canvas[:, ::-1] if rng.uniform() < 0.5 else canvas), index
 
 
-def _paste(canvas, label, person: Cutout, rng: np.random.Generator) -> None:
-    """Paste ``person`` onto ``canvas`` and ``label`` in place at a random size and place."""
+def _paste(canvas, label, person: Cutout, rng: np.random.Generator, framing: Framing) -> None:
+    """Paste ``person`` onto ``canvas`` and ``label`` in place at a random size and place
+    within ``framing``."""
     height, width = label.shape
-    scale = rng.uniform(*HEIGHTS) * height / person.mask.shape[0]
+    scale = rng.uniform(*framing.heights) * height / person.mask.shape[0]
     size = (max(int(person.mask.shape[1] * scale), 1), max(int(person.mask.shape[0] * scale), 1))
     image = np.asarray(Image.fromarray(person.image).resize(size, Image.BILINEAR))
     mask = Image.fromarray(person.mask.astype(np.uint8) * 255).resize(size, Image.BILINEAR)
     alpha = np.asarray(mask.filter(ImageFilter.GaussianBlur(1))) / 255.0
     hard = np.asarray(mask) >= 128
     left = int(rng.integers(-size[0] // 3, width - 2 * size[0] // 3))
-    bottom = int(height + rng.uniform(0.0, 0.3) * size[1])  # cut by the bottom edge
+    if framing.feet is None:
+        bottom = int(height + rng.uniform(0.0, 0.3) * size[1])  # cut by the bottom edge
+    else:
+        bottom = int(rng.uniform(*framing.feet) * height)
     top = bottom - size[1]
     y0, x0 = max(top, 0), max(left, 0)
     y1, x1 = min(top + size[1], height), min(left + size[0], width)
@@ -122,7 +148,12 @@ def _paste(canvas, label, person: Cutout, rng: np.random.Generator) -> None:
     label[y0:y1, x0:x1] |= hard[part]
 
 
-def compose(rng: np.random.Generator, people: list[Cutout], scenes: list[np.ndarray]):
+def compose(
+    rng: np.random.Generator,
+    people: list[Cutout],
+    scenes: list[np.ndarray],
+    framing: Framing = NEAR,
+):
     """One everyday photo: ``(uint8 (H, W, 3), uint8 (H, W) 0/1, index of its scene)``."""
     size = CANVASES[rng.integers(len(CANVASES))]
     canvas, scene = _scene(rng, scenes, size)
@@ -130,15 +161,22 @@ def compose(rng: np.random.Generator, people: list[Cutout], scenes: list[np.ndar
     label = np.zeros(size, bool)
     count = 2 if rng.uniform() < PAIR_PROBABILITY else 1
     for index in rng.choice(len(people), count, replace=False):
-        _paste(canvas, label, people[index], rng)
+        _paste(canvas, label, people[index], rng, framing)
     return canvas, label.astype(np.uint8), scene
 
 
 def write_everyday_set(
-    root, out, count: int = 100, seed: int = 0, dataset: str = "eg1800", split: str = "val"
+    root,
+    out,
+    count: int = 100,
+    seed: int = 0,
+    dataset: str = "eg1800",
+    split: str = "val",
+    framing: Framing = NEAR,
 ) -> Path:
     """Write ``count`` everyday photos from the people of ``split`` of ``dataset`` in
-    ``root`` into ``out/val/{data,label_1}/`` and return ``out``."""
+    ``root``, sized and placed by ``framing``, into ``out/val/{data,label_1}/`` and return
+    ``out``."""
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
     people, scenes = cutouts(dataset, root, split), background_images()
@@ -148,7 +186,7 @@ def write_everyday_set(
     out = Path(out)
     scene_of = {}
     for index in range(count):
-        image, label, scene = compose(rng, people, scenes)
+        image, label, scene = compose(rng, people, scenes, framing)
         key = f"everyday_{index:04d}"
         atomic_write_bytes(out / "val" / "data" / f"{key}.jpg", _encoded(image, "JPEG"))
         atomic_write_bytes(out / "val" / "label_1" / f"{key}.png", _encoded(label, "PNG"))

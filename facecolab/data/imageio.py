@@ -32,6 +32,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp")
 LABEL_SUFFIXES = (".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff")
 # Suffixes the writers take (``save_image``): lossless first.
 WRITE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
+# Those of them that keep an alpha channel (RGBA).
+ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
 # Integer modes wider than 8 bits (16-bit PNG/TIFF open as "I;16", 16-bit PGM as "I"): their
 # values span 0..65535, which PIL's own convert("RGB") clips to 255 instead of scaling.
 WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
@@ -199,9 +201,20 @@ def list_images(path) -> list[Path]:
     return files
 
 
+def check_alpha_format(path) -> None:
+    """``ValueError`` naming ``path`` when its suffix names a format without transparency."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in ALPHA_SUFFIXES:
+        raise ValueError(
+            f"{path}: {suffix or 'a file without an extension'} cannot keep transparency; "
+            f"use one of {', '.join(ALPHA_SUFFIXES)}"
+        )
+
+
 def encode_image(array: np.ndarray, path, **options) -> bytes:
-    """``uint8 (H, W[, 3])`` encoded in the format ``path``'s suffix names (PNG, JPEG, …);
-    an unknown suffix is a ``ValueError`` naming ``path`` and the accepted suffixes."""
+    """``uint8 (H, W[, 3 | 4])`` encoded in the format ``path``'s suffix names (PNG, JPEG,
+    …); an unknown suffix, or an RGBA array for a format without transparency, is a
+    ``ValueError`` naming ``path`` and the accepted suffixes."""
     suffix = Path(path).suffix.lower()
     formats = Image.registered_extensions()
     if suffix not in WRITE_SUFFIXES or suffix not in formats:
@@ -209,13 +222,15 @@ def encode_image(array: np.ndarray, path, **options) -> bytes:
             f"{path}: unknown image file extension {suffix or '(none)'!r}; use one of "
             f"{', '.join(WRITE_SUFFIXES)}"
         )
+    if np.ndim(array) == 3 and np.shape(array)[2] == 4:
+        check_alpha_format(path)
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(array, dtype=np.uint8)).save(buffer, formats[suffix], **options)
     return buffer.getvalue()
 
 
 def save_image(array: np.ndarray, path, **options) -> Path:
-    """Write ``uint8 (H, W[, 3])`` to ``path`` (format from the suffix), atomically."""
+    """Write ``uint8 (H, W[, 3 | 4])`` to ``path`` (format from the suffix), atomically."""
     data = encode_image(array, path, **options)
     atomic_write_bytes(path, data)
     return Path(path)

@@ -31,7 +31,7 @@ import numpy as np
 
 from facecolab.console import filtered_native_stderr, log_level
 from facecolab.constants import DEFAULT_THREADS
-from facecolab.data.resize import fit_geometry, resize_image
+from facecolab.data.resize import fit_geometry, resize_image, resize_probabilities
 from facecolab.measures.metrics import class_probabilities
 from facecolab.modelfiles.load import builder_call, open_model
 from facecolab.modelfiles.onnx_export import ONNX_SUFFIX
@@ -88,9 +88,7 @@ def restore_probabilities(probs: np.ndarray, original_hw, aspect: str = "stretch
     probs = np.asarray(probs, dtype=np.float32)
     if probs.shape[:2] == original_hw:
         return probs
-    import tensorflow as tf
-
-    return tf.image.resize(probs, original_hw, method="bilinear").numpy()
+    return resize_probabilities(probs, original_hw)
 
 
 @dataclass
@@ -166,11 +164,18 @@ class Runner:
         return width, height
 
     def iter_probabilities(
-        self, images: Iterable[np.ndarray], aspect: str = "stretch", batch_size: int = 8
+        self,
+        images: Iterable[np.ndarray],
+        aspect: str = "stretch",
+        batch_size: int = 8,
+        channel: int | None = None,
     ) -> Iterator[np.ndarray]:
         """Yield ``float32 (H, W, num_classes)`` for each ``uint8 (H, W, 3)`` image, at the
         image's own size; images may differ in size and are read lazily, ``batch_size`` at
-        a time (each batch runs once per :meth:`fitted_size` among its images)."""
+        a time (each batch runs once per :meth:`fitted_size` among its images). ``channel``:
+        that class's ``(H, W)`` map alone, the only one resized back (half the resizing of a
+        binary model, whose probabilities at full resolution cost more than its forward pass
+        on a camera frame)."""
         images = iter(images)
         while batch := list(itertools.islice(images, batch_size)):
             sizes = [self.fitted_size(image.shape, aspect) for image in batch]
@@ -178,22 +183,31 @@ class Runner:
             for size in dict.fromkeys(sizes):
                 picked = [index for index, fitted in enumerate(sizes) if fitted == size]
                 probs = self.infer(model_inputs([batch[i] for i in picked], size, aspect))
+                if channel is not None:
+                    probs = probs[..., channel : channel + 1]
                 for index, output in zip(picked, probs, strict=True):
                     outputs[index] = output
             for probs, image in zip(outputs, batch, strict=True):
-                yield restore_probabilities(probs, image.shape[:2], aspect)
+                restored = restore_probabilities(probs, image.shape[:2], aspect)
+                yield restored if channel is None else restored[..., 0]
 
     def probabilities(
-        self, images: np.ndarray, aspect: str = "stretch", batch_size: int = 8
+        self,
+        images: np.ndarray,
+        aspect: str = "stretch",
+        batch_size: int = 8,
+        channel: int | None = None,
     ) -> np.ndarray:
         """Class probabilities at the input's size.
 
         Args:
             images: ``uint8 (H, W, 3)`` RGB, or a batch ``uint8 (B, H, W, 3)``.
             aspect: how images are fitted to the model input (``facecolab.data.resize``).
+            channel: return that class's probability alone (see :meth:`iter_probabilities`).
 
         Returns:
-            ``float32 (H, W, num_classes)``, or ``(B, H, W, num_classes)`` for a batch.
+            ``float32 (H, W, num_classes)``, or ``(B, H, W, num_classes)`` for a batch;
+            ``(H, W)`` / ``(B, H, W)`` with ``channel``.
         """
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim not in (3, 4) or images.shape[-1] != 3:
@@ -201,9 +215,13 @@ class Runner:
                 f"images must be uint8 RGB (H, W, 3) or (B, H, W, 3); got {images.dtype} "
                 f"{images.shape}"
             )
+        if channel is not None and not 0 <= channel < self.num_classes:
+            raise ValueError(
+                f"channel {channel} is not a class of a {self.num_classes}-class model"
+            )
         if images.ndim == 3:
-            return next(self.iter_probabilities([images], aspect, batch_size=1))
-        return np.stack(list(self.iter_probabilities(images, aspect, batch_size)))
+            return next(self.iter_probabilities([images], aspect, 1, channel))
+        return np.stack(list(self.iter_probabilities(images, aspect, batch_size, channel)))
 
 
 def keras_runner(model, mc_samples: int = 1, builder=None, **info) -> Runner:

@@ -1,0 +1,104 @@
+"""A second look at the people of a photo: segment the whole photo, then again on a window
+around the people found, so a person small in the frame fills the model's input.
+
+A portrait model sees a whole photo letterboxed into a few hundred pixels; a person who
+covers a few percent of the photo gets a few dozen of them, and loses a face or an arm.
+:func:`reframed` runs the model once on the photo, frames the pixels it calls person
+(:func:`person_box`) with a margin, widens that to the model's input shape
+(:func:`window_around`) and runs the model on that window, whose probabilities replace the
+first ones inside it. Photos where the window would cover most of the picture keep the
+first pass (no gain, twice the cost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+MARGIN = 0.25  # added on every side of the people's box, as a share of its longer side
+# Windows covering more than this share of the photo are not worth a second pass.
+MAX_WINDOW_SHARE = 0.8
+THRESHOLD = 0.5
+
+
+def person_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(top, bottom, left, right)`` (bottom and right exclusive) of the true pixels of a
+    boolean ``(H, W)`` mask; ``None`` when there are none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def window_around(
+    box: tuple[int, int, int, int],
+    image_hw: tuple[int, int],
+    shapes: Sequence[tuple[int, int]],
+    margin: float = MARGIN,
+) -> tuple[int, int, int, int]:
+    """The window to look at ``box`` again.
+
+    Args:
+        box: ``(top, bottom, left, right)`` of the people.
+        image_hw: ``(H, W)`` of the photo.
+        shapes: ``(h, w)`` inputs the model can run at (its input, and the turned input
+            where it can turn); the window takes the aspect of the one nearest the box's.
+        margin: share of the box's longer side added on every side.
+
+    Returns:
+        ``(top, bottom, left, right)`` inside the photo: the box plus margin, widened to the
+        chosen aspect about its centre and moved inside the photo (clipped where the photo
+        is too small for it: the letterbox pads the rest).
+    """
+    top, bottom, left, right = box
+    pad = margin * max(bottom - top, right - left)
+    height, width = bottom - top + 2 * pad, right - left + 2 * pad
+    aspect = min((h / w for h, w in shapes), key=lambda a: abs(np.log(a * width / height)))
+    if height / width < aspect:
+        height = width * aspect
+    else:
+        width = height / aspect
+    image_height, image_width = image_hw
+    height, width = min(height, image_height), min(width, image_width)
+    centre_y, centre_x = (top + bottom) / 2, (left + right) / 2
+    top = int(round(np.clip(centre_y - height / 2, 0, image_height - height)))
+    left = int(round(np.clip(centre_x - width / 2, 0, image_width - width)))
+    return top, min(image_height, top + round(height)), left, min(image_width, left + round(width))
+
+
+def reframed(
+    probability: Callable[[np.ndarray], np.ndarray],
+    image: np.ndarray,
+    shapes: Sequence[tuple[int, int]],
+    threshold: float = THRESHOLD,
+    margin: float = MARGIN,
+    max_window_share: float = MAX_WINDOW_SHARE,
+) -> np.ndarray:
+    """``float32 (H, W)`` P(person) of ``image`` after a second look at its people.
+
+    Args:
+        probability: ``uint8 (h, w, 3)`` photo → ``float32 (h, w)`` P(person) at its size
+            (one pass of the model, e.g. ``apps.inference.portrait_probability``).
+        image: ``uint8 (H, W, 3)``.
+        shapes: the ``(h, w)`` the model runs at (:func:`window_around`).
+        threshold: P(person) above which a pixel counts as a person's when framing them.
+
+    Returns:
+        The first pass, with the second pass's probabilities inside the window; the first
+        pass alone when it found nobody or the window would cover more than
+        ``max_window_share`` of the photo.
+    """
+    whole = probability(image)
+    box = person_box(whole > threshold)
+    if box is None:
+        return whole
+    top, bottom, left, right = window_around(box, image.shape[:2], shapes, margin)
+    if (bottom - top) * (right - left) > max_window_share * image.shape[0] * image.shape[1]:
+        return whole
+    result = np.array(whole, dtype=np.float32)
+    result[top:bottom, left:right] = probability(
+        np.ascontiguousarray(image[top:bottom, left:right])
+    )
+    return result
