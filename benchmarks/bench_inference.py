@@ -22,10 +22,11 @@ TFLite from ``facecolab.modelfiles.export`` on the interpreter with ``--threads`
 rows also at each of ``--portrait-threads``); ONNX from ``facecolab.modelfiles.onnx_export``
 (opset 13) on ONNX Runtime's CPU provider with ``--threads`` intra-op threads (skipped, with a
 row saying why, without the extra ``facecolab[onnx]``). "model" times the forward pass on a ready
-``float32 (1, h, w, 3)`` input. Portrait rows also time "end to end":
-``Runner.probabilities`` on a ``uint8 (size, size, 3)`` image (scaling, forward,
-probabilities at the image size), the same work as MediaPipe's ``segment`` on its 256²
-image; FPS and the ratio to MediaPipe use that time (registry rows: the model time). Median
+``float32 (1, h, w, 3)`` input. Portrait rows also time "end to end": P(person) of a
+``uint8 (size, size, 3)`` image as the portrait apps compute it (``Runner.probabilities``
+letterboxed, the person channel alone back at the image size), the same work as MediaPipe's
+``segment`` (its confidence mask) on its 256² image; FPS and the ratio to MediaPipe use that
+time (registry rows: the model time). Median
 of ``--repeats`` calls after ``--warmup``; a row slower than ``--max-seconds`` in all stops
 early once it has 30 runs, and the "runs" column says so. Every model runs in its own
 process, so "memory" is that process's peak RSS above its RSS after importing TensorFlow
@@ -197,7 +198,11 @@ def worker(args) -> dict:
         "end_to_end": None,
     }
     if args.end_to_end:
-        row["end_to_end"] = measure_latency(lambda: runner.probabilities(image), *budget)
+        # P(person) as apps.inference.portrait_probability computes it (one pass).
+        def person():
+            return runner.probabilities(image, "letterbox", channel=runner.num_classes - 1)
+
+        row["end_to_end"] = measure_latency(person, *budget)
     row["memory_mb"] = peak_rss_mb() - baseline
     if args.worker == "keras":
         row["params_m"] = model.count_params() / 1e6

@@ -10,17 +10,19 @@ Sets (validation only; the project keeps its test sets back):
   small, off-centre and in pairs on held-aside scenes; written on first use);
 * ``everyday_far``: full-body people of ``ccp_fullbody``'s validation split standing away from
   the camera on the same scenes (``everyday.FAR``: 0.2–0.5 of the photo's height, the feet
-  inside it; seed 1; written on first use).
+  inside it; seed ``FAR_SEED``; written on first use).
 
-Our models run as the portrait app runs them (``apps.inference.portrait_probability``: the
-photo letterboxed, the soft mask back at full resolution, threshold 0.5); MediaPipe's
+Our models run as the portrait app runs them with ``--no-reframe``
+(``apps.inference.portrait_probability``: the photo letterboxed, the soft mask back at full
+resolution, threshold 0.5; ``--reframe`` adds each model as the app runs it by default); MediaPipe's
 general selfie model (256², from the ``mediapipe==0.10.21`` wheel, never committed) runs in
 its own virtual environment through ``mediapipe_selfie_masks.py`` at each photo's size::
 
     python benchmarks/eval_portrait_framing.py --data ../shared/data \
         --json benchmarks/results/portrait_framing.json [--models NAME_OR_PATH ...]
 
-``--by-scene`` adds a row per scene of the everyday sets (``everyday:<scene>``), so a model's
+``--by-scene`` adds a row per scene of the everyday sets (``everyday:<scene>``,
+``everyday_far:<scene>``), so a model's
 failures can be told apart by what stands behind the people; ``--reframe`` adds each model
 with the portrait app's second look at the people found (``facecolab.workflows.reframe``).
 """
@@ -40,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from facecolab.data.everyday import FAR, read_scenes, write_everyday_set  # noqa: E402
+from facecolab.data.everyday import FAR, FAR_SEED, read_scenes, write_everyday_set  # noqa: E402
 from facecolab.data.imageio import read_image  # noqa: E402
 from facecolab.data.readers import get_format  # noqa: E402
 from facecolab.measures.metrics import confusion_matrix, iou, mean_iou  # noqa: E402
@@ -55,7 +57,7 @@ def photo_sets(data: Path, everyday: Path, everyday_far: Path) -> dict[str, list
         write_everyday_set(data / "portrait_shen", everyday)
     if not (everyday_far / "val").is_dir():
         ccp = data / "ccp_fullbody"
-        write_everyday_set(ccp, everyday_far, seed=1, dataset="ccp_fullbody", framing=FAR)
+        write_everyday_set(ccp, everyday_far, seed=FAR_SEED, dataset="ccp_fullbody", framing=FAR)
     sources = {
         "shen_val": ("eg1800", data / "portrait_shen"),
         "ccp_val": ("ccp_fullbody", data / "ccp_fullbody"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facecolab.workflows.reframe import person_box, reframed, window_around
+from facecolab.workflows.reframe import blend_weights, person_box, reframed, window_around
 
 
 @pytest.mark.parametrize(
@@ -31,11 +31,15 @@ def test_person_box_bounds_every_true_pixel(cells, expected):
         # a wide box picks the turned input when the model can turn
         ((100, 120, 100, 140), (400, 600), [(256, 192), (192, 256)], 0.25, (88, 133, 90, 150)),
         # ... and is made tall when it cannot
-        ((100, 120, 100, 140), (400, 600), [(256, 192)], 0.0, (83, 136, 100, 140)),
+        ((100, 120, 100, 140), (400, 600), [(256, 192)], 0.0, (84, 137, 100, 140)),
         # near a corner: moved inside the photo, not shrunk
         ((0, 40, 0, 20), (400, 600), [(256, 192)], 0.25, (0, 60, 0, 45)),
         # larger than the photo: clipped to it
         ((0, 100, 0, 10), (100, 50), [(1, 1)], 0.25, (0, 100, 0, 50)),
+        # sizes ending in .5 against the far edges still reach them
+        ((223, 281, 467, 545), (281, 699), [(256, 192), (192, 256)], 0.0, (223, 281, 467, 545)),
+        ((72, 99, 10, 14), (99, 600), [(256, 192)], 0.25, (59, 99, 0, 30)),
+        ((0, 1, 0, 1), (1, 1), [(256, 192)], 0.25, (0, 1, 0, 1)),  # a one-pixel photo
     ],
 )
 def test_window_around_the_box(box, image_hw, shapes, margin, expected):
@@ -65,6 +69,22 @@ def test_a_small_person_is_looked_at_again_inside_its_window():
     assert result.dtype == np.float32
 
 
+@pytest.mark.parametrize(
+    ("window", "image_hw", "rows", "cols"),
+    [
+        # inside the photo: every edge fades over the feather
+        ((10, 16, 20, 25), (40, 40), [0.5, 1, 1, 1, 1, 0.5], [0.5, 1, 1, 1, 0.5]),
+        # at the photo's top and left border: no fade there
+        ((0, 6, 0, 5), (40, 40), [1, 1, 1, 1, 1, 0.5], [1, 1, 1, 1, 0.5]),
+        # the whole photo: nothing fades
+        ((0, 3, 0, 2), (3, 2), [1, 1, 1], [1, 1]),
+    ],
+)
+def test_blend_weights_fade_only_at_inner_edges(window, image_hw, rows, cols):
+    weights = blend_weights(window, image_hw, feather=2)
+    np.testing.assert_allclose(weights, np.minimum.outer(rows, cols))
+
+
 def test_the_second_pass_replaces_the_first_inside_the_window_only():
     first = np.zeros((300, 400), np.float32)
     first[200:240, 300:320] = 1
@@ -75,9 +95,13 @@ def test_the_second_pass_replaces_the_first_inside_the_window_only():
         return np.full(photo.shape[:2], 0.25, np.float32)
 
     result = reframed(probability, np.zeros((300, 400, 3), np.uint8), [(256, 192)])
-    window = np.zeros(first.shape, bool)
-    window[190:250, 288:333] = True  # window_around((200, 240, 300, 320), ...)
-    assert np.all(result[window] == 0.25) and np.all(result[~window] == 0)
+    window = (190, 250, 288, 333)  # window_around((200, 240, 300, 320), ...)
+    inside = np.zeros(first.shape, bool)
+    inside[190:250, 288:333] = True
+    expected = first[inside].reshape(60, 45)
+    expected += blend_weights(window, first.shape) * (0.25 - expected)
+    np.testing.assert_allclose(result[190:250, 288:333], expected, atol=1e-6)
+    assert np.all(result[~inside] == 0) and np.all(result[200:240, 300:320] == 0.25)
     assert first.sum() == 40 * 20  # the first pass itself is not written over
 
 

@@ -1,11 +1,13 @@
 """Portrait segmentation and background replacement (project 5's ``test.py``).
 
 ``python -m facecolab.apps.portrait -i photo.jpg -m model.keras [-o out.png]
-[--background blur|white|transparent|IMAGE] [--threshold 0.5]``
+[--background blur|white|transparent|IMAGE] [--threshold 0.5] [--no-reframe]``
 
 As in the seed's test script, the photo is resized keeping its aspect ratio and zero-padded
 to the model's square input (letterbox), so people are not squashed; the padding is cut off
-the prediction, which is resized back to the photo's size and thresholded at 0.5. Writes the
+the prediction, which is resized back to the photo's size and thresholded at 0.5. Then the
+model looks again at a window around the people it found (``facecolab.workflows.reframe``),
+so a person far away fills its input; ``--no-reframe`` keeps the one pass. Writes the
 composite and, beside it, ``<out stem>_mask.png`` (person 255, background 0). ``--background
 transparent`` writes the person alone, the rest transparent (RGBA: PNG, WebP or TIFF).
 """

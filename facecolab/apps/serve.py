@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from facecolab.apps import portrait
 from facecolab.apps.demo import PORTRAIT_DATASETS, metric_figures, shipped_models
 from facecolab.apps.inference import person_alpha
-from facecolab.apps.portrait import TRANSPARENT, composite
+from facecolab.apps.portrait import composite
 from facecolab.apps.recolour import PART_CLASSES, recolour
 from facecolab.apps.webcam import MaskSmoother
 from facecolab.data.imageio import read_image
@@ -51,7 +52,7 @@ DEFAULT_PARSER = "p2_unet_celebamask_mini"  # 19 classes, hair and lips among th
 DEFAULT_PORTRAIT = "p5_portrait_people_fast"  # everyday photos: people small, whole, several
 MAX_SAMPLES = 50  # MC-dropout passes the uncertainty tab allows (Bayesian SegNet's count)
 DEFAULT_SAMPLES = 10
-BACKGROUNDS = ("blur", "white", "transparent", "image")  # the portrait tab's choices
+BACKGROUNDS = (*portrait.BACKGROUNDS, "image")  # the portrait tab's choices
 
 
 _RGB_FUNCTION = re.compile(r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)")
@@ -343,7 +344,7 @@ def portrait_frame(
     stream: one pass per frame, unless ``reframe``); ``backdrop`` as
     ``apps.portrait.make_background`` takes it, never a path."""
     start = time.perf_counter() if start is None else start
-    if isinstance(backdrop, (str, Path)) and backdrop not in ("blur", "white", TRANSPARENT):
+    if isinstance(backdrop, (str, Path)) and backdrop not in portrait.BACKGROUNDS:
         raise ValueError("a background must be 'blur', 'white', 'transparent' or a picture")
     runner = pool.runner(check_model(model, pool.portraits))
     with pool.lock:

@@ -12,13 +12,17 @@ Aspect modes:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PIL import Image
 
 from facecolab.constants import IGNORE_INDEX
 
 ASPECT_MODES = ("stretch", "letterbox", "crop")
-OPENCV_MAX_CHANNELS = 128  # what OpenCV's Python binding passes to cv2.resize
+# cv2.resize takes at most 4 channels on OpenCV 5.0 (any count on 4.x and 5.1): the portrait
+# models' one channel is where it pays.
+OPENCV_MAX_CHANNELS = 4
 
 
 def _check_aspect(aspect: str) -> None:
@@ -86,7 +90,7 @@ def resize_probabilities(probs: np.ndarray, size, backend: str | None = None) ->
     Args:
         backend: ``"opencv"`` or ``"tensorflow"``; ``None``: OpenCV where it is installed
             (the webcam extra; 10–18 times faster on one channel, e.g. 0.07 against 0.97 ms
-            for a 480×640 mask, and the same values to 1e-5) and ``C`` is within its
+            for a 480×640 mask, and the same values to 5e-5) and ``C`` is at most
             ``OPENCV_MAX_CHANNELS``, else TensorFlow.
     """
     probs = np.asarray(probs, dtype=np.float32)
@@ -105,8 +109,9 @@ def resize_probabilities(probs: np.ndarray, size, backend: str | None = None) ->
     return tf.image.resize(probs, size, method="bilinear").numpy()
 
 
+@functools.cache
 def _opencv():
-    """The ``cv2`` module, or ``None`` when OpenCV is not installed."""
+    """The ``cv2`` module, or ``None`` when OpenCV is not installed (looked for once)."""
     try:
         import cv2
     except ImportError:

@@ -176,6 +176,10 @@ class Runner:
         that class's ``(H, W)`` map alone, the only one resized back (half the resizing of a
         binary model, whose probabilities at full resolution cost more than its forward pass
         on a camera frame)."""
+        if channel is not None and not 0 <= channel < self.num_classes:
+            raise ValueError(
+                f"channel {channel} is not a class of a {self.num_classes}-class model"
+            )
         images = iter(images)
         while batch := list(itertools.islice(images, batch_size)):
             sizes = [self.fitted_size(image.shape, aspect) for image in batch]
@@ -214,10 +218,6 @@ class Runner:
             raise ValueError(
                 f"images must be uint8 RGB (H, W, 3) or (B, H, W, 3); got {images.dtype} "
                 f"{images.shape}"
-            )
-        if channel is not None and not 0 <= channel < self.num_classes:
-            raise ValueError(
-                f"channel {channel} is not a class of a {self.num_classes}-class model"
             )
         if images.ndim == 3:
             return next(self.iter_probabilities([images], aspect, 1, channel))

@@ -6,8 +6,10 @@ covers a few percent of the photo gets a few dozen of them, and loses a face or 
 :func:`reframed` runs the model once on the photo, frames the pixels it calls person
 (:func:`person_box`) with a margin, widens that to the model's input shape
 (:func:`window_around`) and runs the model on that window, whose probabilities replace the
-first ones inside it. Photos where the window would cover most of the picture keep the
-first pass (no gain, twice the cost).
+first ones inside it (faded into them over a few pixels at the window's inner edges, so a
+soft mask shows no seam). Photos where the window would cover most of the picture keep the
+first pass (no gain, twice the cost). ``threshold`` only frames the people; callers
+threshold the result as they like.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 MARGIN = 0.25  # added on every side of the people's box, as a share of its longer side
+FEATHER = 8  # pixels over which the second pass fades into the first at a window's inner edge
 # Windows covering more than this share of the photo are not worth a second pass.
 MAX_WINDOW_SHARE = 0.8
 THRESHOLD = 0.5
@@ -61,11 +64,28 @@ def window_around(
     else:
         width = height / aspect
     image_height, image_width = image_hw
-    height, width = min(height, image_height), min(width, image_width)
-    centre_y, centre_x = (top + bottom) / 2, (left + right) / 2
-    top = int(round(np.clip(centre_y - height / 2, 0, image_height - height)))
-    left = int(round(np.clip(centre_x - width / 2, 0, image_width - width)))
-    return top, min(image_height, top + round(height)), left, min(image_width, left + round(width))
+    height, width = min(round(height), image_height), min(round(width), image_width)
+    top = int(np.clip(round((top + bottom - height) / 2), 0, image_height - height))
+    left = int(np.clip(round((left + right - width) / 2), 0, image_width - width))
+    return top, top + height, left, left + width
+
+
+def blend_weights(window: tuple[int, int, int, int], image_hw, feather: int = FEATHER):
+    """``float32 (h, w)`` weight of the second pass over a window: 1 inside, falling to
+    ``1 / feather`` over ``feather`` pixels at each window edge that lies inside the photo
+    (none at the photo's own border), so the two passes meet without a seam in a soft mask."""
+    top, bottom, left, right = window
+
+    def ramp(start: int, stop: int, size: int) -> np.ndarray:
+        steps = np.arange(1, stop - start + 1, dtype=np.float32)
+        near = np.full(steps.shape, np.inf, np.float32)
+        if start > 0:
+            near = np.minimum(near, steps)
+        if stop < size:
+            near = np.minimum(near, steps[::-1])
+        return np.minimum(near / feather, 1.0)
+
+    return np.minimum.outer(ramp(top, bottom, image_hw[0]), ramp(left, right, image_hw[1]))
 
 
 def reframed(
@@ -86,8 +106,9 @@ def reframed(
         threshold: P(person) above which a pixel counts as a person's when framing them.
 
     Returns:
-        The first pass, with the second pass's probabilities inside the window; the first
-        pass alone when it found nobody or the window would cover more than
+        The first pass, with the second pass's probabilities inside the window (blended into
+        the first over :data:`FEATHER` pixels at its inner edges, :func:`blend_weights`); the
+        first pass alone when it found nobody or the window would cover more than
         ``max_window_share`` of the photo.
     """
     whole = probability(image)
@@ -98,7 +119,7 @@ def reframed(
     if (bottom - top) * (right - left) > max_window_share * image.shape[0] * image.shape[1]:
         return whole
     result = np.array(whole, dtype=np.float32)
-    result[top:bottom, left:right] = probability(
-        np.ascontiguousarray(image[top:bottom, left:right])
-    )
+    second = probability(np.ascontiguousarray(image[top:bottom, left:right]))
+    weight = blend_weights((top, bottom, left, right), image.shape[:2])
+    result[top:bottom, left:right] += weight * (second - result[top:bottom, left:right])
     return result
