@@ -14,16 +14,17 @@ Sets (validation only; the project keeps its test sets back):
 
 Our models run as the portrait app runs them with ``--no-reframe``
 (``apps.inference.portrait_probability``: the photo letterboxed, the soft mask back at full
-resolution, threshold 0.5; ``--reframe`` adds each model as the app runs it by default); MediaPipe's
-general selfie model (256², from the ``mediapipe==0.10.21`` wheel, never committed) runs in
-its own virtual environment through ``mediapipe_selfie_masks.py`` at each photo's size::
+resolution, threshold 0.5; ``--reframe`` adds each model as the app runs it by default);
+MediaPipe's general selfie model (256², from the ``mediapipe==0.10.21`` wheel, never
+committed) runs in its own virtual environment through ``mediapipe_selfie_masks.py`` at each
+photo's size::
 
     python benchmarks/eval_portrait_framing.py --data ../shared/data \
         --json benchmarks/results/portrait_framing.json [--models NAME_OR_PATH ...]
 
 ``--by-scene`` adds a row per scene of the everyday sets (``everyday:<scene>``,
-``everyday_far:<scene>``), so a model's
-failures can be told apart by what stands behind the people; ``--reframe`` adds each model
+``everyday_far:<scene>``), so a model's failures can be told apart by what stands behind the
+people; ``--reframe`` adds each model
 with the portrait app's second look at the people found (``facecolab.workflows.reframe``).
 """
 
@@ -48,6 +49,7 @@ from facecolab.data.readers import get_format  # noqa: E402
 from facecolab.measures.metrics import confusion_matrix, iou, mean_iou  # noqa: E402
 
 DEFAULT_MODELS = ("p5_portrait_shen_mobilenetv2", "p5_portrait_shen_fast")
+MEDIAPIPE = "MediaPipe selfie (general, 256²)"  # the peer's rows
 THRESHOLD = 0.5
 
 
@@ -125,6 +127,8 @@ def mediapipe_masks(photos, work: Path) -> list[np.ndarray]:
 
 
 def main(argv=None) -> list[dict]:
+    from facecolab.modelfiles.runner import load_runner
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data", help="folder of the raw datasets")
     parser.add_argument("--everyday", default="data/everyday_val", help="everyday set folder")
@@ -145,8 +149,6 @@ def main(argv=None) -> list[dict]:
         scenes = {"everyday": read_scenes(args.everyday)}
         scenes["everyday_far"] = read_scenes(args.everyday_far)
     rows = []
-    from facecolab.modelfiles.runner import load_runner
-
     for model in args.models:
         runner = load_runner(model)
         for reframe in (False, True) if args.reframe else (False,):
@@ -158,8 +160,7 @@ def main(argv=None) -> list[dict]:
         with tempfile.TemporaryDirectory() as work:
             for name, photos in sets.items():
                 masks = mediapipe_masks(photos, Path(work) / name)
-                model = "MediaPipe selfie (general, 256²)"
-                rows += scored_rows(model, name, masks, photos, scenes.get(name))
+                rows += scored_rows(MEDIAPIPE, name, masks, photos, scenes.get(name))
     print("| model | set | photos | mIoU | person IoU |\n|---|---|---:|---:|---:|")
     for row in rows:
         print(

@@ -411,12 +411,18 @@ def test_composite_rejects_a_mask_of_another_size(face):
         portrait.composite(face[0], np.zeros((5, 5)), "white")
 
 
-def test_portrait_cli_writes_composite_and_mask(tmp_path, bright_model):
-    model_path = tmp_path / "portrait.keras"
+def _bright_photo_and_model(folder, bright_model):
+    """``(photo uint8 (50, 90, 3), its PNG, the saved model)``: a bright square on grey."""
+    model_path = folder / "portrait.keras"
     bright_model.save(model_path)
     image = np.full((50, 90, 3), 40, np.uint8)
     image[10:40, 30:60] = 240
-    Image.fromarray(image).save(tmp_path / "photo.png")
+    Image.fromarray(image).save(folder / "photo.png")
+    return image, folder / "photo.png", model_path
+
+
+def test_portrait_cli_writes_composite_and_mask(tmp_path, bright_model):
+    image, _, model_path = _bright_photo_and_model(tmp_path, bright_model)
     out = tmp_path / "out.png"
     argv = cli("-i", tmp_path / "photo.png", "-m", model_path, "-o", out, "--background", "white")
     assert portrait.main(argv) == 0
@@ -428,11 +434,7 @@ def test_portrait_cli_writes_composite_and_mask(tmp_path, bright_model):
 
 
 def test_portrait_cli_cuts_the_person_out_onto_transparency(tmp_path, bright_model):
-    model_path = tmp_path / "portrait.keras"
-    bright_model.save(model_path)
-    image = np.full((50, 90, 3), 40, np.uint8)
-    image[10:40, 30:60] = 240
-    Image.fromarray(image).save(tmp_path / "photo.png")
+    _, _, model_path = _bright_photo_and_model(tmp_path, bright_model)
     out = tmp_path / "cut.webp"
     argv = cli("-i", tmp_path / "photo.png", "-m", model_path, "-o", out)
     assert portrait.main([*argv, "--background", "transparent"]) == 0

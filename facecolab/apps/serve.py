@@ -345,7 +345,7 @@ def portrait_frame(
     ``apps.portrait.make_background`` takes it, never a path."""
     start = time.perf_counter() if start is None else start
     if isinstance(backdrop, (str, Path)) and backdrop not in portrait.BACKGROUNDS:
-        raise ValueError("a background must be 'blur', 'white', 'transparent' or a picture")
+        raise ValueError(f"a background must be one of {portrait.BACKGROUNDS} or a picture")
     runner = pool.runner(check_model(model, pool.portraits))
     with pool.lock:
         alpha = person_alpha(runner, frame, smoother, reframe)
