@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from facecolab.console import positive_int  # noqa: E402
-from facecolab.data.everyday import FAR, FAR_SEED, NEAR, write_everyday_set  # noqa: E402
+from facecolab.data.everyday import FAR_SEED, SETS, write_everyday_set  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
         "--far", action="store_true", help="full-body people away from the camera (ccp_fullbody)"
     )
     args = parser.parse_args(argv)
-    dataset, framing, seed = ("ccp_fullbody", FAR, FAR_SEED) if args.far else ("eg1800", NEAR, 0)
+    dataset, framing, seed = SETS["far" if args.far else "near"]
     seed = seed if args.seed is None else args.seed
     out = write_everyday_set(
         args.root, args.out, args.count, seed, dataset=dataset, framing=framing

@@ -67,6 +67,8 @@ class Framing:
 NEAR = Framing(heights=(0.3, 0.8))
 FAR = Framing(heights=(0.2, 0.5), feet=(0.6, 1.0))
 FAR_SEED = 1  # the far set's seed (the near set's is 0), so the two draw different scenes
+# How each validation set is written: {name: (the people's dataset, framing, seed)}.
+SETS = {"near": ("eg1800", NEAR, 0), "far": ("ccp_fullbody", FAR, FAR_SEED)}
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,14 @@ CHECKPOINT = "checkpoint"
 PIPELINES = ("auto", "tf", "host", "device")
 
 
+def prepared_path(config: dict | TrainingConfig) -> Path:
+    """Where a config's prepared folder is (``data.prepared``, default
+    ``data/<dataset>_<H>x<W>`` at ``data.prepared_size`` or ``image_size``), prepared or not."""
+    data = TrainingConfig.of(config).data
+    size = data.prepared_size or data.image_size
+    return Path(data.prepared or f"data/{data.dataset}_{size[0]}x{size[1]}")
+
+
 def prepared_dir(config: dict | TrainingConfig) -> Path:
     """The prepared folder of a config (a resolved dict or its typed view), preparing it from
     ``data.root`` when missing (at ``data.prepared_size``, default the training
@@ -71,7 +79,7 @@ def prepared_dir(config: dict | TrainingConfig) -> Path:
     settings = TrainingConfig.of(config)
     data = settings.data
     size = data.prepared_size or data.image_size
-    folder = Path(data.prepared or f"data/{data.dataset}_{size[0]}x{size[1]}")
+    folder = prepared_path(settings)
     if not (folder / "dataset.json").exists():
         if not data.root:
             raise FileNotFoundError(f"{folder}: not prepared and data.root is not set")

@@ -23,9 +23,9 @@ RELABELLED = ("celeba_face", "face8", "helen")
 
 
 def _to_webp(job):
-    source, target = job
+    source, target, quality = job
     with Image.open(source) as image:
-        image.convert("RGB").save(target, "WEBP", quality=WEBP_QUALITY, method=4)
+        image.convert("RGB").save(target, "WEBP", quality=quality, method=4)
 
 
 def _to_jpeg(job):
@@ -51,13 +51,14 @@ def _copy_meta(source: Path, target: Path) -> None:
     shutil.copyfile(source / "dataset.json", target / "dataset.json")
 
 
-def pack(folders: list[Path], bundle: Path) -> None:
+def pack(folders: list[Path], bundle: Path, quality: int = WEBP_QUALITY) -> None:
     with ProcessPoolExecutor() as pool:
         for folder in folders:
             target = bundle / folder.name
             _copy_meta(folder, target)
             images = sorted((folder / "images").glob("*.jpg"))
-            list(pool.map(_to_webp, [(p, target / "images" / f"{p.stem}.webp") for p in images]))
+            jobs = [(p, target / "images" / f"{p.stem}.webp", quality) for p in images]
+            list(pool.map(_to_webp, jobs))
             labels = sorted((folder / "labels").glob("*.png"))
             list(pool.map(_binary_png, [(p, target / "labels" / p.name) for p in labels]))
 
@@ -87,12 +88,13 @@ def main() -> None:
     p = sub.add_parser("pack")
     p.add_argument("bundle", type=Path)
     p.add_argument("folders", type=Path, nargs="+")
+    p.add_argument("--webp-quality", type=int, default=WEBP_QUALITY)
     u = sub.add_parser("unpack")
     u.add_argument("bundle", type=Path)
     u.add_argument("data", type=Path)
     args = parser.parse_args()
     if args.command == "pack":
-        pack(args.folders, args.bundle)
+        pack(args.folders, args.bundle, args.webp_quality)
     else:
         unpack(args.bundle, args.data)
 
