@@ -24,7 +24,8 @@ rows also at each of ``--portrait-threads``); ONNX from ``facecolab.modelfiles.o
 row saying why, without the extra ``facecolab[onnx]``). "model" times the forward pass on a ready
 ``float32 (1, h, w, 3)`` input. Portrait rows also time "end to end": P(person) of a
 ``uint8 (size, size, 3)`` image as the portrait apps compute it (``Runner.probabilities``
-letterboxed, the person channel alone back at the image size), the same work as MediaPipe's
+letterboxed, the person channel alone back at the image size:
+``apps.inference.portrait_probability``), the same work as MediaPipe's
 ``segment`` (its confidence mask) on its 256² image; FPS and the ratio to MediaPipe use that
 time (registry rows: the model time). Median
 of ``--repeats`` calls after ``--warmup``; a row slower than ``--max-seconds`` in all stops
@@ -177,6 +178,7 @@ def worker(args) -> dict:
     import numpy as np
     import tensorflow as tf
 
+    from facecolab.apps.inference import portrait_probability
     from facecolab.modelfiles.runner import keras_runner, model_inputs, onnx_runner, tflite_runner
 
     tf.config.set_visible_devices([], "GPU")  # CPU figures even where a GPU exists
@@ -197,12 +199,8 @@ def worker(args) -> dict:
         "model": measure_latency(lambda: runner.forward(ready), *budget),
         "end_to_end": None,
     }
-    if args.end_to_end:
-        # P(person) as apps.inference.portrait_probability computes it (one pass).
-        def person():
-            return runner.probabilities(image, "letterbox", channel=runner.num_classes - 1)
-
-        row["end_to_end"] = measure_latency(person, *budget)
+    if args.end_to_end:  # P(person) as the portrait apps compute it (one pass)
+        row["end_to_end"] = measure_latency(lambda: portrait_probability(runner, image), *budget)
     row["memory_mb"] = peak_rss_mb() - baseline
     if args.worker == "keras":
         row["params_m"] = model.count_params() / 1e6

@@ -22,6 +22,8 @@ photo's size::
     python benchmarks/eval_portrait_framing.py --data ../shared/data \
         --json benchmarks/results/portrait_framing.json [--models NAME_OR_PATH ...]
 
+``--orientation landscape`` (or ``portrait``) scores only the photos of that shape (a set with
+none is left out), e.g. a model exported at a landscape ``--input-size`` beside the shipped one.
 ``--by-scene`` adds a row per scene of the everyday sets (``everyday:<scene>``,
 ``everyday_far:<scene>``), so a model's failures can be told apart by what stands behind the
 people; ``--reframe`` adds each model
@@ -43,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from facecolab.data.everyday import FAR, FAR_SEED, read_scenes, write_everyday_set  # noqa: E402
+from facecolab.data.everyday import SETS, read_scenes, write_everyday_set  # noqa: E402
 from facecolab.data.imageio import read_image  # noqa: E402
 from facecolab.data.readers import get_format  # noqa: E402
 from facecolab.measures.metrics import confusion_matrix, iou, mean_iou  # noqa: E402
@@ -55,11 +57,11 @@ THRESHOLD = 0.5
 
 def photo_sets(data: Path, everyday: Path, everyday_far: Path) -> dict[str, list]:
     """``{set name: [(image path, uint8 label 0/1/255)]}``."""
-    if not (everyday / "val").is_dir():
-        write_everyday_set(data / "portrait_shen", everyday)
-    if not (everyday_far / "val").is_dir():
-        ccp = data / "ccp_fullbody"
-        write_everyday_set(ccp, everyday_far, seed=FAR_SEED, dataset="ccp_fullbody", framing=FAR)
+    roots = {"eg1800": data / "portrait_shen", "ccp_fullbody": data / "ccp_fullbody"}
+    for name, out in (("near", everyday), ("far", everyday_far)):
+        dataset, framing, seed = SETS[name]
+        if not (out / "val").is_dir():
+            write_everyday_set(roots[dataset], out, seed=seed, dataset=dataset, framing=framing)
     sources = {
         "shen_val": ("eg1800", data / "portrait_shen"),
         "ccp_val": ("ccp_fullbody", data / "ccp_fullbody"),
@@ -141,9 +143,26 @@ def main(argv=None) -> list[dict]:
     parser.add_argument(
         "--reframe", action="store_true", help="each model also with its second look (reframed)"
     )
+    parser.add_argument(
+        "--orientation",
+        choices=("any", "landscape", "portrait"),
+        default="any",
+        help="score only the photos wider (landscape) or taller (portrait) than they are tall",
+    )
     parser.add_argument("--json", help="write the rows here")
     args = parser.parse_args(argv)
     sets = photo_sets(Path(args.data), Path(args.everyday), Path(args.everyday_far))
+    if args.orientation != "any":
+        landscape = args.orientation == "landscape"
+        sets = {
+            name: [
+                (path, label)
+                for path, label in photos
+                if landscape == (label.shape[1] > label.shape[0])
+            ]
+            for name, photos in sets.items()
+        }
+        sets = {name: photos for name, photos in sets.items() if photos}
     scenes = {}
     if args.by_scene:
         scenes = {"everyday": read_scenes(args.everyday)}

@@ -31,7 +31,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from facecolab.constants import DEFAULT_THREADS, MAX_PIXELS, MAX_THREADS
+from facecolab.constants import DEFAULT_THREADS, MAX_PIXELS, MAX_SIDE, MAX_THREADS
 
 LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 ABSL_RECORD = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] ")
@@ -156,6 +156,21 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
+
+
+def image_size(text: str) -> tuple[int, int]:
+    """An argparse type for an image size: ``"256"`` → (256, 256); ``"256,192"`` or
+    ``"256x192"`` → (height, width)."""
+    parts = text.lower().replace("x", ",").split(",")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be N or H,W, got {text!r}") from None
+    if len(values) not in (1, 2) or min(values) < 1 or max(values) > MAX_SIDE:
+        raise argparse.ArgumentTypeError(
+            f"size must be N or H,W with ints 1..{MAX_SIDE}, got {text!r}"
+        )
+    return (values[0], values[-1])
 
 
 def int_in(low: int, high: int):

@@ -387,10 +387,12 @@ def test_composite_backgrounds(face, tmp_path):
 
     cut = portrait.composite(image, mask, "transparent")
     assert cut.shape == (*image.shape[:2], 4) and cut.dtype == np.uint8
-    np.testing.assert_array_equal(cut[..., :3], image)
+    np.testing.assert_array_equal(cut[person, :3], image[person])
+    assert not cut[~person].any(), "nothing of the photo where nothing shows"
     np.testing.assert_array_equal(cut[..., 3], mask * 255)
     soft = portrait.composite(image, np.full(image.shape[:2], 0.5), "transparent")
     assert np.all(soft[..., 3] == 128)
+    np.testing.assert_array_equal(soft[..., :3], image)  # a soft edge keeps its colour
 
 
 def test_the_blurred_background_takes_no_colour_from_the_person():
@@ -443,6 +445,16 @@ def test_portrait_cli_cuts_the_person_out_onto_transparency(tmp_path, bright_mod
         cut = np.asarray(picture)
     np.testing.assert_array_equal(cut[..., 3], read_grey(tmp_path / "cut_mask.png"))
     assert cut[..., 3].max() == 255 and cut[..., 3].min() == 0
+
+
+def test_portrait_cli_refuses_an_unknown_background_before_the_model(tmp_path, capsys):
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(tmp_path / "photo.png")
+    out = tmp_path / "out.png"
+    argv = cli("-i", tmp_path / "photo.png", "-m", tmp_path / "never_loaded.keras", "-o", out)
+    assert portrait.main([*argv, "--background", "blue"]) == 2
+    err = capsys.readouterr().err
+    assert "blue: --background is blur, white, transparent or an image file" in err
+    assert "never_loaded" not in err and not out.exists()
 
 
 @pytest.mark.parametrize("name", ["cut.jpg", "cut.bmp", "cut"])

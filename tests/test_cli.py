@@ -13,7 +13,7 @@ from facecolab.cli.main import build_parser, main
 from facecolab.data.prepare import PrepareOptions, prepare
 from facecolab.data.sample import write_sample
 from facecolab.modelfiles.load import load_model_any, save_weights_with_config
-from facecolab.models import build_model
+from facecolab.models import build_model, rebuilt_at
 
 SUBCOMMANDS = [
     "prepare",
@@ -254,6 +254,14 @@ def test_uncertainty_writes_maps(artifacts, capsys, tmp_path):
             ],
             "no split 'nope'",
         ),
+        (
+            ["export", "--model", "{run}", "--out", "{tmp}/w.weights.npz", "--input-size", "32"],
+            "--input-size applies to exported models, not weights",
+        ),
+        (
+            ["export", "--model", "{run}", "--out", "{tmp}/odd.keras", "--input-size", "30,64"],
+            "U-Net of depth 2 needs H and W divisible by 4; got 30×64",
+        ),
     ],
 )
 def test_friendly_one_line_errors(artifacts, capsys, tmp_path, argv, message):
@@ -275,6 +283,20 @@ def test_export_writes_a_loadable_inference_model(artifacts, capsys, tmp_path):
     x = np.random.default_rng(1).random((1, 64, 64, 3)).astype("float32")
     np.testing.assert_allclose(
         exported.predict(x, verbose=0), artifacts["model"].predict(x, verbose=0), atol=1e-6
+    )
+
+
+def test_export_at_another_input_size_computes_the_same_function(artifacts, capsys, tmp_path):
+    """--input-size 32,64: the run's model rebuilt for landscape inputs, its weights kept."""
+    out = tmp_path / "landscape.keras"
+    code, _, err = run_cli(capsys, "export", model=artifacts["run"], out=out, input_size="32,64")
+    assert code == 0, err
+    exported = load_model_any(out)
+    assert exported.input_shape == (None, 32, 64, 3)
+    x = np.random.default_rng(2).random((1, 32, 64, 3)).astype("float32")
+    at_input_size = rebuilt_at(artifacts["model"], (32, 64, 3))
+    np.testing.assert_allclose(
+        exported.predict(x, verbose=0), at_input_size.predict(x, verbose=0), atol=1e-6
     )
 
 

@@ -160,7 +160,7 @@ def test_open_model_by_pretrained_name(model, images, tmp_path):
     np.testing.assert_allclose(
         opened.model.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
     )
-    with pytest.raises(FileNotFoundError, match="known: tiny"):
+    with pytest.raises(FileNotFoundError, match="shipped: tiny"):
         open_model("other", weights_dir=tmp_path)
 
 

@@ -111,6 +111,25 @@ def test_missing_trained_weights_say_how_to_train(tmp_path):
         pretrained_path("m", folder)
 
 
+def test_a_recipe_without_weights_says_so_and_names_the_shipped_ones(tmp_path):
+    folder = tmp_path / "weights"
+    write_manifest(
+        folder,
+        recipe={"file": "r.keras", "sha256": None, "source": "train with configs/r.json"},
+        shipped={"file": "s.keras", "sha256": "0", "source": "s"},
+    )
+    with pytest.raises(FileNotFoundError) as error:
+        pretrained_path("recipe", folder)
+    assert "'recipe' is a training recipe without published weights (shipped: shipped)" in str(
+        error.value
+    )
+    assert "train with configs/r.json" in str(error.value)
+    with pytest.raises(
+        ValueError, match="shipped: shipped; recipes without published weights: recipe"
+    ):
+        pretrained_path("other", folder)
+
+
 def test_unpublished_weights_are_never_loaded_unverified(tmp_path):
     folder = tmp_path / "weights"
     write_manifest(folder, m={"file": "m.keras", "sha256": None, "source": "train with x"})

@@ -108,7 +108,8 @@ def composite(image: np.ndarray, mask: np.ndarray, background="blur") -> np.ndar
 
     Returns:
         ``uint8 (H, W, 3)``: ``mask · image + (1 − mask) · background``; for
-        ``"transparent"``, ``uint8 (H, W, 4)``: ``image`` with ``255 · mask`` as its alpha.
+        ``"transparent"``, ``uint8 (H, W, 4)``: ``image`` with ``255 · mask`` as its alpha,
+        black where that alpha is 0 (nothing of the photo is kept where nothing shows).
     """
     image = np.asarray(image)
     mask = np.asarray(mask)
@@ -117,7 +118,9 @@ def composite(image: np.ndarray, mask: np.ndarray, background="blur") -> np.ndar
     alpha = np.clip(mask.astype(np.float32), 0.0, 1.0)[..., None]
     if isinstance(background, str) and background == TRANSPARENT:
         opacity = np.clip(255 * alpha + 0.5, 0, 255).astype(np.uint8)
-        return np.concatenate([image, opacity], axis=-1)
+        # The hidden pixels hold nothing of the photo (a viewer that drops alpha shows black,
+        # and the file is smaller); partly opaque ones keep their colour for the edge.
+        return np.concatenate([np.where(opacity > 0, image, 0), opacity], axis=-1)
     backdrop = make_background(image, background, alpha[..., 0]).astype(np.float32)
     blended = alpha * image.astype(np.float32) + (1.0 - alpha) * backdrop
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
@@ -147,7 +150,9 @@ def add_background_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = app_parser("portrait", __doc__, image_help="photo (any size)")
-    parser.add_argument("-o", "--out", help="composite PNG (default <image stem>_portrait.png)")
+    parser.add_argument(
+        "-o", "--out", help="composite image, e.g. .png (default <image stem>_portrait.png)"
+    )
     add_background_options(parser)
     parser.add_argument(
         "--reframe",
@@ -170,6 +175,11 @@ def main(argv=None) -> int:
             check_app_outputs("portrait", args, [out, mask_path(out)])
             if args.background == TRANSPARENT:
                 check_alpha_format(out)
+            if args.background not in BACKGROUNDS and not Path(args.background).is_file():
+                raise FileNotFoundError(
+                    f"{args.background}: --background is {', '.join(BACKGROUNDS)} or an image "
+                    "file, and no such file is there"
+                )
             image, model, _ = load_photo_and_model(args.image, args.model)
             mask = portrait_mask(model, image, args.threshold, args.reframe)
             pictures = {

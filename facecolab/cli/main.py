@@ -25,6 +25,7 @@ from facecolab.console import (
     add_max_pixels_option,
     add_threads_option,
     add_verbose_option,
+    image_size,
     int_in,
     quiet_backend,
 )
@@ -637,6 +638,14 @@ def _add_export(sub) -> None:
         action="store_true",
         help="let Keras and the converters print (signature dumps, converter logs)",
     )
+    parser.add_argument(
+        "--input-size",
+        type=image_size,
+        metavar="H,W",
+        help="export the model rebuilt at this input size (its weights as they are; H and W "
+        "as its encoder divides them): e.g. a 256x192 portrait model at 192,256 for landscape "
+        "camera frames, which then fill the input instead of a band of it",
+    )
     _add_aspect(parser, "calibration and comparison images")
     add_threads_option(parser)
     add_output_options(parser)
@@ -669,13 +678,25 @@ def _run_export(args) -> int:
     from facecolab.modelfiles.load import export_portable, open_model
     from facecolab.modelfiles.manifest import listed_name
     from facecolab.modelfiles.portable import is_portable
-    from facecolab.modelfiles.runner import keras_runner, load_runner
+    from facecolab.modelfiles.runner import builder_for, keras_runner, load_runner
+    from facecolab.models import rebuilt_at
 
     opened = open_model(args.model, args.config)
     destination = _export_destination(args, opened)
     portable = args.format == "weights" or (args.format is None and is_portable(destination))
     if portable and (args.quantize != "none" or args.calib or args.compare):
         raise ValueError("--quantize, --calib and --compare apply to TFLite exports")
+    if portable and args.input_size:
+        raise ValueError(f"{destination}: --input-size applies to exported models, not weights")
+    model = opened.model
+    if args.input_size:
+        builder = builder_for(opened)
+        if builder is None:
+            raise ValueError(
+                f"{args.model}: cannot rebuild it at --input-size (no training config says how "
+                "it was built; pass --config)"
+            )
+        model = rebuilt_at(model, (*args.input_size, 3), builder)
     if not portable and args.dtype != "float32":
         raise ValueError(f"{destination}: --dtype and its precisions apply to .weights.npz exports")
     compare = args.compare or args.calib
@@ -698,11 +719,10 @@ def _run_export(args) -> int:
             print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
             return 0
         name = listed_name(opened.path) if opened.path.is_file() else None
-        metadata = segmenter_metadata(
-            opened.model, name or _model_stem(opened.path), dataset=opened.dataset
-        )
+        stem = name or _model_stem(opened.path)
+        metadata = segmenter_metadata(model, stem, dataset=opened.dataset)
         path = export_model(
-            opened.model,
+            model,
             destination,
             args.format,
             args.quantize,
@@ -719,7 +739,7 @@ def _run_export(args) -> int:
     if compare and path.suffix in (".tflite", ".onnx"):
         images = read_images(compare, args.calib_count, compare_split)
         scores = agreement(
-            replace(keras_runner(opened.model), turned=None),  # as the file runs: one shape
+            replace(keras_runner(model), turned=None),  # as the file runs: one shape
             load_runner(path, args.threads),
             images,
             _aspect(args, opened),

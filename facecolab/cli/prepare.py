@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from facecolab.console import int_in, non_negative_int, positive_int
-from facecolab.constants import MAX_SIDE, MAX_WORKERS
+from facecolab.console import image_size, int_in, non_negative_int, positive_int
+from facecolab.constants import MAX_WORKERS
 from facecolab.data.labels import RELABEL_TABLES
 from facecolab.data.prepare import PrepareOptions, PrepareSummary, prepare
 from facecolab.data.readers import FORMATS
@@ -18,20 +18,6 @@ from facecolab.data.sample import write_sample
 from facecolab.fsutil import describe
 
 MAX_BAD_LINES = 20
-
-
-def _size(text: str) -> tuple[int, int]:
-    """``"256"`` → (256, 256); ``"256,192"`` or ``"256x192"`` → (height, width)."""
-    parts = text.lower().replace("x", ",").split(",")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must be N or H,W, got {text!r}") from None
-    if len(values) not in (1, 2) or min(values) < 1 or max(values) > MAX_SIDE:
-        raise argparse.ArgumentTypeError(
-            f"size must be N or H,W with ints 1..{MAX_SIDE}, got {text!r}"
-        )
-    return (values[0], values[-1])
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
@@ -51,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dataset", required=True, choices=sorted(FORMATS), help="raw layout")
     parser.add_argument("--root", required=True, help="raw dataset folder")
     parser.add_argument("--out", required=True, help="prepared output folder")
-    parser.add_argument("--size", type=_size, default=(256, 256), help="N or H,W (default 256)")
+    parser.add_argument(
+        "--size", type=image_size, default=(256, 256), help="N or H,W (default 256)"
+    )
     parser.add_argument(
         "--split",
         type=_fractions,

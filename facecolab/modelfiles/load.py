@@ -35,7 +35,12 @@ from facecolab.config import TrainingConfig, resolve_config
 from facecolab.data.labels import label_set_name
 from facecolab.data.specs import get_spec
 from facecolab.fsutil import atomic_write_bytes, read_json
-from facecolab.modelfiles.manifest import listed_name, pretrained_path, read_manifest
+from facecolab.modelfiles.manifest import (
+    known_names,
+    listed_name,
+    pretrained_path,
+    read_manifest,
+)
 from facecolab.modelfiles.portable import is_portable, load_portable, read_portable, save_portable
 from facecolab.modelfiles.save import WEIGHTS_SUFFIX, save_model_atomic, save_weights_atomic
 from facecolab.models import build_model  # importing the registry registers the custom layers
@@ -297,9 +302,9 @@ def open_model(name_or_path, config=None, weights_dir=None) -> OpenedModel:
         return OpenedModel(model, path, run_config, dataset)
     manifest = read_manifest(weights_dir)
     if str(name_or_path) not in manifest:
-        known = ", ".join(sorted(manifest)) or "none"
         raise FileNotFoundError(
-            f"{path}: no such model file or run folder, nor a pretrained name (known: {known})"
+            f"{path}: no such model file or run folder, nor a pretrained name "
+            f"({known_names(manifest)})"
         )
     entry = manifest[str(name_or_path)]
     if "kind" in entry:

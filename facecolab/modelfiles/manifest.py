@@ -259,6 +259,22 @@ def download_file(url: str, dest, sha256: str, timeout: float = 60.0) -> Path:
     return dest
 
 
+def shipped_names(manifest: dict) -> list[str]:
+    """The entries with published weights (a checksum), sorted."""
+    return sorted(name for name, entry in manifest.items() if entry.get("sha256"))
+
+
+def _shipped_text(manifest: dict) -> str:
+    return f"shipped: {', '.join(shipped_names(manifest)) or 'none yet'}"
+
+
+def known_names(manifest: dict) -> str:
+    """``"shipped: a, b; recipes without published weights: c"`` for messages."""
+    recipes = sorted(set(manifest) - set(shipped_names(manifest)))
+    listed = f"; recipes without published weights: {', '.join(recipes)}" if recipes else ""
+    return _shipped_text(manifest) + listed
+
+
 def pretrained_path(name: str, weights_dir=None, download_missing: bool = True) -> Path:
     """The verified file of manifest entry ``name``, downloading it first when it is missing
     and its source is a URL.
@@ -272,17 +288,21 @@ def pretrained_path(name: str, weights_dir=None, download_missing: bool = True) 
     folder = _weights_dir(weights_dir)
     manifest = read_manifest(folder)
     if name not in manifest:
-        known = ", ".join(sorted(manifest)) or "none yet"
         raise ValueError(
-            f"no pretrained weights named {name!r} in {folder / MANIFEST_NAME} (known: {known})"
+            f"no pretrained weights named {name!r} in {folder / MANIFEST_NAME} "
+            f"({known_names(manifest)})"
         )
     entry = manifest[name]
     path = entry_file(name, entry, weights_dir)
     if not path.exists():
         if not (download_missing and _is_url(entry["source"])):
-            raise FileNotFoundError(
-                f"{path}: weights {name!r} not found; {_how_to_get(name, entry, path)}"
+            unpublished = (
+                f"{name!r} is a training recipe without published weights "
+                f"({_shipped_text(manifest)}); to use it, "
+                if entry.get("sha256") is None
+                else f"weights {name!r} not found; "
             )
+            raise FileNotFoundError(f"{path}: {unpublished}{_how_to_get(name, entry, path)}")
         download_file(entry["source"], path, entry["sha256"])
     if entry["sha256"] is None:
         raise ValueError(

@@ -392,8 +392,7 @@ def load_runner(
         return tflite_runner(name_or_path, threads)
 
     opened = open_model(name_or_path, config)
-    built_here = builder_of(opened.model)
-    builder = built_here or run_builder(opened.run_config, opened.path)
+    builder = builder_for(opened)
     runner = keras_runner(
         opened.model,
         mc_samples,
@@ -402,7 +401,7 @@ def load_runner(
         dataset=opened.dataset,
         run_config=opened.run_config,
     )
-    if runner.turned is not None and built_here is None:
+    if runner.turned is not None and builder_of(opened.model) is None:
         try:  # a run's config may not describe this model: find out now, not mid-folder
             runner.turned()
         except ValueError as error:
@@ -414,6 +413,12 @@ def load_runner(
             )
             runner = replace(runner, turned=None)
     return runner
+
+
+def builder_for(opened) -> tuple[str, dict] | None:
+    """The builder call of an ``OpenedModel``: the one that built it here, else the one its
+    training config describes (:func:`run_builder`)."""
+    return builder_of(opened.model) or run_builder(opened.run_config, opened.path)
 
 
 def run_builder(run_config: dict | None, path) -> tuple[str, dict] | None:
