@@ -154,7 +154,11 @@ def test_framing_scores_split_by_scene(monkeypatch):
     assert by_set["everyday"]["person_iou"] == pytest.approx(1 / 3)
     assert by_set["everyday:cat"]["person_iou"] == 1.0
     assert by_set["everyday:brick"]["person_iou"] == 0.0 and by_set["everyday:brick"]["photos"] == 1
+    # per photo: a 1, b 0; pooled over pixels: 1 of 3
+    assert by_set["everyday"]["photo_person_iou"] == pytest.approx(0.5)
     assert scored_rows("m", "everyday", masks, photos) == rows[:1]
+    nobody = [("x/c.jpg", np.zeros((1, 2), np.uint8))]
+    assert scored_rows("m", "s", [np.zeros((1, 2), bool)], nobody)[0]["photo_person_iou"] is None
 
 
 @pytest.mark.parametrize(

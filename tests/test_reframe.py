@@ -13,7 +13,8 @@ from facecolab.workflows.reframe import blend_weights, person_box, reframed, win
     [
         ([], None),
         ([(3, 4)], (3, 4, 4, 5)),
-        ([(2, 7), (5, 1)], (2, 6, 1, 8)),
+        ([(2, 7), (5, 1)], (2, 6, 1, 8)),  # two regions of one pixel: both as large
+        ([(2, 7), (3, 8)], (2, 4, 7, 9)),  # diagonal neighbours are one region
     ],
 )
 def test_person_box_bounds_every_true_pixel(cells, expected):
@@ -21,6 +22,24 @@ def test_person_box_bounds_every_true_pixel(cells, expected):
     for row, col in cells:
         mask[row, col] = True
     assert person_box(mask) == expected
+
+
+@pytest.mark.parametrize(
+    ("speck", "min_region_share", "expected"),
+    [
+        ((slice(18, 20), slice(0, 5)), 0.2, (10, 20, 30, 40)),  # 10 px < 0.2 × 100: left out
+        ((slice(18, 20), slice(0, 5)), 0.1, (10, 20, 0, 40)),  # 10 px = 0.1 × 100: framed
+        ((slice(18, 20), slice(0, 5)), 0.0, (10, 20, 0, 40)),  # every true pixel
+        ((slice(0, 5), slice(0, 5)), 0.2, (0, 20, 0, 40)),  # 25 px: a second person
+    ],
+)
+def test_person_box_leaves_out_specks_far_smaller_than_the_largest_region(
+    speck, min_region_share, expected
+):
+    mask = np.zeros((20, 50), bool)
+    mask[10:20, 30:40] = True  # the person: 100 px
+    mask[speck] = True
+    assert person_box(mask, min_region_share) == expected
 
 
 @pytest.mark.parametrize(
@@ -106,16 +125,20 @@ def test_the_second_pass_replaces_the_first_inside_the_window_only():
 
 
 @pytest.mark.parametrize(
-    ("person", "passes"),
+    ("people", "passes"),
     [
-        (None, 1),  # nobody found: nothing to frame
-        ((slice(10, 290), slice(50, 350)), 1),  # the window would cover most of the photo
-        ((slice(100, 160), slice(100, 140)), 2),
+        ([], 1),  # nobody found: nothing to frame
+        ([(slice(10, 290), slice(50, 350))], 1),  # the window would cover most of the photo
+        ([(slice(100, 160), slice(100, 140))], 2),
+        # a speck across the photo does not stretch the window over it
+        ([(slice(100, 160), slice(300, 340)), (slice(280, 285), slice(0, 5))], 2),
+        # a second person there does
+        ([(slice(100, 160), slice(300, 340)), (slice(230, 290), slice(0, 40))], 1),
     ],
 )
-def test_the_second_pass_runs_only_where_it_can_help(person, passes):
+def test_the_second_pass_runs_only_where_it_can_help(people, passes):
     photo = np.zeros((300, 400, 3), np.uint8)
-    if person is not None:
+    for person in people:
         photo[person + (0,)] = 255
     calls = []
     reframed(_seen_by(calls), photo, [(256, 192)])

@@ -4,12 +4,12 @@ around the people found, so a person small in the frame fills the model's input.
 A portrait model sees a whole photo letterboxed into a few hundred pixels; a person who
 covers a few percent of the photo gets a few dozen of them, and loses a face or an arm.
 :func:`reframed` runs the model once on the photo, frames the pixels it calls person
-(:func:`person_box`) with a margin, widens that to the model's input shape
-(:func:`window_around`) and runs the model on that window, whose probabilities replace the
-first ones inside it (faded into them over a few pixels at the window's inner edges, so a
-soft mask shows no seam). Photos where the window would cover most of the picture keep the
-first pass (no gain, twice the cost). ``threshold`` only frames the people; callers
-threshold the result as they like.
+(:func:`person_box`, leaving out specks far smaller than the largest region) with a margin,
+widens that to the model's input shape (:func:`window_around`) and runs the model on that
+window, whose probabilities replace the first ones inside it (faded into them over a few
+pixels at the window's inner edges, so a soft mask shows no seam). Photos where the window
+would cover most of the picture keep the first pass (no gain, twice the cost). ``threshold``
+only frames the people; callers threshold the result as they like.
 """
 
 from __future__ import annotations
@@ -23,11 +23,25 @@ FEATHER = 8  # pixels over which the second pass fades into the first at a windo
 # Windows covering more than this share of the photo are not worth a second pass.
 MAX_WINDOW_SHARE = 0.8
 THRESHOLD = 0.5
+# Person regions smaller than this share of the largest one are not framed: a speck the first
+# pass took for a person across the photo would otherwise stretch the window over most of it.
+MIN_REGION_SHARE = 0.2
 
 
-def person_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+def person_box(
+    mask: np.ndarray, min_region_share: float = MIN_REGION_SHARE
+) -> tuple[int, int, int, int] | None:
     """``(top, bottom, left, right)`` (bottom and right exclusive) of the true pixels of a
-    boolean ``(H, W)`` mask; ``None`` when there are none."""
+    boolean ``(H, W)`` mask that lie in a region (8-connected) of at least
+    ``min_region_share`` × the largest region's area (0: every true pixel); ``None`` when
+    there are none."""
+    if min_region_share > 0 and mask.any():
+        from skimage.measure import label
+
+        regions = label(mask, connectivity=2)
+        areas = np.bincount(regions.ravel())
+        areas[0] = 0  # the background
+        mask = areas[regions] >= min_region_share * areas.max()
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
