@@ -230,6 +230,8 @@ def training_text(entry: dict) -> str:
                 continue
             if isinstance(value, dict):
                 value = "; ".join(f"{k} {v}" for k, v in value.items())
+            elif value is None:
+                value = "not recorded"
             out.append(f"{indent}- {key.replace('_', ' ')}: {value}")
         return out
 

@@ -151,6 +151,36 @@ def test_shipped_manifest_entries_are_complete():
     assert manifest["blazeface_short_range"]["kind"] == "face_detector"
 
 
+TRAINING_FIELDS = ("epochs_completed", "epochs_planned", "device", "backend", "seconds", "seed")
+TTA = ", flip TTA"
+
+
+def test_shipped_models_trained_here_record_their_training_as_fields():
+    """Each shipped model trained by this repository's code (its entry embeds the training
+    config) says how far its schedule got, where, on which backend, in how long and from
+    which seed, and its validation figures with and without flip TTA, as fields a script
+    can read."""
+    manifest = read_manifest()
+    trained = [name for name, entry in manifest.items() if entry["sha256"] and "config" in entry]
+    assert len(trained) >= 8
+    for name in trained:
+        record = manifest[name]["training"]
+        assert isinstance(record, dict), f"{name}: training is not a record of fields"
+        missing = [field for field in TRAINING_FIELDS if field not in record]
+        assert not missing, f"{name}: training lacks {missing}"
+        assert 1 <= record["epochs_completed"] <= record["epochs_planned"], name
+        assert record["seed"] == manifest[name]["config"]["seed"], name
+        if record["seconds"] is None:  # only where a stage's time was lost, and it says so
+            lost = [s for s in record.get("stages", []) if s.get("seconds", 0) is None]
+            assert lost and all(stage.get("note") for stage in lost), name
+        else:
+            assert record["seconds"] > 0, name
+        validation = record["validation"]
+        with_tta = [key for key in validation if key.endswith(TTA)]
+        assert with_tta, f"{name}: no validation figure with flip TTA"
+        assert all(key[: -len(TTA)] in validation for key in with_tta), name
+
+
 SHIPPED_BUDGET_MIB = 54  # the lent GPU machine takes a 64 MiB working tree, data included
 
 
