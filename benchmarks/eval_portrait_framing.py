@@ -29,7 +29,8 @@ none is left out), e.g. a model exported at a landscape ``--input-size`` beside 
 ``--by-scene`` adds a row per scene of the everyday sets (``everyday:<scene>``,
 ``everyday_far:<scene>``), so a model's failures can be told apart by what stands behind the
 people; ``--reframe`` adds each model
-with the portrait app's second look at the people found (``facecolab.workflows.reframe``).
+with the portrait app's second look at the people found (``facecolab.workflows.reframe``;
+``--min-region-share`` scores it with another share than the app's).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from facecolab.data.everyday import SETS, read_scenes, write_everyday_set  # noq
 from facecolab.data.imageio import read_image  # noqa: E402
 from facecolab.data.readers import get_format  # noqa: E402
 from facecolab.measures.metrics import confusion_matrix, iou, mean_iou  # noqa: E402
+from facecolab.workflows.reframe import MIN_REGION_SHARE  # noqa: E402
 
 DEFAULT_MODELS = ("p5_portrait_shen_mobilenetv2", "p5_portrait_shen_fast")
 MEDIAPIPE = "MediaPipe selfie (general, 256²)"  # the peer's rows
@@ -116,11 +118,14 @@ def scored_rows(model: str, name: str, masks, photos, scene_of=None) -> list[dic
     return rows
 
 
-def our_masks(runner, photos, reframe: bool = False) -> list[np.ndarray]:
+def our_masks(
+    runner, photos, reframe: bool = False, min_region_share: float = MIN_REGION_SHARE
+) -> list[np.ndarray]:
     from facecolab.apps.inference import portrait_probability
 
     return [
-        portrait_probability(runner, read_image(path), reframe) >= THRESHOLD for path, _ in photos
+        portrait_probability(runner, read_image(path), reframe, min_region_share) >= THRESHOLD
+        for path, _ in photos
     ]
 
 
@@ -156,6 +161,13 @@ def main(argv=None) -> list[dict]:
         "--reframe", action="store_true", help="each model also with its second look (reframed)"
     )
     parser.add_argument(
+        "--min-region-share",
+        type=float,
+        default=MIN_REGION_SHARE,
+        help="the second look frames person regions of at least this share of the largest "
+        f"one's area (default {MIN_REGION_SHARE}; 0: every pixel called person)",
+    )
+    parser.add_argument(
         "--orientation",
         choices=("any", "landscape", "portrait"),
         default="any",
@@ -185,7 +197,7 @@ def main(argv=None) -> list[dict]:
         for reframe in (False, True) if args.reframe else (False,):
             label = f"{model} (reframed)" if reframe else model
             for name, photos in sets.items():
-                masks = our_masks(runner, photos, reframe)
+                masks = our_masks(runner, photos, reframe, args.min_region_share)
                 rows += scored_rows(label, name, masks, photos, scenes.get(name))
     if not args.no_mediapipe:
         with tempfile.TemporaryDirectory() as work:

@@ -159,6 +159,9 @@ def test_framing_scores_split_by_scene(monkeypatch):
     assert scored_rows("m", "everyday", masks, photos) == rows[:1]
     nobody = [("x/c.jpg", np.zeros((1, 2), np.uint8))]
     assert scored_rows("m", "s", [np.zeros((1, 2), bool)], nobody)[0]["photo_person_iou"] is None
+    # a photo where neither truth nor mask has a person does not count
+    both = scored_rows("m", "s", [*masks, np.zeros((1, 2), bool)], photos + nobody)
+    assert both[0]["photo_person_iou"] == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ from facecolab.workflows.reframe import blend_weights, person_box, reframed, win
         ([], None),
         ([(3, 4)], (3, 4, 4, 5)),
         ([(2, 7), (5, 1)], (2, 6, 1, 8)),  # two regions of one pixel: both as large
-        ([(2, 7), (3, 8)], (2, 4, 7, 9)),  # diagonal neighbours are one region
     ],
 )
 def test_person_box_bounds_every_true_pixel(cells, expected):
@@ -31,6 +30,8 @@ def test_person_box_bounds_every_true_pixel(cells, expected):
         ((slice(18, 20), slice(0, 5)), 0.1, (10, 20, 0, 40)),  # 10 px = 0.1 × 100: framed
         ((slice(18, 20), slice(0, 5)), 0.0, (10, 20, 0, 40)),  # every true pixel
         ((slice(0, 5), slice(0, 5)), 0.2, (0, 20, 0, 40)),  # 25 px: a second person
+        # one pixel touching the person at a corner only is part of it (8-connected)
+        ((slice(9, 10), slice(29, 30)), 0.2, (9, 20, 29, 40)),
     ],
 )
 def test_person_box_leaves_out_specks_far_smaller_than_the_largest_region(

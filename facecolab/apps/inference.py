@@ -19,7 +19,7 @@ from facecolab.data.specs import SPECS, DatasetSpec, get_spec
 from facecolab.modelfiles.runner import as_runner, load_runner
 from facecolab.workflows.face_detection import FaceDetector
 from facecolab.workflows.predict import face_framing, no_face_message, parse_faces, predict_labels
-from facecolab.workflows.reframe import reframed
+from facecolab.workflows.reframe import MIN_REGION_SHARE, reframed
 
 
 def spec_for_model(model, dataset: str | None = None) -> DatasetSpec | None:
@@ -87,12 +87,15 @@ def parse_face(model, image: np.ndarray, aspect: str = "stretch") -> np.ndarray:
     return next(predict_labels(model, [image], aspect=aspect, batch_size=1))
 
 
-def portrait_probability(model, image: np.ndarray, reframe: bool = False) -> np.ndarray:
+def portrait_probability(
+    model, image: np.ndarray, reframe: bool = False, min_region_share: float = MIN_REGION_SHARE
+) -> np.ndarray:
     """``float32 (H, W)`` P(person) at the photo's size, from a binary model (one sigmoid
     channel or a 2-way softmax; a ``facecolab.modelfiles.runner.Runner`` or a ``keras.Model``) fed
     the letterboxed photo. Resized back bilinearly, it is the soft alpha mask of the person.
     ``reframe``: a second pass on a window around the people found
-    (``facecolab.workflows.reframe``), for people small in the frame."""
+    (``facecolab.workflows.reframe``, framing regions of at least ``min_region_share`` of the
+    largest one's area), for people small in the frame."""
     runner = as_runner(model)
     if runner.num_classes != 2:
         raise ValueError(
@@ -106,7 +109,7 @@ def portrait_probability(model, image: np.ndarray, reframe: bool = False) -> np.
     if not reframe:
         return probability(image)
     shapes = [runner.input_size] + ([runner.input_size[::-1]] if runner.turned else [])
-    return reframed(probability, image, shapes)
+    return reframed(probability, image, shapes, min_region_share=min_region_share)
 
 
 def portrait_mask(

@@ -34,14 +34,17 @@ def person_box(
     """``(top, bottom, left, right)`` (bottom and right exclusive) of the true pixels of a
     boolean ``(H, W)`` mask that lie in a region (8-connected) of at least
     ``min_region_share`` × the largest region's area (0: every true pixel); ``None`` when
-    there are none."""
+    there are none. The largest region is kept even when it is the false one, and then a
+    person under that share of it is left out."""
     if min_region_share > 0 and mask.any():
         from skimage.measure import label
 
         regions = label(mask, connectivity=2)
         areas = np.bincount(regions.ravel())
         areas[0] = 0  # the background
-        mask = areas[regions] >= min_region_share * areas.max()
+        kept = areas >= min_region_share * areas.max()
+        kept[0] = False
+        mask = kept[regions]
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
@@ -109,6 +112,7 @@ def reframed(
     threshold: float = THRESHOLD,
     margin: float = MARGIN,
     max_window_share: float = MAX_WINDOW_SHARE,
+    min_region_share: float = MIN_REGION_SHARE,
 ) -> np.ndarray:
     """``float32 (H, W)`` P(person) of ``image`` after a second look at its people.
 
@@ -118,6 +122,8 @@ def reframed(
         image: ``uint8 (H, W, 3)``.
         shapes: the ``(h, w)`` the model runs at (:func:`window_around`).
         threshold: P(person) above which a pixel counts as a person's when framing them.
+        min_region_share: regions of those pixels under this share of the largest one's
+            area are not framed (:func:`person_box`).
 
     Returns:
         The first pass, with the second pass's probabilities inside the window (blended into
@@ -126,7 +132,7 @@ def reframed(
         ``max_window_share`` of the photo.
     """
     whole = probability(image)
-    box = person_box(whole > threshold)
+    box = person_box(whole > threshold, min_region_share)
     if box is None:
         return whole
     top, bottom, left, right = window_around(box, image.shape[:2], shapes, margin)
