@@ -18,7 +18,6 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import keras
@@ -300,8 +299,9 @@ TYPES: dict[tuple[str, ...], tuple] = {
     ("reference",): (lambda v: isinstance(v, dict), "an object"),
 }
 
-# The project configs that ship as package data.
-SHIPPED_CONFIGS = resources.files(__package__) / "configs"
+# The project configs that ship as package data, found from this module's own folder (a
+# folder named facecolab in the working folder would stand in for the package name).
+SHIPPED_CONFIGS = Path(__file__).resolve().parent / "configs"
 
 SEGNET_LEGACY_KEYS = {
     "TRAIN_FILE",

@@ -96,6 +96,25 @@ def test_the_installed_package_finds_its_configs_and_weights(installed, tmp_path
     assert "loaded (None, 128, 128, 3)" in done.stdout
 
 
+def test_a_folder_named_facecolab_in_the_working_folder_hides_no_shipped_file(tmp_path):
+    """Seen from a clone's parent folder, the clone (a folder named facecolab) is imported as a
+    namespace package in front of an editable install; the shipped weights and configs are
+    still found, so the commands work from there too."""
+    (tmp_path / "facecolab").mkdir()
+    code = (
+        "from facecolab.config import load_config\n"
+        "from facecolab.modelfiles.manifest import read_manifest\n"
+        "print(len(read_manifest()), load_config('lfw_parts.json')['data']['dataset'])\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    count, dataset = done.stdout.split()[-2:]
+    assert int(count) >= 9 and dataset == "lfw_parts"
+
+
 def test_the_version_is_stated_once_for_the_package_and_pyproject():
     import tomllib
 

@@ -117,6 +117,7 @@ def test_a_recipe_without_weights_says_so_and_names_the_shipped_ones(tmp_path):
         folder,
         recipe={"file": "r.keras", "sha256": None, "source": "train with configs/r.json"},
         shipped={"file": "s.keras", "sha256": "0", "source": "s"},
+        detector={"file": "d.tflite", "sha256": "0", "source": "d", "kind": "face_detector"},
     )
     with pytest.raises(FileNotFoundError) as error:
         pretrained_path("recipe", folder)
@@ -124,10 +125,13 @@ def test_a_recipe_without_weights_says_so_and_names_the_shipped_ones(tmp_path):
         error.value
     )
     assert "train with configs/r.json" in str(error.value)
-    with pytest.raises(
-        ValueError, match="shipped: shipped; recipes without published weights: recipe"
-    ):
+    with pytest.raises(ValueError) as error:
         pretrained_path("other", folder)
+    assert str(error.value).endswith(
+        "(shipped: shipped; recipes without published weights: recipe)"
+    )
+    with pytest.raises(ValueError, match=r"\(did you mean 'shipped'\? shipped: shipped;"):
+        pretrained_path("shiped", folder)  # a typo; the face detector is no model to suggest
 
 
 def test_unpublished_weights_are_never_loaded_unverified(tmp_path):

@@ -304,7 +304,7 @@ def open_model(name_or_path, config=None, weights_dir=None) -> OpenedModel:
     if str(name_or_path) not in manifest:
         raise FileNotFoundError(
             f"{path}: no such model file or run folder, nor a pretrained name "
-            f"({known_names(manifest)})"
+            f"({known_names(manifest, str(name_or_path))})"
         )
     entry = manifest[str(name_or_path)]
     if "kind" in entry:

@@ -24,8 +24,8 @@ facecolab
 export --model RUN_DIR --out weights/NAME.weights.npz``): they load on every Keras the
 requirements admit, while a ``.keras`` file may fail on a Keras older than the one that wrote it.
 
-The manifest and the files that ship are package data (:func:`default_weights_dir`, through
-``importlib.resources``), so an installed wheel finds them as a checkout does.
+The manifest and the files that ship are package data (:func:`default_weights_dir`, found
+beside this package), so an installed wheel finds them as a checkout does.
 :func:`pretrained_path` never returns a file whose checksum differs from the manifest's, and
 when the file is missing it downloads it (``source`` is a URL; into :func:`cache_dir` for the
 packaged manifest) or says how to train it; ``facecolab.modelfiles.load.load_pretrained`` loads the
@@ -34,6 +34,7 @@ model from there. This module needs neither numpy nor Keras.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -41,7 +42,6 @@ import re
 import tempfile
 import urllib.error
 import urllib.request
-from importlib import resources
 from pathlib import Path
 
 from facecolab.config import config_file, load_config
@@ -59,10 +59,12 @@ def model_names(manifest: dict[str, dict]) -> list[str]:
 
 
 def default_weights_dir() -> Path:
-    """The weights that ship with the package, read through ``importlib.resources``:
-    ``facecolab/pretrained/`` (``manifest.json`` and the ``.weights.npz`` files) of an
-    installed wheel; in a checkout, a link to the repository's ``weights/``."""
-    return Path(str(resources.files("facecolab") / "pretrained"))
+    """The weights that ship with the package: ``facecolab/pretrained/`` (``manifest.json``
+    and the ``.weights.npz`` files) of an installed wheel; in a checkout, a link to the
+    repository's ``weights/``. Found from this module's own package, so a folder named
+    ``facecolab`` in the working folder (a clone, seen from its parent), which Python imports
+    as a namespace package in front of an editable install, does not hide it."""
+    return Path(__file__).resolve().parents[1] / "pretrained"
 
 
 def cache_dir() -> Path:
@@ -260,19 +262,24 @@ def download_file(url: str, dest, sha256: str, timeout: float = 60.0) -> Path:
 
 
 def shipped_names(manifest: dict) -> list[str]:
-    """The entries with published weights (a checksum), sorted."""
-    return sorted(name for name, entry in manifest.items() if entry.get("sha256"))
+    """The segmentation models with published weights (a checksum), sorted."""
+    return sorted(name for name in model_names(manifest) if manifest[name].get("sha256"))
 
 
 def _shipped_text(manifest: dict) -> str:
     return f"shipped: {', '.join(shipped_names(manifest)) or 'none yet'}"
 
 
-def known_names(manifest: dict) -> str:
-    """``"shipped: a, b; recipes without published weights: c"`` for messages."""
-    recipes = sorted(set(manifest) - set(shipped_names(manifest)))
+def known_names(manifest: dict, asked: str | None = None) -> str:
+    """``"did you mean 'a'? shipped: a, b; recipes without published weights: c"`` for
+    messages about a model name ``asked`` that the manifest lacks (the question only for a
+    close match)."""
+    models = model_names(manifest)
+    recipes = sorted(set(models) - set(shipped_names(manifest)))
     listed = f"; recipes without published weights: {', '.join(recipes)}" if recipes else ""
-    return _shipped_text(manifest) + listed
+    close = difflib.get_close_matches(asked, models, n=1) if asked else []
+    question = f"did you mean {close[0]!r}? " if close else ""
+    return question + _shipped_text(manifest) + listed
 
 
 def pretrained_path(name: str, weights_dir=None, download_missing: bool = True) -> Path:
@@ -290,7 +297,7 @@ def pretrained_path(name: str, weights_dir=None, download_missing: bool = True) 
     if name not in manifest:
         raise ValueError(
             f"no pretrained weights named {name!r} in {folder / MANIFEST_NAME} "
-            f"({known_names(manifest)})"
+            f"({known_names(manifest, name)})"
         )
     entry = manifest[name]
     path = entry_file(name, entry, weights_dir)
