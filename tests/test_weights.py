@@ -131,7 +131,7 @@ def test_a_recipe_without_weights_says_so_and_names_the_shipped_ones(tmp_path):
         "(shipped: shipped; recipes without published weights: recipe)"
     )
     with pytest.raises(ValueError, match=r"\(did you mean 'shipped'\? shipped: shipped;"):
-        pretrained_path("shiped", folder)  # a typo; the face detector is no model to suggest
+        pretrained_path("shiped", folder)  # a typo
 
 
 def test_unpublished_weights_are_never_loaded_unverified(tmp_path):

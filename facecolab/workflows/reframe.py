@@ -41,10 +41,8 @@ def person_box(
 
         regions = label(mask, connectivity=2)
         areas = np.bincount(regions.ravel())
-        areas[0] = 0  # the background
-        kept = areas >= min_region_share * areas.max()
-        kept[0] = False
-        mask = kept[regions]
+        areas[0] = 0  # the background, never kept
+        mask = (areas >= min_region_share * areas.max())[regions]
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
