@@ -162,8 +162,7 @@ def run_script(tmp_path: Path, check_exit: int, *extra, records: bool = False):
     if records:
         (work / stage.STAGE / "plan").mkdir()
         (work / stage.STAGE / "plan" / "records.tgz").write_bytes(b"")
-    script = stage.RUN_SH.format(stage=stage.STAGE, backends="jax torch", budget=540, configs="a b")
-    (work / stage.STAGE / "run.sh").write_text(script)
+    (work / stage.STAGE / "run.sh").write_text(stage.run_script(["a", "b"], ["jax", "torch"]))
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "python3").write_text(STUB_PYTHON)
     (tmp_path / "bin" / "python3").chmod(0o755)

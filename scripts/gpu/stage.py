@@ -38,7 +38,8 @@ import sys
 import tarfile
 from pathlib import Path
 
-from train_plan import PLAN, plan_mode
+from bundle import WEBP_QUALITY, pack
+from train_plan import DEVICE_LOG, PLAN, plan_mode
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -71,17 +72,17 @@ mkdir -p weights && cp -n {stage}/files/weights/* weights/
 backend=""
 for candidate in {backends}; do
     if KERAS_BACKEND=$candidate python3 scripts/gpu/train_plan.py --check-device \\
-        >>"$work/device-check.log" 2>&1; then
+        >>"$work/{log}" 2>&1; then
         backend=$candidate; break
     fi
-    tail -n 5 "$work/device-check.log"
+    tail -n 5 "$work/{log}"
 done
 case " $* " in *" --smoke "*|*" --dry-run "*) backend=${{backend:-jax}} ;; esac
 if [ -z "$backend" ]; then
-    cp "$work/device-check.log" "$OUT/"
-    echo "no Keras backend trains on an accelerator here (device-check.log)"; exit 3
+    cp "$work/{log}" "$OUT/"
+    echo "no Keras backend trains on an accelerator here ({log})"; exit 3
 fi
-tail -n 1 "$work/device-check.log"
+tail -n 1 "$work/{log}"
 export KERAS_BACKEND=$backend FACECOLAB_DEVICE_CHECKED=1
 resume=()
 [ -f {stage}/plan/records.tgz ] && resume=(--resume-from {stage}/plan)
@@ -89,6 +90,18 @@ python3 scripts/gpu/train_plan.py --out "$OUT" --work "$work" --data {stage}/dat
     --config-dir {stage}/configs --budget-seconds $(({budget} - SECONDS)) \\
     "${{resume[@]}}" --configs {configs} "$@"
 """
+
+
+def run_script(configs: list[str], backends: list[str]) -> str:
+    """``.gpu/run.sh``: train ``configs`` with the first of ``backends`` that passes the
+    device check, in the call's time less the setup's."""
+    return RUN_SH.format(
+        stage=STAGE,
+        log=DEVICE_LOG,
+        backends=" ".join(backends),
+        budget=CALL_SECONDS - SETUP_SECONDS,
+        configs=" ".join(configs),
+    )
 
 
 def git(*args: str, check: bool = True) -> str:
@@ -230,9 +243,10 @@ def track_weights() -> None:
     head = REPO / STAGE / HEAD_FILE
     staged_from = head.read_text().strip() if head.exists() else "HEAD"
     git("reset", "-q", staged_from, "--", "weights")
-    lines = [line for line in exclude_text().splitlines() if line != EXCLUDE_LINE]
-    if exclude_file().exists():
-        exclude_file().write_text("".join(f"{line}\n" for line in lines))
+    exclude = exclude_file()
+    if exclude.exists():
+        lines = [line for line in exclude.read_text().splitlines() if line != EXCLUDE_LINE]
+        exclude.write_text("".join(f"{line}\n" for line in lines))
     if not git("ls-files", "weights").strip():
         raise SystemExit(f"restore: no weights/ in {staged_from}: nothing to track again")
     now = git("rev-parse", "HEAD").strip()
@@ -264,8 +278,6 @@ def download_wheels(target: Path) -> None:
 
 
 def stage(args) -> None:
-    from bundle import pack
-
     from facecolab.config import config_file, load_config
 
     check_index()  # before minutes of packing
@@ -298,13 +310,7 @@ def stage(args) -> None:
         shutil.copytree(args.wheels, root / "whl")
     else:
         download_wheels(root / "whl")
-    script = RUN_SH.format(
-        stage=STAGE,
-        backends=" ".join(args.backends),
-        budget=CALL_SECONDS - SETUP_SECONDS,
-        configs=" ".join(args.configs),
-    )
-    (root / "run.sh").write_text(script)
+    (root / "run.sh").write_text(run_script(args.configs, args.backends))
     untrack_weights()
     report(root)
 
@@ -371,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", nargs="*", default=[], metavar="NAME:KEY=VALUE", help="change a staged config"
     )
     s.add_argument("--backends", nargs="+", default=["jax", "torch"], help="tried in order")
-    s.add_argument("--webp-quality", type=int, default=80, help="of the packed images")
+    s.add_argument("--webp-quality", type=int, default=WEBP_QUALITY, help="of the packed images")
     s.add_argument("--wheels", type=Path, help="a folder of wheels to use instead of pip")
     f = sub.add_parser("fetch", help="keep a call's files and import its runs")
     f.add_argument("fetched", type=Path, help="the folder the files came back to")

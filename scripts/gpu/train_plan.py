@@ -81,31 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def accelerator() -> str | None:
-    """The accelerator this process's Keras backend trains on, or ``None`` when it has only the
-    CPU. Found, it must fit one batch of a small MobileNetV2 U-Net (convolutions, depthwise
-    ones, batch norm, bilinear upsampling, Adam) there first, so a backend that fails on the
-    plan's kind of model is not chosen."""
-    import keras
+def accelerator() -> bool:
+    """Whether this process's Keras backend trains on an accelerator
+    (``facecolab.workflows.train.on_accelerator``). Found, it must fit one batch of a small
+    MobileNetV2 U-Net (convolutions, depthwise ones, batch norm, bilinear upsampling, Adam)
+    there first, so a backend that fails on the plan's kind of model is not chosen."""
+    from facecolab.workflows.train import on_accelerator
 
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        found = [d for d in jax.devices() if d.platform != "cpu"]
-        name = found[0].device_kind if found else None
-    elif backend == "torch":
-        import torch
-
-        name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    else:
-        import tensorflow as tf
-
-        found = tf.config.list_logical_devices("GPU")
-        name = found[0].name if found else None
-    if name is not None:
-        fit_one_batch()
-    return name
+    if not on_accelerator():
+        return False
+    fit_one_batch()
+    return True
 
 
 def fit_one_batch() -> float:
@@ -234,10 +220,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     start = time.monotonic()
     if args.check_device:
-        device = accelerator()
+        found = accelerator()
         backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-        print(f"Keras backend {backend}: {device or 'no accelerator, only the CPU'}", flush=True)
-        return 0 if device else 3
+        where = "an accelerator, one batch fitted" if found else "no accelerator, only the CPU"
+        print(f"Keras backend {backend}: {where}", flush=True)
+        return 0 if found else 3
     if args.out is None:
         parser.error("--out is required")
     mode = "dry-run" if args.dry_run else "smoke" if args.smoke else "real"
